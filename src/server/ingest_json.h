@@ -1,0 +1,54 @@
+/*
+ * ingest_json — the fast path for POST /ingest/{table} bodies: one pass over
+ * the JSON text straight into a columnar batch, no DOM per row.
+ *
+ * Body: {"operation": "insert"|"upsert"|"update"|"delete",
+ *        "request_mode": "async"|"sync",          (optional, default async)
+ *        "data": {row} | [{row}, ...]}
+ * Keys may come in any order; "table" and "database" are accepted and ignored
+ * (moonlink clients send them); any other top-level key is an error.
+ * A row is an object of column name -> value; JSON value forms per type:
+ *   boolean: true/false; int*: JSON integer (no fraction/exponent) in range;
+ *   float*: JSON number, or the strings "NaN", "Infinity", "-Infinity";
+ *   decimal: JSON number or string, parsed exactly (no float rounding);
+ *   string: JSON string (escapes decoded, \u surrogate pairs combined, the
+ *   result valid UTF-8); binary: base64 string; date32: "YYYY-MM-DD";
+ *   timestamp/timestamptz: ISO-8601 string (value_parse_timestamp) or an
+ *   integer of microseconds; uuid: "8-4-4-4-12" hex string. null for null.
+ * Rules: an unknown column, a duplicate key in a row, a missing or null value
+ * for a non-nullable column (missing nullable columns are null), a value of
+ * the wrong type or out of range: FLOE_EINVAL with a message of the form
+ *   data[17].age: 70000 is out of range for int16
+ * Nothing of a failed body is kept (the batch is reset).
+ * Reentrant: no shared state.
+ */
+#ifndef FLOE_INGEST_JSON_H
+#define FLOE_INGEST_JSON_H
+
+#include <stddef.h>
+
+#include "table/batch.h"
+#include "table/coltype.h"
+
+typedef enum ingest_op {
+	INGEST_INSERT,
+	INGEST_UPSERT,
+	INGEST_UPDATE,
+	INGEST_DELETE,
+} ingest_op;
+
+typedef struct ingest_request {
+	ingest_op op;
+	int sync; /* request_mode == "sync" */
+	batch *rows; /* borrowed from the caller, filled by the parser */
+} ingest_request;
+
+/* Parses body (len bytes, need not be NUL-terminated) into req->rows (an
+ * empty batch made with batch_init for `schema`). For INGEST_DELETE, columns
+ * absent from a row are stored as null even when not nullable (the table layer
+ * checks that key columns are present). */
+int ingest_parse(const char *body, size_t len, const floe_schema *schema, ingest_request *req,
+		 char *err);
+const char *ingest_op_name(ingest_op op);
+
+#endif

@@ -1,0 +1,87 @@
+/*
+ * coltype — floe's column types (the moonlink `data_type` names users write)
+ * and how each maps to Iceberg, Parquet and the in-memory batch.
+ *
+ *   floe type      Iceberg        Parquet                          batch storage
+ *   boolean        boolean        BOOLEAN                          BC_BOOL  (1 byte)
+ *   int16          int            INT32 INT(16,true)               BC_I32
+ *   int32          int            INT32                            BC_I32
+ *   int64          long           INT64                            BC_I64
+ *   float32        float          FLOAT                            BC_F32
+ *   float64        double         DOUBLE                           BC_F64
+ *   decimal(p,s)   decimal(p,s)   INT32 p<=9 / INT64 p<=18 /       BC_I32 / BC_I64 /
+ *                                 FLBA(min bytes) DECIMAL(p,s)     BC_FIXED (big-endian)
+ *   string         string         BYTE_ARRAY STRING                BC_BYTES
+ *   binary         binary         BYTE_ARRAY                       BC_BYTES
+ *   date32         date           INT32 DATE                       BC_I32 (days since epoch)
+ *   timestamp      timestamp      INT64 TIMESTAMP(MICROS,false)    BC_I64 (micros)
+ *   timestamptz    timestamptz    INT64 TIMESTAMP(MICROS,true)     BC_I64 (micros UTC)
+ *   uuid           uuid           FLBA(16) UUID                    BC_FIXED (16 bytes, RFC order)
+ * 1 <= p <= 38, 0 <= s <= p.
+ */
+#ifndef FLOE_COLTYPE_H
+#define FLOE_COLTYPE_H
+
+#include <stdint.h>
+
+#include "format/parquet.h"
+#include "iceberg/schema.h"
+
+typedef enum floe_type {
+	FT_BOOLEAN,
+	FT_INT16,
+	FT_INT32,
+	FT_INT64,
+	FT_FLOAT32,
+	FT_FLOAT64,
+	FT_DECIMAL,
+	FT_STRING,
+	FT_BINARY,
+	FT_DATE32,
+	FT_TIMESTAMP,
+	FT_TIMESTAMPTZ,
+	FT_UUID,
+} floe_type;
+
+typedef enum batch_kind {
+	BC_BOOL,
+	BC_I32,
+	BC_I64,
+	BC_F32,
+	BC_F64,
+	BC_BYTES,
+	BC_FIXED,
+} batch_kind;
+
+typedef struct floe_column {
+	char *name; /* owned */
+	floe_type type;
+	int precision, scale; /* FT_DECIMAL */
+	int nullable;
+	int32_t field_id;
+} floe_column;
+
+typedef struct floe_schema {
+	int ncols;
+	floe_column *cols; /* owned */
+} floe_schema;
+
+/* Parses "int64", "decimal(10,2)", ... (also accepts moonlink aliases listed in
+ * the README). FLOE_EINVAL with a message naming the type otherwise. */
+int coltype_parse(const char *name, floe_column *col, char *err);
+/* The canonical name: writes into out (>= 32 bytes). */
+void coltype_name(const floe_column *col, char *out, size_t cap);
+batch_kind coltype_batch_kind(const floe_column *col);
+/* Bytes per value for fixed kinds (BC_BOOL 1, BC_I32 4, ...); 0 for BC_BYTES. */
+int coltype_width(const floe_column *col);
+/* Minimal FLBA bytes holding a decimal of this precision (p > 18). */
+int coltype_decimal_bytes(int precision);
+void coltype_to_iceberg(const floe_column *col, ice_field *out_borrowing_name);
+void coltype_to_parquet(const floe_column *col, pq_column_spec *out_borrowing_name);
+
+void floe_schema_clear(floe_schema *s);
+int floe_schema_copy(const floe_schema *src, floe_schema *dst);
+/* Index of the column named `name` (len bytes), or -1. */
+int floe_schema_find(const floe_schema *s, const char *name, size_t len);
+
+#endif
