@@ -5,13 +5,13 @@
  * rename/link into place -> fsync directory. Nothing here retries a failed
  * fsync: after one the page cache state is unknown (the PostgreSQL rule).
  */
-#define _GNU_SOURCE
 #include "storage/fs.h"
 #include "base/err.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,6 +209,17 @@ int fs_remove_tree(const char *path, char *err)
 	}
 	if (unlink(path) != 0)
 		return errf(err, FLOE_EIO, "unlink %s: %s", path, strerror(errno));
+	return 0;
+}
+
+int fs_pathf(char *out, size_t cap, char *err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(out, cap, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= cap)
+		return errf(err, FLOE_EINVAL, "path too long (over %zu bytes): %.100s...", cap - 1, out);
 	return 0;
 }
 

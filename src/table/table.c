@@ -1,0 +1,801 @@
+/*
+ * table — a floe table and its writer thread (contract in table.h).
+ *
+ * State shared with other threads, all protected by `mu`:
+ *   queue/queue_tail   batches submitted but not yet taken by the writer
+ *   bytes_pending      bytes of queued + in-memory batches (backpressure)
+ *   last_lsn           lsn of the newest submitted batch
+ *   committed_lsn      lsn of the newest batch in a committed snapshot
+ *   commit_now         a sync submit or flush wants a commit without waiting
+ *   failed/fail_msg    set once when a commit fails; the table is read-only
+ *   stopping           table_close was called
+ * Writer-only state (no lock): mem (batches taken from the queue, in order),
+ * the ice_table, counters published through atomics.
+ *
+ * Waiting rule: a caller that needs "my rows are committed" waits on `done`
+ * until committed_lsn >= its lsn, or failed. LSNs are per table, start after
+ * the lsn recorded in the current snapshot's summary (floe.lsn), and grow by
+ * one per submitted batch.
+ */
+#include "table/table.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "iceberg/bounds.h"
+#include "iceberg/table.h"
+#include "storage/fs.h"
+
+typedef struct pending {
+	struct pending *next;
+	batch *rows;
+	int64_t lsn;
+	size_t bytes;
+} pending;
+
+struct floe_table {
+	char *name, *database, *tablename, *dir;
+	floe_schema schema;
+	table_config cfg;
+	ice_table *ice;
+	char *iceberg_schema_json; /* footer key "iceberg.schema" of data files */
+
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t work; /* writer waits for work */
+	pthread_cond_t done; /* submitters wait for commits */
+	pending *queue, *queue_tail;
+	size_t bytes_pending;
+	int64_t last_lsn, committed_lsn;
+	int commit_now, stopping, failed;
+	char fail_msg[ERR_LEN];
+
+	/* writer-only */
+	pending *mem, *mem_tail;
+	size_t mem_rows, mem_bytes;
+	long long mem_since_ns; /* when the oldest uncommitted batch arrived */
+	uint64_t file_seq;
+
+	/* published counters */
+	atomic_uint_fast64_t rows_ingested, batches, commits, commit_failures, bytes_written;
+	atomic_uint_fast64_t rows_in_memory;
+	atomic_int_fast64_t total_records, data_files, snapshot_id, last_commit_ms;
+};
+
+void table_config_default(table_config *c)
+{
+	c->commit_interval_ms = 1000;
+	c->flush_bytes = (size_t)128 << 20;
+	c->row_group_bytes = (size_t)128 << 20;
+	c->max_memory_bytes = (size_t)1 << 30;
+	c->codec = PQ_CODEC_ZSTD;
+	c->zstd_level = 3;
+}
+
+static void random_uuid(char out[37])
+{
+	uint8_t b[16];
+	if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
+		/* getrandom on Linux >= 3.17 does not fail for 16 bytes; fall back to
+		 * time-based bits rather than abort. */
+		long long t = mono_ns() ^ now_ms();
+		for (int i = 0; i < 16; i++)
+			b[i] = (uint8_t)(t >> (i % 8 * 8)) ^ (uint8_t)(i * 37);
+	}
+	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
+	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+		 b[13], b[14], b[15]);
+}
+
+/* ---- schema <-> Iceberg ---- */
+
+static int build_ice_schema(const floe_schema *fs, ice_schema *out, char *err)
+{
+	memset(out, 0, sizeof *out);
+	if (fs->ncols <= 0)
+		return errf(err, FLOE_EINVAL, "a table needs at least one column");
+	out->fields = calloc((size_t)fs->ncols, sizeof *out->fields);
+	if (!out->fields)
+		return errf(err, FLOE_ENOMEM, "out of memory");
+	out->nfields = fs->ncols;
+	for (int i = 0; i < fs->ncols; i++) {
+		coltype_to_iceberg(&fs->cols[i], &out->fields[i]);
+		out->fields[i].name = strdup(fs->cols[i].name);
+		if (!out->fields[i].name) {
+			ice_schema_clear(out);
+			return errf(err, FLOE_ENOMEM, "out of memory");
+		}
+	}
+	return 0;
+}
+
+/* The user-facing column list kept in the table properties ("floe.columns"):
+ * Iceberg alone cannot tell int16 from int32. */
+static json_t *columns_to_json(const floe_schema *s)
+{
+	json_t *arr = json_array();
+	for (int i = 0; arr && i < s->ncols; i++) {
+		char type[64];
+		coltype_name(&s->cols[i], type, sizeof type);
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:b,s:i}", "name", s->cols[i].name,
+						     "data_type", type, "nullable",
+						     s->cols[i].nullable, "field_id",
+						     (int)s->cols[i].field_id));
+	}
+	return arr;
+}
+
+static int columns_from_json(const char *text, floe_schema *out, char *err)
+{
+	json_error_t jerr;
+	int rc = 0;
+	json_t *arr = json_loads(text, 0, &jerr);
+	memset(out, 0, sizeof *out);
+	if (!json_is_array(arr)) {
+		rc = errf(err, FLOE_ECORRUPT, "table property floe.columns is not a JSON array");
+		goto fail;
+	}
+	size_t n = json_array_size(arr);
+	out->cols = calloc(n ? n : 1, sizeof *out->cols);
+	if (!out->cols) {
+		rc = errf(err, FLOE_ENOMEM, "out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_t *c = json_array_get(arr, i);
+		const char *name = json_string_value(json_object_get(c, "name"));
+		const char *type = json_string_value(json_object_get(c, "data_type"));
+		json_t *id = json_object_get(c, "field_id");
+		if (!name || !type || !json_is_integer(id)) {
+			rc = errf(err, FLOE_ECORRUPT, "table property floe.columns[%zu] is incomplete", i);
+			goto fail;
+		}
+		floe_column *col = &out->cols[out->ncols];
+		if ((rc = coltype_parse(type, col, err)))
+			goto fail;
+		col->name = strdup(name);
+		if (!col->name) {
+			rc = errf(err, FLOE_ENOMEM, "out of memory");
+			goto fail;
+		}
+		col->nullable = json_is_true(json_object_get(c, "nullable"));
+		col->field_id = (int32_t)json_integer_value(id);
+		out->ncols++;
+	}
+	json_decref(arr);
+	return 0;
+fail:
+	json_decref(arr);
+	floe_schema_clear(out);
+	return rc;
+}
+
+/* ---- lifecycle ---- */
+
+static void *writer_main(void *arg);
+
+static int table_alloc(const char *dir, const table_config *cfg, floe_table **out, char *err)
+{
+	floe_table *t = calloc(1, sizeof *t);
+	if (!t)
+		return errf(err, FLOE_ENOMEM, "out of memory");
+	t->dir = strdup(dir);
+	t->cfg = *cfg;
+	pthread_mutex_init(&t->mu, NULL);
+	pthread_cond_init(&t->work, NULL);
+	pthread_cond_init(&t->done, NULL);
+	atomic_store(&t->snapshot_id, -1);
+	*out = t;
+	return t->dir ? 0 : errf(err, FLOE_ENOMEM, "out of memory");
+}
+
+static void table_free(floe_table *t)
+{
+	if (!t)
+		return;
+	for (pending *p = t->mem; p;) {
+		pending *next = p->next;
+		batch_clear(p->rows);
+		free(p->rows);
+		free(p);
+		p = next;
+	}
+	for (pending *p = t->queue; p;) {
+		pending *next = p->next;
+		batch_clear(p->rows);
+		free(p->rows);
+		free(p);
+		p = next;
+	}
+	ice_table_free(t->ice);
+	floe_schema_clear(&t->schema);
+	free(t->iceberg_schema_json);
+	free(t->name);
+	free(t->database);
+	free(t->tablename);
+	free(t->dir);
+	pthread_mutex_destroy(&t->mu);
+	pthread_cond_destroy(&t->work);
+	pthread_cond_destroy(&t->done);
+	free(t);
+}
+
+static void publish_snapshot_state(floe_table *t)
+{
+	atomic_store(&t->total_records, ice_table_total_records(t->ice));
+	atomic_store(&t->data_files, ice_table_total_data_files(t->ice));
+	atomic_store(&t->snapshot_id, ice_table_snapshot_id(t->ice));
+	atomic_store(&t->last_commit_ms, ice_table_snapshot_id(t->ice) >= 0 ? ice_table_last_updated_ms(t->ice) : 0);
+}
+
+/* Common tail of create and open: schema JSON for file footers, lsn, thread. */
+static int table_start(floe_table *t, char *err)
+{
+	json_t *js = ice_schema_to_json(ice_table_schema(t->ice));
+	t->iceberg_schema_json = js ? json_dumps(js, JSON_COMPACT) : NULL;
+	json_decref(js);
+	if (!t->iceberg_schema_json)
+		return errf(err, FLOE_ENOMEM, "out of memory");
+	const char *lsn = ice_table_summary(t->ice, "floe.lsn");
+	t->last_lsn = t->committed_lsn = lsn ? strtoll(lsn, NULL, 10) : 0;
+	publish_snapshot_state(t);
+	char data_dir[4096];
+	int rc = fs_pathf(data_dir, sizeof data_dir, err, "%s/data", t->dir);
+	if (rc == 0)
+		rc = fs_mkdirs(data_dir, err);
+	if (rc)
+		return rc;
+	if (pthread_create(&t->thread, NULL, writer_main, t) != 0)
+		return errf(err, FLOE_ENOMEM, "cannot start writer thread for table %s", t->name);
+	return 0;
+}
+
+int table_create(const char *dir, const char *name, const char *database, const char *tablename,
+		 const floe_schema *schema, const table_config *cfg, floe_table **out, char *err)
+{
+	floe_table *t = NULL;
+	ice_schema is = {0};
+	json_t *props = NULL, *cols = NULL;
+	char *cols_text = NULL;
+	int rc = table_alloc(dir, cfg, &t, err);
+	if (rc)
+		goto fail;
+	t->name = strdup(name);
+	t->database = strdup(database);
+	t->tablename = strdup(tablename);
+	if (!t->name || !t->database || !t->tablename || floe_schema_copy(schema, &t->schema)) {
+		rc = errf(err, FLOE_ENOMEM, "out of memory");
+		goto fail;
+	}
+	for (int i = 0; i < t->schema.ncols; i++)
+		t->schema.cols[i].field_id = i + 1;
+	if ((rc = build_ice_schema(&t->schema, &is, err)))
+		goto fail;
+	cols = columns_to_json(&t->schema);
+	cols_text = cols ? json_dumps(cols, JSON_COMPACT) : NULL;
+	props = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "floe.name", name, "floe.database", database,
+			  "floe.table", tablename, "floe.columns", cols_text ? cols_text : "",
+			  "write.format.default", "parquet", "write.parquet.compression-codec",
+			  cfg->codec == PQ_CODEC_ZSTD     ? "zstd"
+			  : cfg->codec == PQ_CODEC_SNAPPY ? "snappy"
+							  : "uncompressed");
+	if (!cols_text || !props) {
+		rc = errf(err, FLOE_ENOMEM, "out of memory");
+		goto fail;
+	}
+	if ((rc = fs_mkdirs(dir, err)))
+		goto fail;
+	if ((rc = ice_table_create(dir, &is, props, &t->ice, err)))
+		goto fail;
+	if ((rc = table_start(t, err)))
+		goto fail;
+	ice_schema_clear(&is);
+	json_decref(props);
+	json_decref(cols);
+	free(cols_text);
+	*out = t;
+	log_info("table %s: created at %s (%d columns)", name, dir, schema->ncols);
+	return 0;
+fail:
+	ice_schema_clear(&is);
+	json_decref(props);
+	json_decref(cols);
+	free(cols_text);
+	table_free(t);
+	return rc;
+}
+
+int table_open(const char *dir, const table_config *cfg, floe_table **out, char *err)
+{
+	floe_table *t = NULL;
+	int rc = table_alloc(dir, cfg, &t, err);
+	if (rc)
+		goto fail;
+	if ((rc = ice_table_load(dir, &t->ice, err)))
+		goto fail;
+	const json_t *props = ice_table_properties(t->ice);
+	const char *name = json_string_value(json_object_get(props, "floe.name"));
+	const char *db = json_string_value(json_object_get(props, "floe.database"));
+	const char *tn = json_string_value(json_object_get(props, "floe.table"));
+	const char *cols = json_string_value(json_object_get(props, "floe.columns"));
+	if (!name || !db || !tn || !cols) {
+		rc = errf(err, FLOE_ECORRUPT, "%s: not a floe table (floe.* properties missing)", dir);
+		goto fail;
+	}
+	t->name = strdup(name);
+	t->database = strdup(db);
+	t->tablename = strdup(tn);
+	if (!t->name || !t->database || !t->tablename) {
+		rc = errf(err, FLOE_ENOMEM, "out of memory");
+		goto fail;
+	}
+	if ((rc = columns_from_json(cols, &t->schema, err)))
+		goto fail;
+	if ((rc = table_start(t, err)))
+		goto fail;
+	*out = t;
+	log_info("table %s: loaded from %s (snapshot %" PRId64 ", %" PRId64 " rows)", t->name, dir,
+		 ice_table_snapshot_id(t->ice), ice_table_total_records(t->ice));
+	return 0;
+fail:
+	table_free(t);
+	return rc;
+}
+
+int table_close(floe_table *t, char *err)
+{
+	if (!t)
+		return 0;
+	pthread_mutex_lock(&t->mu);
+	t->stopping = 1;
+	pthread_cond_signal(&t->work);
+	pthread_mutex_unlock(&t->mu);
+	pthread_join(t->thread, NULL);
+	int rc = 0;
+	if (t->failed)
+		rc = errf(err, FLOE_EIO, "table %s: %s", t->name, t->fail_msg);
+	table_free(t);
+	return rc;
+}
+
+const char *table_name(const floe_table *t)
+{
+	return t->name;
+}
+const char *table_database(const floe_table *t)
+{
+	return t->database;
+}
+const char *table_tablename(const floe_table *t)
+{
+	return t->tablename;
+}
+const char *table_dir(const floe_table *t)
+{
+	return t->dir;
+}
+const floe_schema *table_schema(const floe_table *t)
+{
+	return &t->schema;
+}
+
+/* ---- submitting ---- */
+
+/* Waits (mu held) until everything up to lsn is committed or the table failed. */
+static int wait_committed(floe_table *t, int64_t lsn, char *err)
+{
+	while (t->committed_lsn < lsn && !t->failed)
+		pthread_cond_wait(&t->done, &t->mu);
+	if (t->committed_lsn < lsn)
+		return errf(err, FLOE_EIO, "table %s is read-only after a write failure: %s", t->name,
+			    t->fail_msg);
+	return 0;
+}
+
+int table_submit(floe_table *t, batch *rows, int sync, int64_t *lsn_out, char *err)
+{
+	int rc = 0;
+	pending *p = malloc(sizeof *p);
+	if (!p)
+		return errf(err, FLOE_ENOMEM, "out of memory");
+	p->next = NULL;
+	p->rows = rows;
+	p->bytes = batch_mem_bytes(rows);
+	pthread_mutex_lock(&t->mu);
+	if (t->failed) {
+		rc = errf(err, FLOE_EIO, "table %s is read-only after a write failure: %s", t->name,
+			  t->fail_msg);
+		goto fail;
+	}
+	if (t->stopping) {
+		rc = errf(err, FLOE_ENOTFOUND, "table %s is shutting down", t->name);
+		goto fail;
+	}
+	if (t->bytes_pending > 0 && t->bytes_pending + p->bytes > t->cfg.max_memory_bytes) {
+		rc = errf(err, FLOE_EBUSY,
+			  "table %s has %zu bytes waiting to be committed (limit %zu); retry later",
+			  t->name, t->bytes_pending, t->cfg.max_memory_bytes);
+		goto fail;
+	}
+	p->lsn = ++t->last_lsn;
+	t->bytes_pending += p->bytes;
+	if (t->queue_tail)
+		t->queue_tail->next = p;
+	else
+		t->queue = p;
+	t->queue_tail = p;
+	atomic_fetch_add(&t->rows_ingested, rows->nrows);
+	atomic_fetch_add(&t->batches, 1);
+	if (sync)
+		t->commit_now = 1;
+	pthread_cond_signal(&t->work);
+	if (lsn_out)
+		*lsn_out = p->lsn;
+	if (sync)
+		rc = wait_committed(t, p->lsn, err);
+	pthread_mutex_unlock(&t->mu);
+	return rc;
+fail:
+	pthread_mutex_unlock(&t->mu);
+	free(p);
+	return rc;
+}
+
+int table_flush(floe_table *t, int64_t *snapshot_id_out, char *err)
+{
+	pthread_mutex_lock(&t->mu);
+	t->commit_now = 1;
+	pthread_cond_signal(&t->work);
+	int rc = wait_committed(t, t->last_lsn, err);
+	pthread_mutex_unlock(&t->mu);
+	if (snapshot_id_out)
+		*snapshot_id_out = atomic_load(&t->snapshot_id);
+	return rc;
+}
+
+/* ---- the writer thread ---- */
+
+typedef struct fd_sink {
+	int fd;
+	const char *path;
+	buf pending; /* coalesces small footer writes */
+} fd_sink;
+
+static int fd_sink_write(void *ctx, const void *data, size_t n, char *err)
+{
+	fd_sink *s = ctx;
+	if (s->pending.len + n < (1u << 20)) {
+		buf_append(&s->pending, data, n);
+		return buf_ok(&s->pending) ? 0 : errf(err, FLOE_ENOMEM, "out of memory");
+	}
+	int rc = fs_write_all(s->fd, s->pending.data, s->pending.len, s->path, err);
+	buf_reset(&s->pending);
+	if (rc)
+		return rc;
+	return fs_write_all(s->fd, data, n, s->path, err);
+}
+
+static int fd_sink_flush(fd_sink *s, char *err)
+{
+	int rc = fs_write_all(s->fd, s->pending.data, s->pending.len, s->path, err);
+	buf_reset(&s->pending);
+	return rc;
+}
+
+/* Fills the manifest metrics of one data file from the Parquet writer's results. */
+static int data_file_from_result(floe_table *t, const char *path, const pq_file_result *r,
+				 ice_data_file *df, char *err)
+{
+	const ice_schema *is = ice_table_schema(t->ice);
+	buf lower = {0}, upper = {0};
+	int rc = 0;
+	memset(df, 0, sizeof *df);
+	df->content = ICE_CONTENT_DATA;
+	df->sort_order_id = -1;
+	df->first_row_id = -1;
+	df->content_offset = -1;
+	df->content_size_in_bytes = -1;
+	size_t plen = strlen(path) + 8;
+	df->file_path = malloc(plen);
+	df->file_format = strdup("PARQUET");
+	df->cols = calloc((size_t)r->ncols, sizeof *df->cols);
+	df->split_offsets = calloc((size_t)(r->nrow_groups ? r->nrow_groups : 1), sizeof(int64_t));
+	if (!df->file_path || !df->file_format || !df->cols || !df->split_offsets) {
+		rc = errf(err, FLOE_ENOMEM, "out of memory");
+		goto fail;
+	}
+	snprintf(df->file_path, plen, "file://%s", path);
+	df->record_count = r->num_rows;
+	df->file_size_in_bytes = r->file_size;
+	df->nsplit_offsets = r->nrow_groups;
+	memcpy(df->split_offsets, r->row_group_offsets, (size_t)r->nrow_groups * sizeof(int64_t));
+	for (int i = 0; i < r->ncols; i++) {
+		const pq_column_result *c = &r->cols[i];
+		const ice_field *f = ice_schema_find(is, t->schema.cols[i].field_id);
+		ice_col_metrics *m = &df->cols[df->ncols++];
+		m->field_id = t->schema.cols[i].field_id;
+		m->column_size = c->compressed_bytes;
+		m->value_count = c->num_values;
+		m->null_count = c->null_count;
+		m->nan_count = (f && (f->type == ICE_FLOAT || f->type == ICE_DOUBLE)) ? c->nan_count : -1;
+		if (!f || !c->has_min_max)
+			continue;
+		int has_upper = 1;
+		buf_reset(&lower);
+		buf_reset(&upper);
+		if ((rc = ice_bounds_from_parquet(f, c->min, c->min_len, c->max, c->max_len, &lower,
+						  &upper, &has_upper, err)))
+			goto fail;
+		m->lower = malloc(lower.len ? lower.len : 1);
+		if (!m->lower) {
+			rc = errf(err, FLOE_ENOMEM, "out of memory");
+			goto fail;
+		}
+		memcpy(m->lower, lower.data, lower.len);
+		m->lower_len = lower.len;
+		if (has_upper) {
+			m->upper = malloc(upper.len ? upper.len : 1);
+			if (!m->upper) {
+				rc = errf(err, FLOE_ENOMEM, "out of memory");
+				goto fail;
+			}
+			memcpy(m->upper, upper.data, upper.len);
+			m->upper_len = upper.len;
+		}
+	}
+	buf_release(&lower);
+	buf_release(&upper);
+	return 0;
+fail:
+	buf_release(&lower);
+	buf_release(&upper);
+	ice_data_file_clear(df);
+	return rc;
+}
+
+/* Writes the batches in t->mem as one Parquet file at `path` (fsynced). */
+static int write_data_file(floe_table *t, const char *path, pq_file_result *res, char *err)
+{
+	pq_column_spec *specs = NULL;
+	pq_column_data *cols = NULL;
+	pq_writer *w = NULL;
+	fd_sink sink = {.fd = -1, .path = path};
+	int n = t->schema.ncols, rc = 0;
+	specs = calloc((size_t)n, sizeof *specs);
+	cols = calloc((size_t)n, sizeof *cols);
+	if (!specs || !cols) {
+		rc = errf(err, FLOE_ENOMEM, "out of memory");
+		goto fail;
+	}
+	for (int i = 0; i < n; i++)
+		coltype_to_parquet(&t->schema.cols[i], &specs[i]);
+	sink.fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (sink.fd < 0) {
+		rc = errf(err, FLOE_EIO, "create %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	pq_options opts;
+	pq_options_default(&opts);
+	opts.codec = t->cfg.codec;
+	opts.zstd_level = t->cfg.zstd_level;
+	opts.row_group_bytes = t->cfg.row_group_bytes;
+	opts.created_by = "floe version 0.1";
+	pq_kv kv = {"iceberg.schema", t->iceberg_schema_json};
+	if ((rc = pq_writer_open(specs, n, &kv, 1, &opts, fd_sink_write, &sink, &w, err)))
+		goto fail;
+	for (pending *p = t->mem; p; p = p->next) {
+		for (int i = 0; i < n; i++)
+			batch_column_data(p->rows, i, &cols[i]);
+		if ((rc = pq_writer_write(w, cols, p->rows->nrows, err)))
+			goto fail;
+	}
+	rc = pq_writer_close(w, res, err);
+	w = NULL;
+	if (rc)
+		goto fail;
+	if ((rc = fd_sink_flush(&sink, err)) || (rc = fs_fsync_fd(sink.fd, path, err)))
+		goto fail;
+	close(sink.fd);
+	sink.fd = -1;
+	buf_release(&sink.pending);
+	free(specs);
+	free(cols);
+	return 0;
+fail:
+	pq_writer_abort(w);
+	if (sink.fd >= 0) {
+		close(sink.fd);
+		unlink(path);
+	}
+	buf_release(&sink.pending);
+	free(specs);
+	free(cols);
+	return rc;
+}
+
+/* Commits t->mem as one data file and one snapshot. On failure nothing is
+ * visible and t->mem is untouched. */
+static int commit_mem(floe_table *t, int64_t upto_lsn, char *err)
+{
+	char path[4096], data_dir[4096], uuid[37], lsn_text[32];
+	pq_file_result res = {0};
+	ice_data_file df = {0};
+	int have_file = 0, rc;
+	random_uuid(uuid);
+	if ((rc = fs_pathf(data_dir, sizeof data_dir, err, "%s/data", t->dir)) ||
+	    (rc = fs_pathf(path, sizeof path, err, "%s/%05" PRIu64 "-%s.parquet", data_dir,
+			   ++t->file_seq, uuid)))
+		return rc;
+	if ((rc = write_data_file(t, path, &res, err)))
+		goto fail;
+	have_file = 1;
+	if ((rc = fs_fsync_dir(data_dir, err)))
+		goto fail;
+	if ((rc = data_file_from_result(t, path, &res, &df, err)))
+		goto fail;
+	snprintf(lsn_text, sizeof lsn_text, "%" PRId64, upto_lsn);
+	ice_kv summary[] = {{"floe.lsn", lsn_text}};
+	ice_commit c = {.added_data = &df, .nadded_data = 1, .summary = summary, .nsummary = 1};
+	int64_t snap;
+	if ((rc = ice_table_commit(t->ice, &c, &snap, err)))
+		goto fail;
+	atomic_fetch_add(&t->bytes_written, (uint64_t)res.file_size);
+	atomic_fetch_add(&t->commits, 1);
+	publish_snapshot_state(t);
+	log_debug("table %s: committed snapshot %" PRId64 " (%" PRId64 " rows, %" PRId64 " bytes)",
+		  t->name, snap, res.num_rows, res.file_size);
+	pq_file_result_free(&res);
+	ice_data_file_clear(&df);
+	return 0;
+fail:
+	if (have_file)
+		unlink(path);
+	pq_file_result_free(&res);
+	ice_data_file_clear(&df);
+	return rc;
+}
+
+static void take_queue(floe_table *t)
+{
+	if (!t->queue)
+		return;
+	if (!t->mem)
+		t->mem_since_ns = mono_ns();
+	if (t->mem_tail)
+		t->mem_tail->next = t->queue;
+	else
+		t->mem = t->queue;
+	t->mem_tail = t->queue_tail;
+	for (pending *p = t->queue; p; p = p->next) {
+		t->mem_rows += p->rows->nrows;
+		t->mem_bytes += p->bytes;
+	}
+	t->queue = t->queue_tail = NULL;
+	atomic_store(&t->rows_in_memory, t->mem_rows);
+}
+
+static void drop_mem(floe_table *t)
+{
+	for (pending *p = t->mem; p;) {
+		pending *next = p->next;
+		batch_clear(p->rows);
+		free(p->rows);
+		free(p);
+		p = next;
+	}
+	t->mem = t->mem_tail = NULL;
+	t->mem_rows = t->mem_bytes = 0;
+	atomic_store(&t->rows_in_memory, 0);
+}
+
+static void *writer_main(void *arg)
+{
+	floe_table *t = arg;
+	char err[ERR_LEN];
+	pthread_mutex_lock(&t->mu);
+	for (;;) {
+		take_queue(t);
+		long long deadline = t->mem_since_ns + (long long)t->cfg.commit_interval_ms * 1000000LL;
+		int due = t->mem && (t->commit_now || t->stopping || t->mem_bytes >= t->cfg.flush_bytes ||
+				     mono_ns() >= deadline);
+		if (t->commit_now && !t->mem)
+			t->commit_now = 0; /* nothing to commit: flushers see committed_lsn */
+		if (due && !t->failed) {
+			int64_t upto = t->mem_tail->lsn;
+			t->commit_now = 0;
+			pthread_mutex_unlock(&t->mu);
+			int rc = commit_mem(t, upto, err);
+			pthread_mutex_lock(&t->mu);
+			if (rc == 0) {
+				t->bytes_pending -= t->mem_bytes;
+				drop_mem(t);
+				t->committed_lsn = upto;
+			} else {
+				t->failed = 1;
+				atomic_fetch_add(&t->commit_failures, 1);
+				snprintf(t->fail_msg, sizeof t->fail_msg, "%s", err);
+				log_error("table %s: commit failed, table is now read-only: %s", t->name,
+					  err);
+			}
+			pthread_cond_broadcast(&t->done);
+			continue;
+		}
+		if (t->stopping && !t->queue)
+			break;
+		if (t->mem && !t->failed) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			long long wait_ns = deadline - mono_ns();
+			if (wait_ns < 0)
+				wait_ns = 0;
+			long long ns = ts.tv_nsec + wait_ns % 1000000000LL;
+			ts.tv_sec += (time_t)(wait_ns / 1000000000LL + ns / 1000000000LL);
+			ts.tv_nsec = (long)(ns % 1000000000LL);
+			pthread_cond_timedwait(&t->work, &t->mu, &ts);
+		} else {
+			pthread_cond_wait(&t->work, &t->mu);
+		}
+	}
+	pthread_mutex_unlock(&t->mu);
+	return NULL;
+}
+
+/* ---- introspection ---- */
+
+void table_get_stats(floe_table *t, table_stats *out)
+{
+	memset(out, 0, sizeof *out);
+	out->rows_ingested = atomic_load(&t->rows_ingested);
+	out->batches = atomic_load(&t->batches);
+	out->commits = atomic_load(&t->commits);
+	out->commit_failures = atomic_load(&t->commit_failures);
+	out->bytes_written = atomic_load(&t->bytes_written);
+	out->rows_in_memory = atomic_load(&t->rows_in_memory);
+	out->data_files = (uint64_t)atomic_load(&t->data_files);
+	out->total_records = atomic_load(&t->total_records);
+	pthread_mutex_lock(&t->mu);
+	out->bytes_in_memory = t->bytes_pending;
+	pthread_mutex_unlock(&t->mu);
+}
+
+json_t *table_describe(floe_table *t, int brief)
+{
+	table_stats st;
+	table_get_stats(t, &st);
+	char loc[4200];
+	snprintf(loc, sizeof loc, "file://%s", t->dir);
+	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I}", "name", t->name, "database",
+			      t->database, "table", t->tablename, "location", loc, "row_count",
+			      (json_int_t)st.total_records, "rows_in_memory",
+			      (json_int_t)st.rows_in_memory, "data_files", (json_int_t)st.data_files,
+			      "commits", (json_int_t)st.commits, "last_commit_ms",
+			      (json_int_t)atomic_load(&t->last_commit_ms));
+	if (!o)
+		return NULL;
+	int64_t snap = atomic_load(&t->snapshot_id);
+	json_object_set_new(o, "current_snapshot_id", snap >= 0 ? json_integer(snap) : json_null());
+	pthread_mutex_lock(&t->mu);
+	json_object_set_new(o, "lsn", json_integer(t->last_lsn));
+	json_object_set_new(o, "committed_lsn", json_integer(t->committed_lsn));
+	json_object_set_new(o, "status", json_string(t->failed ? "read-only" : "ok"));
+	if (t->failed)
+		json_object_set_new(o, "error", json_string(t->fail_msg));
+	pthread_mutex_unlock(&t->mu);
+	if (!brief)
+		json_object_set_new(o, "schema", columns_to_json(&t->schema));
+	return o;
+}
