@@ -1,0 +1,28 @@
+"""Runs every tests/integration/test_*.py with unittest and prints
+"integration: N passed, N failed" (the line tests/run.sh adds up).
+
+Usage: run.py [-k PATTERN]  (PATTERN selects tests by name, like unittest -k)
+"""
+import os
+import sys
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+
+def main():
+    loader = unittest.TestLoader()
+    args = sys.argv[1:]
+    if len(args) >= 2 and args[0] == "-k":
+        loader.testNamePatterns = ["*%s*" % args[1]]
+    suite = loader.discover(HERE, pattern="test_*.py", top_level_dir=HERE)
+    result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
+    bad = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
+    good = result.testsRun - bad - len(result.skipped)
+    print("integration: %d passed, %d failed, %d skipped" % (good, bad, len(result.skipped)))
+    return 0 if bad == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
