@@ -32,6 +32,7 @@ typedef struct serve_opts {
 	char *token;
 	http_config http;
 	table_config table;
+	mem_budget budget;
 } serve_opts;
 
 static void usage(FILE *f)
@@ -71,6 +72,13 @@ static void serve_usage(FILE *f)
 		"  zstd_level               1..19 (default 3)\n"
 		"  max_body_bytes           largest request body accepted (default 67108864); 413 above\n"
 		"  max_table_memory_bytes   rows waiting per table before 429 (default 1 GiB)\n"
+		"  max_memory_bytes         rows waiting in all tables together before 429\n"
+		"                           (default 4 GiB)\n"
+		"  wal_sync                 fsync (default): a 2xx means the rows are on disk;\n"
+		"                           none: skip fdatasync (benchmarks, tests; unsafe)\n"
+		"  wal_segment_bytes        WAL segment file size (default 67108864)\n"
+		"  orphan_grace_seconds     at start, remove data files no snapshot references\n"
+		"                           once they are this old (default 600)\n"
 		"  http_threads             HTTP worker threads (default 8)\n");
 }
 
@@ -133,6 +141,21 @@ static int load_config(const char *path, serve_opts *o, char *err)
 			rc = config_size(v, key, 1024, &o->table.row_group_bytes, err);
 		} else if (!strcmp(key, "max_table_memory_bytes")) {
 			rc = config_size(v, key, 1 << 20, &o->table.max_memory_bytes, err);
+		} else if (!strcmp(key, "max_memory_bytes")) {
+			rc = config_size(v, key, 1 << 20, &o->budget.limit, err);
+		} else if (!strcmp(key, "wal_segment_bytes")) {
+			rc = config_size(v, key, 4096, &o->table.wal_segment_bytes, err);
+		} else if (!strcmp(key, "orphan_grace_seconds")) {
+			if (!(rc = config_size(v, key, 0, &n, err)))
+				o->table.orphan_grace_s = n > 86400 * 365 ? 86400 * 365 : (int)n;
+		} else if (!strcmp(key, "wal_sync")) {
+			const char *m = json_string_value(v);
+			if (m && !strcmp(m, "fsync"))
+				o->table.wal_sync = WAL_SYNC_FSYNC;
+			else if (m && !strcmp(m, "none"))
+				o->table.wal_sync = WAL_SYNC_NONE;
+			else
+				rc = errf(err, FLOE_EINVAL, "config wal_sync: must be \"fsync\" or \"none\"");
 		} else if (!strcmp(key, "max_body_bytes")) {
 			rc = config_size(v, key, 1024, &o->http.max_body_bytes, err);
 		} else if (!strcmp(key, "http_threads")) {
@@ -224,6 +247,8 @@ static int serve(int argc, char **argv)
 	o.http.max_body_bytes = 64u << 20;
 	o.http.threads = 8;
 	table_config_default(&o.table);
+	o.budget.limit = (size_t)4 << 30;
+	o.table.budget = &o.budget;
 	if ((rc = parse_serve_args(argc, argv, &o, err))) {
 		fprintf(stderr, "floe serve: %s\n", err);
 		free(o.token);

@@ -24,6 +24,7 @@ enum {
 	FLOE_ECORRUPT = -6, /* bytes on disk are not what we wrote */
 	FLOE_EBUSY = -7,    /* try again later (backpressure) */
 	FLOE_ETOOBIG = -8,
+	FLOE_ENOSPC = -9,   /* the disk is full (HTTP 507) */
 };
 
 /* Formats into err (ERR_LEN bytes) when err is not NULL; returns `code`. */

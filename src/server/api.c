@@ -33,6 +33,8 @@ static int status_of(int code)
 		return 413;
 	case FLOE_EBUSY:
 		return 429;
+	case FLOE_ENOSPC:
+		return 507;
 	case FLOE_ENOMEM:
 	case FLOE_EIO:
 		return 503;
@@ -44,7 +46,7 @@ static int status_of(int code)
 static void fail_with(http_response *resp, int code, const char *msg)
 {
 	http_error(resp, status_of(code), msg);
-	if (code == FLOE_EBUSY || code == FLOE_ENOMEM)
+	if (code == FLOE_EBUSY || code == FLOE_ENOMEM || code == FLOE_ENOSPC || code == FLOE_EIO)
 		resp->retry_after = 1;
 }
 
@@ -291,12 +293,14 @@ static void handle_ingest(api *a, floe_table *t, const http_request *req, http_r
 			  ingest_op_name(ir.op), table_name(t));
 	size_t nrows = rows->nrows;
 	int64_t lsn = 0;
+	int taken = 0;
 	if (rc == 0)
-		rc = table_submit(t, rows, ir.sync, &lsn, err);
-	if (rc) {
-		/* On failure the batch is still ours (table_submit contract). */
+		rc = table_submit(t, TABLE_OP_INSERT, rows, ir.sync, &lsn, &taken, err);
+	if (!taken) {
 		batch_clear(rows);
 		free(rows);
+	}
+	if (rc) {
 		fail_with(resp, rc, err);
 		return;
 	}

@@ -13,7 +13,9 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -28,6 +30,7 @@ struct http_server {
 	http_observe_fn observe;
 	void *ctx;
 	int port;
+	atomic_int in_flight; /* requests begun and not yet completed */
 };
 
 typedef struct conn_ctx {
@@ -112,6 +115,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
 			return MHD_NO;
 		c->start_ns = mono_ns();
 		*con_cls = c;
+		atomic_fetch_add(&s->in_flight, 1);
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
@@ -152,14 +156,15 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
 static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
-	(void)cls;
 	(void)conn;
 	(void)toe;
+	http_server *s = cls;
 	conn_ctx *c = *con_cls;
 	if (c) {
 		buf_release(&c->body);
 		free(c);
 		*con_cls = NULL;
+		atomic_fetch_sub(&s->in_flight, 1);
 	}
 }
 
@@ -207,7 +212,9 @@ int http_server_start(const http_config *cfg, http_handler_fn handler, http_obse
 	s->ctx = ctx;
 	unsigned threads = cfg->threads > 0 ? (unsigned)cfg->threads : 8;
 	s->daemon = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY | MHD_USE_ERROR_LOG, 0, NULL,
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY | MHD_USE_ITC |
+			MHD_USE_ERROR_LOG,
+		0, NULL,
 		NULL, access_cb, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 		MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_LISTENING_ADDRESS_REUSE,
@@ -232,6 +239,16 @@ void http_server_stop(http_server *s)
 {
 	if (!s)
 		return;
+	/* Stop accepting, then give requests in flight (a sync ingest waiting for
+	 * its commit) up to 30 s to be answered before connections are closed. */
+	MHD_socket listen_fd = MHD_quiesce_daemon(s->daemon);
+	if (listen_fd != MHD_INVALID_SOCKET)
+		close(listen_fd);
+	long long deadline = mono_ns() + 30000000000LL;
+	while (atomic_load(&s->in_flight) > 0 && mono_ns() < deadline) {
+		struct timespec ts = {0, 10000000};
+		nanosleep(&ts, NULL);
+	}
 	MHD_stop_daemon(s->daemon);
 	free(s);
 }

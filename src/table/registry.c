@@ -27,6 +27,7 @@ typedef struct entry {
 struct registry {
 	char *root;
 	table_config cfg;
+	mem_budget budget; /* shared by every table: cfg.budget points here */
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
 	entry **items;
@@ -82,12 +83,24 @@ static entry *find_entry(registry *r, const char *name, size_t *idx)
 	return NULL;
 }
 
+/* The WAL of table <root>/<db>/<table> lives in <root>/.floe/wal/<db>/<table>:
+ * outside the Iceberg table location, so maintenance tools that delete files
+ * a table does not reference (orphan-file removal) never touch it. */
+static int wal_dir_for(const registry *r, const char *table_dir, char *out, size_t cap, char *err)
+{
+	size_t n = strlen(r->root);
+	if (strncmp(table_dir, r->root, n) != 0 || table_dir[n] != '/')
+		return errf(err, FLOE_EINVAL, "table %s is outside the data directory", table_dir);
+	return fs_pathf(out, cap, err, "%s/.floe/wal%s", r->root, table_dir + n);
+}
+
 static int open_one(void *ctx, const char *dir)
 {
 	registry *r = ctx;
-	char err[ERR_LEN];
+	char err[ERR_LEN], wal_dir[4096];
 	floe_table *t = NULL;
-	if (table_open(dir, &r->cfg, &t, err)) {
+	if (wal_dir_for(r, dir, wal_dir, sizeof wal_dir, err) ||
+	    table_open(dir, wal_dir, &r->cfg, &t, err)) {
 		log_error("skipping table at %s: %s", dir, err);
 		return 0;
 	}
@@ -113,6 +126,8 @@ int registry_open(const char *root, const table_config *cfg, registry **out, cha
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cond, NULL);
 	r->cfg = *cfg;
+	r->budget.limit = cfg->budget ? cfg->budget->limit : 0;
+	r->cfg.budget = &r->budget;
 	r->root = realpath(root, NULL);
 	if (!r->root) {
 		if ((rc = fs_mkdirs(root, err)))
@@ -182,7 +197,10 @@ int registry_create(registry *r, const char *name, const char *database, const c
 		goto out;
 	}
 	floe_table *t = NULL;
-	if ((rc = table_create(dir, name, database, tablename, schema, &r->cfg, &t, err))) {
+	char wal_dir[4096];
+	if ((rc = wal_dir_for(r, dir, wal_dir, sizeof wal_dir, err)))
+		goto out;
+	if ((rc = table_create(dir, wal_dir, name, database, tablename, schema, &r->cfg, &t, err))) {
 		char e2[ERR_LEN];
 		fs_remove_tree(dir, e2);
 		goto out;
@@ -238,13 +256,19 @@ int registry_drop(registry *r, const char *name, char *err)
 	r->items[idx] = r->items[--r->n];
 	pthread_mutex_unlock(&r->mu);
 
-	char dir[4096];
+	char dir[4096], wal_dir[4096];
 	snprintf(dir, sizeof dir, "%s", table_dir(e->t));
+	int rc = wal_dir_for(r, dir, wal_dir, sizeof wal_dir, err);
 	char cerr[ERR_LEN];
 	if (table_close(e->t, cerr))
 		log_warn("dropping %s: %s", name, cerr);
 	free(e);
-	int rc = fs_remove_tree(dir, err);
+	/* The table's files go first: a crash between the two leaves a WAL
+	 * without a table, which nothing replays. */
+	if (rc == 0)
+		rc = fs_remove_tree(dir, err);
+	if (rc == 0)
+		rc = fs_remove_tree(wal_dir, err);
 	if (rc == 0)
 		log_info("table %s: dropped, removed %s", name, dir);
 	return rc;

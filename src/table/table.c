@@ -7,15 +7,16 @@
  *   last_lsn           lsn of the newest submitted batch
  *   committed_lsn      lsn of the newest batch in a committed snapshot
  *   commit_now         a sync submit or flush wants a commit without waiting
- *   failed/fail_msg    set once when a commit fails; the table is read-only
+ *   ro_code/ro_msg     read-only mode after a failure (0 = writable)
+ *   wal_poisoned       the WAL failed an fsync: read-only until restart
  *   stopping           table_close was called
+ * The WAL append happens under `mu` too, so queue order equals LSN order.
  * Writer-only state (no lock): mem (batches taken from the queue, in order),
  * the ice_table, counters published through atomics.
  *
  * Waiting rule: a caller that needs "my rows are committed" waits on `done`
- * until committed_lsn >= its lsn, or failed. LSNs are per table, start after
- * the lsn recorded in the current snapshot's summary (floe.lsn), and grow by
- * one per submitted batch.
+ * until committed_lsn >= its lsn (or the table is closing). LSNs are the
+ * WAL's: per table, one per batch, above the floe.lsn of every snapshot.
  */
 #include "table/table.h"
 
@@ -37,6 +38,7 @@
 #include "iceberg/bounds.h"
 #include "iceberg/table.h"
 #include "storage/fs.h"
+#include "table/batch_codec.h"
 
 typedef struct pending {
 	struct pending *next;
@@ -59,14 +61,21 @@ struct floe_table {
 	pending *queue, *queue_tail;
 	size_t bytes_pending;
 	int64_t last_lsn, committed_lsn;
-	int commit_now, stopping, failed;
-	char fail_msg[ERR_LEN];
+	int commit_now, stopping;
+	int ro_code; /* FLOE_ENOSPC / FLOE_EIO while read-only, else 0 */
+	char ro_msg[ERR_LEN];
+	int wal_poisoned;
+	wal *wal;
+	char *wal_dir;
 
 	/* writer-only */
 	pending *mem, *mem_tail;
 	size_t mem_rows, mem_bytes;
 	long long mem_since_ns; /* when the oldest uncommitted batch arrived */
+	long long retry_at_ns;  /* read-only mode: next commit attempt */
+	int retry_delay_ms;
 	uint64_t file_seq;
+	uint64_t replayed;
 
 	/* published counters */
 	atomic_uint_fast64_t rows_ingested, batches, commits, commit_failures, bytes_written;
@@ -82,6 +91,10 @@ void table_config_default(table_config *c)
 	c->max_memory_bytes = (size_t)1 << 30;
 	c->codec = PQ_CODEC_ZSTD;
 	c->zstd_level = 3;
+	c->wal_sync = WAL_SYNC_FSYNC;
+	c->wal_segment_bytes = (size_t)64 << 20;
+	c->orphan_grace_s = 600;
+	c->budget = NULL;
 }
 
 static void random_uuid(char out[37])
@@ -188,39 +201,55 @@ fail:
 
 static void *writer_main(void *arg);
 
-static int table_alloc(const char *dir, const table_config *cfg, floe_table **out, char *err)
+static int table_alloc(const char *dir, const char *wal_dir, const table_config *cfg,
+		       floe_table **out, char *err)
 {
 	floe_table *t = calloc(1, sizeof *t);
 	if (!t)
 		return errf(err, FLOE_ENOMEM, "out of memory");
 	t->dir = strdup(dir);
+	t->wal_dir = strdup(wal_dir);
 	t->cfg = *cfg;
 	pthread_mutex_init(&t->mu, NULL);
 	pthread_cond_init(&t->work, NULL);
 	pthread_cond_init(&t->done, NULL);
 	atomic_store(&t->snapshot_id, -1);
 	*out = t;
-	return t->dir ? 0 : errf(err, FLOE_ENOMEM, "out of memory");
+	return t->dir && t->wal_dir ? 0 : errf(err, FLOE_ENOMEM, "out of memory");
+}
+
+static void free_pending_list(pending *p)
+{
+	while (p) {
+		pending *next = p->next;
+		batch_clear(p->rows);
+		free(p->rows);
+		free(p);
+		p = next;
+	}
+}
+
+static void budget_add(floe_table *t, size_t bytes)
+{
+	if (t->cfg.budget)
+		atomic_fetch_add(&t->cfg.budget->used, bytes);
+}
+
+static void budget_sub(floe_table *t, size_t bytes)
+{
+	if (t->cfg.budget)
+		atomic_fetch_sub(&t->cfg.budget->used, bytes);
 }
 
 static void table_free(floe_table *t)
 {
 	if (!t)
 		return;
-	for (pending *p = t->mem; p;) {
-		pending *next = p->next;
-		batch_clear(p->rows);
-		free(p->rows);
-		free(p);
-		p = next;
-	}
-	for (pending *p = t->queue; p;) {
-		pending *next = p->next;
-		batch_clear(p->rows);
-		free(p->rows);
-		free(p);
-		p = next;
-	}
+	budget_sub(t, t->bytes_pending);
+	free_pending_list(t->mem);
+	free_pending_list(t->queue);
+	wal_close(t->wal);
+	free(t->wal_dir);
 	ice_table_free(t->ice);
 	floe_schema_clear(&t->schema);
 	free(t->iceberg_schema_json);
@@ -242,7 +271,54 @@ static void publish_snapshot_state(floe_table *t)
 	atomic_store(&t->last_commit_ms, ice_table_snapshot_id(t->ice) >= 0 ? ice_table_last_updated_ms(t->ice) : 0);
 }
 
-/* Common tail of create and open: schema JSON for file footers, lsn, thread. */
+static int commit_mem(floe_table *t, int64_t upto_lsn, char *err);
+static void take_queue(floe_table *t);
+static void drop_mem(floe_table *t);
+
+/* WAL replay: each record becomes a batch in the queue, as if just submitted. */
+static int replay_record(void *ctx, uint64_t lsn, uint8_t kind, const uint8_t *p, size_t len,
+			 char *err)
+{
+	floe_table *t = ctx;
+	if (kind != TABLE_OP_INSERT)
+		return errf(err, FLOE_ECORRUPT, "wal %s: record %llu has unknown kind %u", t->wal_dir,
+			    (unsigned long long)lsn, kind);
+	pending *pd = calloc(1, sizeof *pd);
+	batch *rows = calloc(1, sizeof *rows);
+	int rc = 0;
+	if (!pd || !rows || batch_init(rows, &t->schema)) {
+		rc = errf(err, FLOE_ENOMEM, "out of memory");
+		goto fail;
+	}
+	if ((rc = batch_decode(p, len, &t->schema, rows, err))) {
+		char inner[ERR_LEN];
+		snprintf(inner, sizeof inner, "%s", err);
+		rc = errf(err, rc, "wal %s: record %llu: %s", t->wal_dir, (unsigned long long)lsn, inner);
+		goto fail;
+	}
+	pd->rows = rows;
+	pd->lsn = (int64_t)lsn;
+	pd->bytes = batch_mem_bytes(rows);
+	if (t->queue_tail)
+		t->queue_tail->next = pd;
+	else
+		t->queue = pd;
+	t->queue_tail = pd;
+	t->bytes_pending += pd->bytes;
+	budget_add(t, pd->bytes);
+	t->last_lsn = (int64_t)lsn;
+	t->replayed++;
+	return 0;
+fail:
+	if (rows)
+		batch_clear(rows);
+	free(rows);
+	free(pd);
+	return rc;
+}
+
+/* Common tail of create and open: schema JSON for file footers, the WAL
+ * (replayed and committed), the writer thread. */
 static int table_start(floe_table *t, char *err)
 {
 	json_t *js = ice_schema_to_json(ice_table_schema(t->ice));
@@ -259,19 +335,50 @@ static int table_start(floe_table *t, char *err)
 		rc = fs_mkdirs(data_dir, err);
 	if (rc)
 		return rc;
+	wal_options wo;
+	wal_options_default(&wo);
+	wo.sync = t->cfg.wal_sync;
+	wo.segment_bytes = t->cfg.wal_segment_bytes;
+	if ((rc = wal_open(t->wal_dir, &wo, &t->wal, err)))
+		return rc;
+	if ((rc = wal_replay(t->wal, (uint64_t)t->committed_lsn, replay_record, t, err)))
+		return rc;
+	if (t->queue) {
+		/* Recovery: commit what the log held before serving. */
+		int64_t upto = t->last_lsn;
+		take_queue(t);
+		log_info("table %s: replayed %llu WAL records (%zu rows) above lsn %lld", t->name,
+			 (unsigned long long)t->replayed, t->mem_rows, (long long)t->committed_lsn);
+		char cerr[ERR_LEN];
+		if (commit_mem(t, upto, cerr) == 0) {
+			budget_sub(t, t->bytes_pending);
+			t->bytes_pending = 0;
+			drop_mem(t);
+			t->committed_lsn = upto;
+			char terr[ERR_LEN];
+			if (wal_truncate(t->wal, (uint64_t)upto, terr))
+				log_warn("table %s: %s", t->name, terr);
+		} else {
+			/* The rows stay in memory and in the WAL; the writer retries. */
+			log_error("table %s: committing replayed rows failed: %s", t->name, cerr);
+			t->ro_code = FLOE_EIO;
+			snprintf(t->ro_msg, sizeof t->ro_msg, "%s", cerr);
+		}
+	}
 	if (pthread_create(&t->thread, NULL, writer_main, t) != 0)
 		return errf(err, FLOE_ENOMEM, "cannot start writer thread for table %s", t->name);
 	return 0;
 }
 
-int table_create(const char *dir, const char *name, const char *database, const char *tablename,
-		 const floe_schema *schema, const table_config *cfg, floe_table **out, char *err)
+int table_create(const char *dir, const char *wal_dir, const char *name, const char *database,
+		 const char *tablename, const floe_schema *schema, const table_config *cfg,
+		 floe_table **out, char *err)
 {
 	floe_table *t = NULL;
 	ice_schema is = {0};
 	json_t *props = NULL, *cols = NULL;
 	char *cols_text = NULL;
-	int rc = table_alloc(dir, cfg, &t, err);
+	int rc = table_alloc(dir, wal_dir, cfg, &t, err);
 	if (rc)
 		goto fail;
 	t->name = strdup(name);
@@ -299,6 +406,10 @@ int table_create(const char *dir, const char *name, const char *database, const 
 	}
 	if ((rc = fs_mkdirs(dir, err)))
 		goto fail;
+	/* A WAL left by an earlier table of the same name must not be replayed
+	 * into this one. */
+	if ((rc = fs_remove_tree(wal_dir, err)))
+		goto fail;
 	if ((rc = ice_table_create(dir, &is, props, &t->ice, err)))
 		goto fail;
 	if ((rc = table_start(t, err)))
@@ -319,10 +430,11 @@ fail:
 	return rc;
 }
 
-int table_open(const char *dir, const table_config *cfg, floe_table **out, char *err)
+int table_open(const char *dir, const char *wal_dir, const table_config *cfg, floe_table **out,
+	       char *err)
 {
 	floe_table *t = NULL;
-	int rc = table_alloc(dir, cfg, &t, err);
+	int rc = table_alloc(dir, wal_dir, cfg, &t, err);
 	if (rc)
 		goto fail;
 	if ((rc = ice_table_load(dir, &t->ice, err)))
@@ -366,8 +478,11 @@ int table_close(floe_table *t, char *err)
 	pthread_mutex_unlock(&t->mu);
 	pthread_join(t->thread, NULL);
 	int rc = 0;
-	if (t->failed)
-		rc = errf(err, FLOE_EIO, "table %s: %s", t->name, t->fail_msg);
+	if (t->mem || t->queue)
+		rc = errf(err, FLOE_EIO,
+			  "table %s: rows not committed at shutdown (they are in the WAL and will be "
+			  "committed at the next start): %s",
+			  t->name, t->ro_msg);
 	table_free(t);
 	return rc;
 }
@@ -395,44 +510,63 @@ const floe_schema *table_schema(const floe_table *t)
 
 /* ---- submitting ---- */
 
-/* Waits (mu held) until everything up to lsn is committed or the table failed. */
+/* Waits (mu held) until everything up to lsn is committed, or the table is
+ * closing with rows it could not commit. */
 static int wait_committed(floe_table *t, int64_t lsn, char *err)
 {
-	while (t->committed_lsn < lsn && !t->failed)
+	while (t->committed_lsn < lsn && !(t->stopping && t->ro_code))
 		pthread_cond_wait(&t->done, &t->mu);
 	if (t->committed_lsn < lsn)
-		return errf(err, FLOE_EIO, "table %s is read-only after a write failure: %s", t->name,
-			    t->fail_msg);
+		return errf(err, t->ro_code, "table %s: rows are durable in the WAL but not committed: %s",
+			    t->name, t->ro_msg);
 	return 0;
 }
 
-int table_submit(floe_table *t, batch *rows, int sync, int64_t *lsn_out, char *err)
+/* Why a submit is refused right now (mu held), or 0. */
+static int refuse_reason(floe_table *t, size_t bytes, char *err)
+{
+	if (t->stopping)
+		return errf(err, FLOE_ENOTFOUND, "table %s is shutting down", t->name);
+	if (t->ro_code)
+		return errf(err, t->ro_code, "table %s is read-only: %s", t->name, t->ro_msg);
+	if (t->bytes_pending > 0 && t->bytes_pending + bytes > t->cfg.max_memory_bytes)
+		return errf(err, FLOE_EBUSY,
+			    "table %s has %zu bytes waiting to be committed (limit %zu); retry later",
+			    t->name, t->bytes_pending, t->cfg.max_memory_bytes);
+	mem_budget *b = t->cfg.budget;
+	if (b && b->limit && atomic_load(&b->used) > 0 && atomic_load(&b->used) + bytes > b->limit)
+		return errf(err, FLOE_EBUSY,
+			    "the server has %zu bytes waiting to be committed (limit %zu); retry later",
+			    atomic_load(&b->used), b->limit);
+	return 0;
+}
+
+int table_submit(floe_table *t, int op, batch *rows, int sync, int64_t *lsn_out, int *taken,
+		 char *err)
 {
 	int rc = 0;
+	uint64_t lsn = 0;
+	buf rec = {0};
+	*taken = 0;
 	pending *p = malloc(sizeof *p);
-	if (!p)
-		return errf(err, FLOE_ENOMEM, "out of memory");
+	if (!p || batch_encode(rows, &rec)) {
+		rc = errf(err, FLOE_ENOMEM, "out of memory");
+		goto fail;
+	}
 	p->next = NULL;
 	p->rows = rows;
 	p->bytes = batch_mem_bytes(rows);
 	pthread_mutex_lock(&t->mu);
-	if (t->failed) {
-		rc = errf(err, FLOE_EIO, "table %s is read-only after a write failure: %s", t->name,
-			  t->fail_msg);
+	if ((rc = refuse_reason(t, p->bytes, err)) ||
+	    (rc = wal_append(t->wal, (uint8_t)op, rec.data, rec.len, NULL, 0, &lsn, err))) {
+		pthread_mutex_unlock(&t->mu);
 		goto fail;
 	}
-	if (t->stopping) {
-		rc = errf(err, FLOE_ENOTFOUND, "table %s is shutting down", t->name);
-		goto fail;
-	}
-	if (t->bytes_pending > 0 && t->bytes_pending + p->bytes > t->cfg.max_memory_bytes) {
-		rc = errf(err, FLOE_EBUSY,
-			  "table %s has %zu bytes waiting to be committed (limit %zu); retry later",
-			  t->name, t->bytes_pending, t->cfg.max_memory_bytes);
-		goto fail;
-	}
-	p->lsn = ++t->last_lsn;
+	*taken = 1;
+	p->lsn = (int64_t)lsn;
+	t->last_lsn = p->lsn;
 	t->bytes_pending += p->bytes;
+	budget_add(t, p->bytes);
 	if (t->queue_tail)
 		t->queue_tail->next = p;
 	else
@@ -440,17 +574,31 @@ int table_submit(floe_table *t, batch *rows, int sync, int64_t *lsn_out, char *e
 	t->queue_tail = p;
 	atomic_fetch_add(&t->rows_ingested, rows->nrows);
 	atomic_fetch_add(&t->batches, 1);
-	if (sync)
-		t->commit_now = 1;
 	pthread_cond_signal(&t->work);
-	if (lsn_out)
-		*lsn_out = p->lsn;
-	if (sync)
-		rc = wait_committed(t, p->lsn, err);
 	pthread_mutex_unlock(&t->mu);
+	buf_release(&rec);
+	if (lsn_out)
+		*lsn_out = (int64_t)lsn;
+	if ((rc = wal_sync(t->wal, lsn, err))) {
+		pthread_mutex_lock(&t->mu);
+		if (!t->wal_poisoned) {
+			t->wal_poisoned = 1;
+			t->ro_code = FLOE_EIO;
+			snprintf(t->ro_msg, sizeof t->ro_msg, "%s (restart floe once the disk is healthy)", err);
+		}
+		pthread_mutex_unlock(&t->mu);
+		return FLOE_EIO;
+	}
+	if (sync) {
+		pthread_mutex_lock(&t->mu);
+		t->commit_now = 1;
+		pthread_cond_signal(&t->work);
+		rc = wait_committed(t, (int64_t)lsn, err);
+		pthread_mutex_unlock(&t->mu);
+	}
 	return rc;
 fail:
-	pthread_mutex_unlock(&t->mu);
+	buf_release(&rec);
 	free(p);
 	return rc;
 }
@@ -702,6 +850,35 @@ static void drop_mem(floe_table *t)
 	atomic_store(&t->rows_in_memory, 0);
 }
 
+/* After a failed commit: read-only mode and a back-off before the next try
+ * (mu held). */
+static void enter_read_only(floe_table *t, int code, const char *msg)
+{
+	if (!t->ro_code)
+		log_error("table %s: commit failed, table is read-only until a commit succeeds: %s",
+			  t->name, msg);
+	t->ro_code = code == FLOE_ENOSPC ? FLOE_ENOSPC : FLOE_EIO;
+	snprintf(t->ro_msg, sizeof t->ro_msg, "%s", msg);
+	t->retry_delay_ms = t->retry_delay_ms ? t->retry_delay_ms * 2 : 250;
+	if (t->retry_delay_ms > 5000)
+		t->retry_delay_ms = 5000;
+	t->retry_at_ns = mono_ns() + (long long)t->retry_delay_ms * 1000000LL;
+	atomic_fetch_add(&t->commit_failures, 1);
+}
+
+static void timed_wait(floe_table *t, long long until_ns)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	long long wait_ns = until_ns - mono_ns();
+	if (wait_ns < 0)
+		wait_ns = 0;
+	long long ns = ts.tv_nsec + wait_ns % 1000000000LL;
+	ts.tv_sec += (time_t)(wait_ns / 1000000000LL + ns / 1000000000LL);
+	ts.tv_nsec = (long)(ns % 1000000000LL);
+	pthread_cond_timedwait(&t->work, &t->mu, &ts);
+}
+
 static void *writer_main(void *arg)
 {
 	floe_table *t = arg;
@@ -709,47 +886,51 @@ static void *writer_main(void *arg)
 	pthread_mutex_lock(&t->mu);
 	for (;;) {
 		take_queue(t);
+		long long now = mono_ns();
 		long long deadline = t->mem_since_ns + (long long)t->cfg.commit_interval_ms * 1000000LL;
-		int due = t->mem && (t->commit_now || t->stopping || t->mem_bytes >= t->cfg.flush_bytes ||
-				     mono_ns() >= deadline);
+		int in_backoff = t->ro_code && now < t->retry_at_ns;
+		int due = t->mem && !in_backoff &&
+			  (t->commit_now || t->stopping || t->mem_bytes >= t->cfg.flush_bytes ||
+			   now >= deadline || t->ro_code);
 		if (t->commit_now && !t->mem)
 			t->commit_now = 0; /* nothing to commit: flushers see committed_lsn */
-		if (due && !t->failed) {
+		if (due) {
 			int64_t upto = t->mem_tail->lsn;
 			t->commit_now = 0;
 			pthread_mutex_unlock(&t->mu);
 			int rc = commit_mem(t, upto, err);
+			if (rc == 0 && !t->wal_poisoned) {
+				char terr[ERR_LEN];
+				if (wal_truncate(t->wal, (uint64_t)upto, terr))
+					log_warn("table %s: %s", t->name, terr);
+			}
 			pthread_mutex_lock(&t->mu);
 			if (rc == 0) {
 				t->bytes_pending -= t->mem_bytes;
+				budget_sub(t, t->mem_bytes);
 				drop_mem(t);
 				t->committed_lsn = upto;
+				if (t->ro_code && !t->wal_poisoned) {
+					log_info("table %s: commit succeeded, table is writable again", t->name);
+					t->ro_code = 0;
+					t->retry_delay_ms = 0;
+				}
 			} else {
-				t->failed = 1;
-				atomic_fetch_add(&t->commit_failures, 1);
-				snprintf(t->fail_msg, sizeof t->fail_msg, "%s", err);
-				log_error("table %s: commit failed, table is now read-only: %s", t->name,
-					  err);
+				enter_read_only(t, rc, err);
+				if (t->stopping)
+					break; /* the WAL keeps the rows for the next start */
 			}
 			pthread_cond_broadcast(&t->done);
 			continue;
 		}
-		if (t->stopping && !t->queue)
+		if (t->stopping && !t->queue && !t->mem)
 			break;
-		if (t->mem && !t->failed) {
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			long long wait_ns = deadline - mono_ns();
-			if (wait_ns < 0)
-				wait_ns = 0;
-			long long ns = ts.tv_nsec + wait_ns % 1000000000LL;
-			ts.tv_sec += (time_t)(wait_ns / 1000000000LL + ns / 1000000000LL);
-			ts.tv_nsec = (long)(ns % 1000000000LL);
-			pthread_cond_timedwait(&t->work, &t->mu, &ts);
-		} else {
+		if (t->mem)
+			timed_wait(t, in_backoff ? t->retry_at_ns : deadline);
+		else
 			pthread_cond_wait(&t->work, &t->mu);
-		}
 	}
+	pthread_cond_broadcast(&t->done);
 	pthread_mutex_unlock(&t->mu);
 	return NULL;
 }
@@ -767,8 +948,11 @@ void table_get_stats(floe_table *t, table_stats *out)
 	out->rows_in_memory = atomic_load(&t->rows_in_memory);
 	out->data_files = (uint64_t)atomic_load(&t->data_files);
 	out->total_records = atomic_load(&t->total_records);
+	out->wal_bytes = wal_disk_bytes(t->wal);
 	pthread_mutex_lock(&t->mu);
 	out->bytes_in_memory = t->bytes_pending;
+	out->wal_records_replayed = t->replayed;
+	out->read_only = t->ro_code != 0;
 	pthread_mutex_unlock(&t->mu);
 }
 
@@ -791,10 +975,11 @@ json_t *table_describe(floe_table *t, int brief)
 	pthread_mutex_lock(&t->mu);
 	json_object_set_new(o, "lsn", json_integer(t->last_lsn));
 	json_object_set_new(o, "committed_lsn", json_integer(t->committed_lsn));
-	json_object_set_new(o, "status", json_string(t->failed ? "read-only" : "ok"));
-	if (t->failed)
-		json_object_set_new(o, "error", json_string(t->fail_msg));
+	json_object_set_new(o, "status", json_string(t->ro_code ? "read-only" : "ok"));
+	if (t->ro_code)
+		json_object_set_new(o, "error", json_string(t->ro_msg));
 	pthread_mutex_unlock(&t->mu);
+	json_object_set_new(o, "wal_bytes", json_integer((json_int_t)st.wal_bytes));
 	if (!brief)
 		json_object_set_new(o, "schema", columns_to_json(&t->schema));
 	return o;

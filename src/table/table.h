@@ -9,7 +9,9 @@
  * no locks of their own.
  *
  * Write path: a source parses a request into a batch (all or nothing), then
- * table_submit hands the batch over. The writer keeps batches in memory and
+ * table_submit appends it to the table's write-ahead log, waits until the log
+ * is durable (group commit) and hands the batch over. The writer keeps
+ * batches in memory and
  * commits them as one Parquet data file + one Iceberg snapshot when
  *   (a) the rows in memory reach config.flush_bytes (uncompressed), or
  *   (b) config.commit_interval_ms has passed since the first uncommitted row, or
@@ -17,13 +19,21 @@
  * Invariants:
  *   1. A batch is committed whole or not at all; batches commit in submit order.
  *   2. A sync submit returns only after its rows are in a committed snapshot.
- *   3. After a commit failure the table turns read-only (table_submit answers
- *      FLOE_EIO with the reason) and the rows in memory are kept, never
- *      half-written to the table; no commit is retried blindly.
- *   4. Memory is bounded: when rows in memory + queued exceed
- *      config.max_memory_bytes, table_submit answers FLOE_EBUSY (HTTP 429).
- * Until the write-ahead log exists, rows acknowledged by an async submit but not
- * yet committed are lost if the process dies.
+ *   3. table_submit returns 0 only after the batch is durable in the WAL
+ *      (unless wal_sync is "none"); the LSN it returns is the WAL record's.
+ *      Each snapshot records in its summary (floe.lsn) the highest LSN it
+ *      holds; the WAL is truncated up to it after the commit.
+ *   4. A failed commit leaves the table unchanged (new files are removed) and
+ *      puts it in read-only mode: submits answer FLOE_ENOSPC (disk full) or
+ *      FLOE_EIO with the reason, while the writer retries the commit with
+ *      back-off (the rows are safe in the WAL); the first successful commit
+ *      lifts the mode. A failed WAL fsync is different: the log is poisoned
+ *      and the table stays read-only until restart (never retried).
+ *   5. Memory is bounded: when rows in memory + queued exceed
+ *      config.max_memory_bytes, or all tables together exceed the shared
+ *      budget, table_submit answers FLOE_EBUSY (HTTP 429).
+ *   6. Opening a table replays WAL records above the snapshot's floe.lsn and
+ *      commits them before the table serves.
  */
 #ifndef FLOE_TABLE_H
 #define FLOE_TABLE_H
@@ -35,6 +45,13 @@
 #include "format/parquet.h"
 #include "table/batch.h"
 #include "table/coltype.h"
+#include "table/wal.h"
+
+/* Memory shared by all tables of a server (bytes accepted, not yet committed). */
+typedef struct mem_budget {
+	_Atomic size_t used;
+	size_t limit; /* 0: no limit */
+} mem_budget;
 
 typedef struct table_config {
 	int commit_interval_ms;   /* default 1000 */
@@ -43,19 +60,26 @@ typedef struct table_config {
 	size_t max_memory_bytes;  /* default 1 GiB */
 	pq_codec codec;           /* default ZSTD */
 	int zstd_level;           /* default 3 */
+	wal_sync_mode wal_sync;   /* default WAL_SYNC_FSYNC */
+	size_t wal_segment_bytes; /* default 64 MiB */
+	int orphan_grace_s;       /* unreferenced files older than this are removed at open; default 600 */
+	mem_budget *budget;       /* shared; NULL: none */
 } table_config;
 
 void table_config_default(table_config *c);
 
 typedef struct floe_table floe_table;
 
-/* Creates the Iceberg table under dir (which must not exist yet) and starts
- * its writer. `name`, `database`, `table` are kept in the table properties so
- * a restart finds them. */
-int table_create(const char *dir, const char *name, const char *database, const char *table,
-		 const floe_schema *schema, const table_config *cfg, floe_table **out, char *err);
-/* Loads an existing table from its Iceberg metadata and starts its writer. */
-int table_open(const char *dir, const table_config *cfg, floe_table **out, char *err);
+/* Creates the Iceberg table under dir (which must not exist yet) with its WAL
+ * in wal_dir, and starts its writer. `name`, `database`, `table` are kept in
+ * the table properties so a restart finds them. */
+int table_create(const char *dir, const char *wal_dir, const char *name, const char *database,
+		 const char *table, const floe_schema *schema, const table_config *cfg,
+		 floe_table **out, char *err);
+/* Loads an existing table from its Iceberg metadata, replays and commits its
+ * WAL, removes orphan files, and starts its writer. */
+int table_open(const char *dir, const char *wal_dir, const table_config *cfg, floe_table **out,
+	       char *err);
 /* Stops the writer after committing whatever is in memory; frees t. Returns
  * the final commit's status (the table is freed either way). NULL is a no-op. */
 int table_close(floe_table *t, char *err);
@@ -66,12 +90,18 @@ const char *table_tablename(const floe_table *t);
 const char *table_dir(const floe_table *t);
 const floe_schema *table_schema(const floe_table *t);
 
-/* Hands `rows` to the writer (ownership passes on success: the caller must not
- * touch it again; on failure the caller still owns it). With sync, waits for
- * the commit holding these rows. *lsn_out: the sequence number of this batch
- * within the table. Errors: FLOE_EBUSY (memory limit), FLOE_EIO (table is
- * read-only after a failure), FLOE_ENOTFOUND (table is being dropped). */
-int table_submit(floe_table *t, batch *rows, int sync, int64_t *lsn_out, char *err);
+/* WAL record kinds (the operation a batch carries). */
+enum { TABLE_OP_INSERT = 1 };
+
+/* Logs `rows` and hands them to the writer. Ownership of rows passes to the
+ * table once the WAL append succeeded, whatever happens after (*taken = 1);
+ * otherwise the caller still owns it. Returns 0 when the rows are durable
+ * (and, with sync, committed). *lsn_out: the WAL LSN of this batch.
+ * Errors: FLOE_EBUSY (memory limit), FLOE_ENOSPC / FLOE_EIO (read-only),
+ * FLOE_ENOTFOUND (table is shutting down). With *taken = 1 and an error the
+ * outcome is unknown to the client (the batch may still be committed). */
+int table_submit(floe_table *t, int op, batch *rows, int sync, int64_t *lsn_out, int *taken,
+		 char *err);
 /* Commits everything submitted before the call; *snapshot_id_out = the current
  * snapshot after it (-1 if the table has none). */
 int table_flush(floe_table *t, int64_t *snapshot_id_out, char *err);
@@ -92,6 +122,9 @@ typedef struct table_stats {
 	uint64_t bytes_in_memory;
 	uint64_t data_files;
 	int64_t total_records;
+	uint64_t wal_bytes;       /* WAL segment bytes on disk */
+	uint64_t wal_records_replayed;
+	int read_only;
 } table_stats;
 void table_get_stats(floe_table *t, table_stats *out);
 

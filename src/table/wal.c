@@ -465,12 +465,19 @@ int wal_append(wal *w, uint8_t kind, const void *p1, size_t n1, const void *p2, 
 		if (wr < 0 && errno == EINTR)
 			continue;
 		if (wr <= 0) {
-			char msg[ERR_LEN];
 			int e = wr < 0 ? errno : EIO;
-			snprintf(msg, sizeof msg, "write: %s", strerror(e));
-			/* The partial record is a torn tail for the next replay. */
-			rc = errf(err, poison(w, e == ENOSPC ? FLOE_EIO : FLOE_EIO, msg),
-				  "write-ahead log: %s", msg);
+			/* Cut the partial record off so the log stays clean and later
+			 * appends can succeed once there is room again (a full disk is
+			 * not a reason to give up on the log). If even that fails the
+			 * log is poisoned; the partial record is then a torn tail. */
+			if (ftruncate(w->fd, (off_t)active->size) == 0) {
+				rc = errf(err, e == ENOSPC || e == EDQUOT ? FLOE_ENOSPC : FLOE_EIO,
+					  "write-ahead log: write: %s", strerror(e));
+			} else {
+				char msg[ERR_LEN];
+				snprintf(msg, sizeof msg, "write: %s", strerror(e));
+				rc = errf(err, poison(w, FLOE_EIO, msg), "write-ahead log: %s", msg);
+			}
 			goto out;
 		}
 		done += (size_t)wr;
