@@ -30,6 +30,8 @@ TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
+PRELOAD := $(BUILD)/preload/faultfs.so
+
 .PHONY: all deps test unit integration bench serve clean format torture
 all: $(BUILD)/floe build/floe
 
@@ -59,6 +61,11 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libfloe.a | $(DUCKDB)/libduckdb.so
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(DUCK_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libfloe.a $(LIBS) $(DUCK_LIBS) -lcurl
 
+# Fault injection for tests: an LD_PRELOAD library (see its header).
+$(BUILD)/preload/%.so: tests/preload/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c17 -O1 -g -Wall -Wextra -Werror -fPIC -shared -o $@ $< -ldl
+
 $(DUCKDB)/libduckdb.so:
 	scripts/deps.sh
 
@@ -70,9 +77,14 @@ unit-bins: $(UNIT_BIN)
 # Unit tests run under ASan+UBSan; integration tests use the release binary
 # (and its tools) so timings stay realistic.
 test: deps
-	$(MAKE) all $(TOOL_BIN)
+	$(MAKE) all $(TOOL_BIN) $(PRELOAD)
 	$(MAKE) SANITIZE=address,undefined unit-bins
 	tests/run.sh
+
+# Long kill -9 runs (the test suite does 30 kills; this does 300).
+torture: deps
+	$(MAKE) all $(TOOL_BIN) $(PRELOAD)
+	FLOE_TORTURE_KILLS=300 /usr/bin/python3 tests/integration/run.py -k kill9
 
 bench: deps all $(BENCH_BIN)
 	bench/run.sh

@@ -36,6 +36,7 @@
 #include "base/err.h"
 #include "base/log.h"
 #include "iceberg/bounds.h"
+#include "iceberg/crashpoint.h"
 #include "iceberg/table.h"
 #include "storage/fs.h"
 #include "table/batch_codec.h"
@@ -793,6 +794,7 @@ static int commit_mem(floe_table *t, int64_t upto_lsn, char *err)
 	have_file = 1;
 	if ((rc = fs_fsync_dir(data_dir, err)))
 		goto fail;
+	ice_crash_point("table_after_data_file");
 	if ((rc = data_file_from_result(t, path, &res, &df, err)))
 		goto fail;
 	snprintf(lsn_text, sizeof lsn_text, "%" PRId64, upto_lsn);
@@ -899,6 +901,8 @@ static void *writer_main(void *arg)
 			t->commit_now = 0;
 			pthread_mutex_unlock(&t->mu);
 			int rc = commit_mem(t, upto, err);
+			if (rc == 0)
+				ice_crash_point("table_after_commit");
 			if (rc == 0 && !t->wal_poisoned) {
 				char terr[ERR_LEN];
 				if (wal_truncate(t->wal, (uint64_t)upto, terr))
