@@ -35,6 +35,7 @@ static atomic_int stop_flag;
 typedef struct client {
 	pthread_t th;
 	long requests, rows, errors;
+	long long body_bytes; /* JSON bytes of the rows in accepted requests */
 	double *lat_ms;
 	size_t nlat, caplat;
 } client;
@@ -124,6 +125,7 @@ static void *client_main(void *arg)
 		if (status == 200) {
 			c->requests++;
 			c->rows += batch_rows;
+			c->body_bytes += (long long)body.len;
 		} else {
 			c->errors++;
 			if (status < 0) {
@@ -210,12 +212,14 @@ int main(int argc, char **argv)
 	sleep((unsigned)seconds);
 	atomic_store(&stop_flag, 1);
 	long rows = 0, reqs = 0, errs = 0;
+	long long body_bytes = 0;
 	size_t nlat = 0;
 	for (int i = 0; i < nclients; i++) {
 		pthread_join(cs[i].th, NULL);
 		rows += cs[i].rows;
 		reqs += cs[i].requests;
 		errs += cs[i].errors;
+		body_bytes += cs[i].body_bytes;
 		nlat += cs[i].nlat;
 	}
 	double secs = now_s() - t0;
@@ -237,8 +241,9 @@ int main(int argc, char **argv)
 	printf("  duckdb read_json    : %10.0f rows/s  (same %ld rows as NDJSON, %.2f s)\n", duck_rps,
 	       rows, dsecs);
 	printf("  ratio floe/duckdb   : %10.2f\n", floe_rps / duck_rps);
-	printf("RESULT rest_ingest rows_per_s=%.0f p50_ms=%.3f p99_ms=%.3f duckdb_rows_per_s=%.0f ratio=%.3f errors=%ld\n",
-	       floe_rps, p50, p99, duck_rps, floe_rps / duck_rps, errs);
+	printf("RESULT rest_ingest rows_per_s=%.0f p50_ms=%.3f p99_ms=%.3f duckdb_rows_per_s=%.0f ratio=%.3f errors=%ld json_bytes_per_row=%.1f\n",
+	       floe_rps, p50, p99, duck_rps, floe_rps / duck_rps, errs,
+	       rows ? (double)body_bytes / (double)rows : 0.0);
 	free(all);
 	free(cs);
 	return errs > 0 && rows == 0;

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 B=build/rel
 mkdir -p bench/out
-echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -r)"
 
 if [ -x $B/bench/parquet_write ]; then
 	echo "== parquet_write"
@@ -16,23 +16,55 @@ if [ -x $B/bench/ingest_parse ]; then
 	$B/bench/ingest_parse
 fi
 
-echo "== rest_ingest"
-data=$(mktemp -d /tmp/floe-bench-XXXXXX)
-log=$data.log
-$B/floe serve "$data" --port 0 >"$log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$data" "$log"' EXIT
-port=""
-for _ in $(seq 200); do
-	port=$(grep -o 'listening on http://[0-9.]*:[0-9]*' "$log" | sed 's/.*://' || true)
-	[ -n "$port" ] && break
-	sleep 0.05
+pids=()
+dirs=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+	for d in "${dirs[@]}"; do rm -rf "$d" "$d.log" "$d.json"; done
+}
+trap cleanup EXIT
+
+# start_floe WAL_SYNC -> sets PORT and DATA
+start_floe() {
+	DATA=$(mktemp -d /tmp/floe-bench-XXXXXX)
+	dirs+=("$DATA")
+	echo "{\"wal_sync\":\"$1\"}" >"$DATA.json"
+	$B/floe serve "$DATA" --port 0 --config "$DATA.json" >"$DATA.log" 2>&1 &
+	pids+=($!)
+	PORT=""
+	for _ in $(seq 200); do
+		PORT=$(grep -o 'listening on http://[0-9.]*:[0-9]*' "$DATA.log" | sed 's/.*://' || true)
+		[ -n "$PORT" ] && break
+		sleep 0.05
+	done
+	[ -n "$PORT" ] || { cat "$DATA.log"; exit 1; }
+	curl -sf -X POST "http://127.0.0.1:$PORT/tables/bench" -d '{"database":"bench","table":"bench","schema":[
+	  {"name":"id","data_type":"int64","nullable":false},{"name":"name","data_type":"string","nullable":true},
+	  {"name":"score","data_type":"float64","nullable":true},{"name":"ts","data_type":"timestamp","nullable":true},
+	  {"name":"flag","data_type":"boolean","nullable":true}],"table_config":{}}' >/dev/null
+}
+
+metric() { curl -sf "http://127.0.0.1:$PORT/metrics" | awk -v m="$1" '$1 ~ "^"m"\\{" {print $2}'; }
+
+declare -A RPS P99
+for mode in fsync none; do
+	echo "== rest_ingest (wal_sync=$mode)"
+	start_floe $mode
+	out=$($B/bench/rest_ingest --port "$PORT" --table bench --clients "${CLIENTS:-4}" --seconds "${SECONDS_RUN:-10}" --batch 1000)
+	echo "$out"
+	RPS[$mode]=$(grep -o 'rows_per_s=[0-9]*' <<<"$out" | cut -d= -f2)
+	P99[$mode]=$(grep -o 'p99_ms=[0-9.]*' <<<"$out" | cut -d= -f2)
+	json_bytes=$(grep -o 'json_bytes_per_row=[0-9.]*' <<<"$out" | cut -d= -f2)
+	rows=$(metric floe_table_rows_ingested_total)
+	walw=$(metric floe_table_wal_bytes_written_total)
+	curl -sf -X POST "http://127.0.0.1:$PORT/tables/bench/flush" >/dev/null
+	sleep 0.2
+	wal_disk=$(metric floe_table_wal_bytes)
+	committed=$(curl -sf "http://127.0.0.1:$PORT/tables/bench" | grep -o '"row_count":[0-9]*' | cut -d: -f2)
+	pq=$(du -sb "$DATA/bench/bench/data" | cut -f1)
+	awk -v r="$rows" -v w="$walw" -v j="$json_bytes" -v d="$wal_disk" -v c="$committed" -v p="$pq" 'BEGIN {
+		printf "  WAL bytes/row %.1f vs JSON bytes/row %.1f (ratio %.2f); WAL on disk after commit: %d bytes\n", w/r, j, (w/r)/j, d
+		printf "  committed rows %d; Parquet bytes/row %.1f\n", c, p/c }'
 done
-[ -n "$port" ] || { cat "$log"; exit 1; }
-curl -sf -X POST "http://127.0.0.1:$port/tables/bench" -d '{"database":"bench","table":"bench","schema":[
-  {"name":"id","data_type":"int64","nullable":false},{"name":"name","data_type":"string","nullable":true},
-  {"name":"score","data_type":"float64","nullable":true},{"name":"ts","data_type":"timestamp","nullable":true},
-  {"name":"flag","data_type":"boolean","nullable":true}],"table_config":{}}' >/dev/null
-$B/bench/rest_ingest --port "$port" --table bench --clients "${CLIENTS:-4}" --seconds "${SECONDS_RUN:-10}" --batch 1000
-curl -sf -X POST "http://127.0.0.1:$port/tables/bench/flush" >/dev/null
-echo "  committed rows: $(curl -sf "http://127.0.0.1:$port/tables/bench" | grep -o '"row_count":[0-9]*')"
+awk -v a="${RPS[fsync]}" -v b="${RPS[none]}" -v pa="${P99[fsync]}" -v pb="${P99[none]}" 'BEGIN {
+	printf "== group commit: rows/s fsync/none = %.2f (p99 %.2f ms vs %.2f ms)\n", a/b, pa, pb }'

@@ -79,16 +79,33 @@ typedef struct render_ctx {
 	int which;
 } render_ctx;
 
+/* Prometheus label values escape backslash, double quote and newline. */
+static void put_label_value(buf *out, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			buf_put_u8(out, '\\');
+		if (*s == '\n') {
+			buf_append_str(out, "\\n");
+			continue;
+		}
+		buf_put_u8(out, (uint8_t)*s);
+	}
+}
+
 static void render_table(void *ctx, floe_table *t)
 {
 	render_ctx *rc = ctx;
 	table_stats st;
 	table_get_stats(t, &st);
-	uint64_t v[] = {st.rows_ingested,   st.batches,          st.commits,
-			st.commit_failures, st.bytes_written,    st.rows_in_memory,
-			st.bytes_in_memory, st.data_files,       (uint64_t)st.total_records};
-	buf_printf(rc->out, "%s{table=\"%s\"} %llu\n", rc->metric, table_name(t),
-		   (unsigned long long)v[rc->which]);
+	uint64_t v[] = {st.rows_ingested,   st.batches,       st.commits,
+			st.commit_failures, st.bytes_written, st.rows_in_memory,
+			st.bytes_in_memory, st.data_files,    (uint64_t)st.total_records,
+			st.wal_bytes,       st.wal_bytes_appended, (uint64_t)st.read_only,
+			st.wal_records_replayed};
+	buf_printf(rc->out, "%s{table=\"", rc->metric);
+	put_label_value(rc->out, table_name(t));
+	buf_printf(rc->out, "\"} %llu\n", (unsigned long long)v[rc->which]);
 }
 
 void metrics_render(metrics *m, registry *reg, buf *out)
@@ -105,6 +122,10 @@ void metrics_render(metrics *m, registry *reg, buf *out)
 		{"floe_table_bytes_pending", "gauge", "Bytes of rows waiting to be committed."},
 		{"floe_table_data_files", "gauge", "Data files in the current snapshot."},
 		{"floe_table_rows", "gauge", "Rows in the current snapshot."},
+		{"floe_table_wal_bytes", "gauge", "Bytes of WAL segments on disk."},
+		{"floe_table_wal_bytes_written_total", "counter", "WAL record bytes appended."},
+		{"floe_table_read_only", "gauge", "1 while the table refuses writes after a failure."},
+		{"floe_table_wal_records_replayed", "gauge", "WAL records replayed at the last start."},
 	};
 	for (size_t i = 0; i < sizeof table_metrics / sizeof table_metrics[0]; i++) {
 		buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", table_metrics[i].name,

@@ -81,6 +81,7 @@ struct floe_table {
 	/* published counters */
 	atomic_uint_fast64_t rows_ingested, batches, commits, commit_failures, bytes_written;
 	atomic_uint_fast64_t rows_in_memory;
+	atomic_uint_fast64_t wal_bytes_appended;
 	atomic_int_fast64_t total_records, data_files, snapshot_id, last_commit_ms;
 };
 
@@ -564,6 +565,7 @@ int table_submit(floe_table *t, int op, batch *rows, int sync, int64_t *lsn_out,
 		goto fail;
 	}
 	*taken = 1;
+	atomic_fetch_add(&t->wal_bytes_appended, rec.len + 20); /* + the record header */
 	p->lsn = (int64_t)lsn;
 	t->last_lsn = p->lsn;
 	t->bytes_pending += p->bytes;
@@ -953,6 +955,7 @@ void table_get_stats(floe_table *t, table_stats *out)
 	out->data_files = (uint64_t)atomic_load(&t->data_files);
 	out->total_records = atomic_load(&t->total_records);
 	out->wal_bytes = wal_disk_bytes(t->wal);
+	out->wal_bytes_appended = atomic_load(&t->wal_bytes_appended);
 	pthread_mutex_lock(&t->mu);
 	out->bytes_in_memory = t->bytes_pending;
 	out->wal_records_replayed = t->replayed;

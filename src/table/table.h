@@ -123,6 +123,7 @@ typedef struct table_stats {
 	uint64_t data_files;
 	int64_t total_records;
 	uint64_t wal_bytes;       /* WAL segment bytes on disk */
+	uint64_t wal_bytes_appended; /* WAL record bytes written since start */
 	uint64_t wal_records_replayed;
 	int read_only;
 } table_stats;
