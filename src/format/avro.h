@@ -20,8 +20,11 @@
  * json null), int/long -> integer, float/double -> real, boolean -> true/false,
  * string -> string, bytes/fixed -> a string made with json_stringn_nocheck
  * holding the raw bytes (read with json_string_value + json_string_length).
+ * A NaN or infinite float/double becomes the string "NaN", "Infinity" or
+ * "-Infinity" (jansson has no such reals). Logical types are ignored.
  * Every length and count is bounds-checked: a corrupt file is an error
- * (FLOE_ECORRUPT, message with the byte offset), never a crash.
+ * (FLOE_ECORRUPT, message with the byte offset), never a crash; an
+ * unsupported codec is FLOE_EINVAL.
  * Not thread-safe per writer; the reader is reentrant.
  */
 #ifndef FLOE_AVRO_H
@@ -53,12 +56,16 @@ typedef struct avro_meta {
 	const char *value; /* stored as bytes */
 } avro_meta;
 
-/* Starts a file into `out` (appended to; owned by the caller). schema_json is
- * the writer schema; meta adds header entries besides avro.schema/avro.codec. */
+/* Starts a file into `out` (appended to; owned by the caller, must outlive w).
+ * schema_json is the writer schema (FLOE_EINVAL if it is not a valid Avro
+ * schema); meta adds header entries besides avro.schema/avro.codec (keys
+ * starting with "avro." are reserved: FLOE_EINVAL). */
 int avro_writer_open(buf *out, const char *schema_json, const avro_meta *meta, size_t nmeta,
-		     avro_writer **w, char *err);
-/* The buffer to encode the next record into; call avro_writer_end_record after
- * each record. Blocks are flushed every ~64 KiB of records. */
+                     avro_writer **w, char *err);
+/* The buffer to encode the next record into (owned by w); call
+ * avro_writer_end_record after each record. A record begun but not ended is
+ * dropped by the next avro_writer_record or by close. Blocks are flushed every
+ * ~64 KiB of records. */
 buf *avro_writer_record(avro_writer *w);
 int avro_writer_end_record(avro_writer *w, char *err);
 /* Flushes the last block and frees w (also on error). */
@@ -68,7 +75,6 @@ int avro_writer_close(avro_writer *w, char *err);
 /* Decodes a whole container file. *meta_out: object of header metadata
  * (values as strings, avro.schema included); *records_out: array of records.
  * Both owned by the caller (json_decref). */
-int avro_read(const uint8_t *data, size_t len, json_t **meta_out, json_t **records_out,
-	      char *err);
+int avro_read(const uint8_t *data, size_t len, json_t **meta_out, json_t **records_out, char *err);
 
 #endif

@@ -114,7 +114,7 @@ static void t_deflate(const uint8_t *p, size_t n, buf *out)
 
 /* Expects avro_read of a hand-built one-block file to fail with `code`. */
 static void t_expect_fail(const char *schema, const uint8_t *rec, size_t n, int64_t count, int code,
-			  const char *needle)
+                          const char *needle)
 {
 	buf f = {0};
 	t_build(&f, schema, "null", t_sync);
@@ -196,8 +196,8 @@ static void test_primitives(void **state)
 /* ---- container framing -------------------------------------------------- */
 
 static const char *t_rec_schema = "{\"type\":\"record\",\"name\":\"r\",\"fields\":["
-				  "{\"name\":\"i\",\"type\":\"long\"},"
-				  "{\"name\":\"s\",\"type\":\"string\"}]}";
+                                  "{\"name\":\"i\",\"type\":\"long\"},"
+                                  "{\"name\":\"s\",\"type\":\"string\"}]}";
 
 static void test_header_layout(void **state)
 {
@@ -215,9 +215,9 @@ static void test_header_layout(void **state)
 	assert_memory_equal(p, "Obj\x01", 4);
 	assert_int_equal(t_get_long(p, out.len, &pos), 4);
 	const char *want[][2] = {{"avro.schema", t_rec_schema},
-				 {"avro.codec", "null"},
-				 {"floe.k", "v1"},
-				 {"format-version", "3"}};
+	                         {"avro.codec", "null"},
+	                         {"floe.k", "v1"},
+	                         {"format-version", "3"}};
 	for (int i = 0; i < 4; i++) {
 		for (int kv = 0; kv < 2; kv++) {
 			int64_t n = t_get_long(p, out.len, &pos);
@@ -297,7 +297,7 @@ static void test_blocks_and_sync(void **state)
 	for (int i = 0; i < N; i += 997) {
 		json_t *r = json_array_get(records, (size_t)i);
 		assert_int_equal(json_integer_value(json_object_get(r, "i")),
-				 (int64_t)i * 1000003 - 5000000);
+		                 (int64_t)i * 1000003 - 5000000);
 		char s[32];
 		snprintf(s, sizeof s, "record-%d", i);
 		assert_string_equal(json_string_value(json_object_get(r, "s")), s);
@@ -316,9 +316,9 @@ static void test_writer_errors(void **state)
 	char err[ERR_LEN];
 	assert_int_equal(avro_writer_open(&out, "{not json", NULL, 0, &w, err), FLOE_EINVAL);
 	assert_null(w);
-	assert_int_equal(avro_writer_open(&out, "{\"type\":\"array\",\"items\":\"nosuch\"}", NULL,
-					  0, &w, err),
-			 FLOE_EINVAL);
+	assert_int_equal(
+	    avro_writer_open(&out, "{\"type\":\"array\",\"items\":\"nosuch\"}", NULL, 0, &w, err),
+	    FLOE_EINVAL);
 	assert_non_null(strstr(err, "nosuch"));
 	avro_meta reserved = {"avro.codec", "deflate"};
 	assert_int_equal(avro_writer_open(&out, "\"long\"", &reserved, 1, &w, err), FLOE_EINVAL);
@@ -412,13 +412,13 @@ static void t_put_all(buf *r, int k)
 static json_t *t_expect_all(int k)
 {
 	json_t *e = json_pack("{s:n,s:b,s:I,s:I,s:f,s:f,s:s,s:s,s:o,s:{s:i,s:n},s:{s:i},s:o,"
-			      "s:{s:i},s:s,s:s,s:{}}",
-			      "n", "b", k & 1, "i", (json_int_t)(k ? INT32_MIN : INT32_MAX), "l",
-			      (json_int_t)(k ? INT64_MIN : INT64_MAX), "f", 1.5, "d", -3.25, "s",
-			      k ? "h\xc3\xa9llo" : "", "e", "BLUE", "a",
-			      k ? json_pack("[i,i,i]", 5, -6, 7) : json_array(), "m", "a", 42, "b",
-			      "r", "k", 11, "u", k ? json_pack("{s:i}", "k", 12) : json_string("x"),
-			      "r3", "k", 13, "e2", "RED", "nan", k ? "Infinity" : "NaN", "empty");
+	                      "s:{s:i},s:s,s:s,s:{}}",
+	                      "n", "b", k & 1, "i", (json_int_t)(k ? INT32_MIN : INT32_MAX), "l",
+	                      (json_int_t)(k ? INT64_MIN : INT64_MAX), "f", 1.5, "d", -3.25, "s",
+	                      k ? "h\xc3\xa9llo" : "", "e", "BLUE", "a",
+	                      k ? json_pack("[i,i,i]", 5, -6, 7) : json_array(), "m", "a", 42, "b",
+	                      "r", "k", 11, "u", k ? json_pack("{s:i}", "k", 12) : json_string("x"),
+	                      "r3", "k", 13, "e2", "RED", "nan", k ? "Infinity" : "NaN", "empty");
 	assert_non_null(e);
 	json_object_set_new(e, "by", json_stringn_nocheck("\xff\x00\x01", 3));
 	json_object_set_new(e, "x", json_stringn_nocheck("0123456789abcdef", 16));
@@ -444,7 +444,8 @@ static void t_check_all(json_t *records, int nrec)
 		json_t *want = t_expect_all(k & 1);
 		json_t *got = json_array_get(records, (size_t)k);
 		if (!json_equal(want, got)) {
-			char *a = json_dumps(want, JSON_SORT_KEYS), *b = json_dumps(got, JSON_SORT_KEYS);
+			char *a = json_dumps(want, JSON_SORT_KEYS),
+			     *b = json_dumps(got, JSON_SORT_KEYS);
 			fail_msg("record %d:\nwant %s\ngot  %s", k, a, b);
 		}
 		json_decref(want);
@@ -600,48 +601,50 @@ static void test_corrupt_cases(void **state)
 	const char *arr_null = "{\"type\":\"array\",\"items\":\"null\"}";
 	/* An array claiming 2^40 items in 3 bytes: refused before allocating. */
 	t_expect_fail(arr_long, (const uint8_t *)"\x80\x80\x80\x80\x80\x40\x00", 7, 1,
-		      FLOE_ECORRUPT, "count");
+	              FLOE_ECORRUPT, "count");
 	/* Zero-byte items: a huge count exhausts the budget instead of memory. */
 	t_expect_fail(arr_null, (const uint8_t *)"\x80\x80\x80\x80\x80\x40\x00", 7, 1,
-		      FLOE_ECORRUPT, "empty items");
+	              FLOE_ECORRUPT, "empty items");
 	t_expect_fail("\"string\"", (const uint8_t *)"\x03", 1, 1, FLOE_ECORRUPT, "length -2");
-	t_expect_fail("\"string\"", (const uint8_t *)"\x08"
-						     "ab",
-		      3, 1, FLOE_ECORRUPT, "length 4 exceeds");
+	t_expect_fail("\"string\"",
+	              (const uint8_t *)"\x08"
+	                               "ab",
+	              3, 1, FLOE_ECORRUPT, "length 4 exceeds");
 	t_expect_fail("\"string\"", (const uint8_t *)"\x04\xc3\x28", 3, 1, FLOE_ECORRUPT,
-		      "not UTF-8");
+	              "not UTF-8");
 	t_expect_fail("[\"null\",\"long\"]", (const uint8_t *)"\x04", 1, 1, FLOE_ECORRUPT,
-		      "union index 2");
+	              "union index 2");
 	t_expect_fail("{\"type\":\"enum\",\"name\":\"e\",\"symbols\":[\"A\"]}",
-		      (const uint8_t *)"\x02", 1, 1, FLOE_ECORRUPT, "enum index 1");
-	t_expect_fail("\"boolean\"", (const uint8_t *)"\x02", 1, 1, FLOE_ECORRUPT, "boolean byte 2");
-	t_expect_fail("\"long\"", (const uint8_t *)"\xff\xff\xff\xff\xff\xff\xff\xff\xff\x7f", 10, 1,
-		      FLOE_ECORRUPT, "longer than 64 bits");
+	              (const uint8_t *)"\x02", 1, 1, FLOE_ECORRUPT, "enum index 1");
+	t_expect_fail("\"boolean\"", (const uint8_t *)"\x02", 1, 1, FLOE_ECORRUPT,
+	              "boolean byte 2");
+	t_expect_fail("\"long\"", (const uint8_t *)"\xff\xff\xff\xff\xff\xff\xff\xff\xff\x7f", 10,
+	              1, FLOE_ECORRUPT, "longer than 64 bits");
 	t_expect_fail("\"int\"", (const uint8_t *)"\x80\x80\x80\x80\x10", 5, 1, FLOE_ECORRUPT,
-		      "out of range");
+	              "out of range");
 	t_expect_fail("\"long\"", (const uint8_t *)"\x02\x02", 2, 1, FLOE_ECORRUPT,
-		      "1 bytes after the block");
+	              "1 bytes after the block");
 	t_expect_fail("\"long\"", (const uint8_t *)"\x02", 1, 3, FLOE_ECORRUPT, "count 3 exceeds");
 	t_expect_fail("\"long\"", (const uint8_t *)"\x02", 1, -1, FLOE_ECORRUPT, "negative block");
 	t_expect_fail("{\"type\":\"fixed\",\"name\":\"f\",\"size\":4}", (const uint8_t *)"abc", 3,
-		      1, FLOE_ECORRUPT, "count 1 exceeds");
+	              1, FLOE_ECORRUPT, "count 1 exceeds");
 	/* Recursion: a linked list 300 deep, and a record that contains itself. */
 	uint8_t deep[301];
 	memset(deep, 0x02, 300);
 	deep[300] = 0;
 	t_expect_fail("{\"type\":\"record\",\"name\":\"node\",\"fields\":[{\"name\":\"next\","
-		      "\"type\":[\"null\",\"node\"]}]}",
-		      deep, sizeof deep, 1, FLOE_ECORRUPT, "nested deeper");
+	              "\"type\":[\"null\",\"node\"]}]}",
+	              deep, sizeof deep, 1, FLOE_ECORRUPT, "nested deeper");
 	t_expect_fail("{\"type\":\"record\",\"name\":\"loop\",\"fields\":[{\"name\":\"x\","
-		      "\"type\":\"loop\"}]}",
-		      NULL, 0, 1, FLOE_ECORRUPT, "nested deeper");
+	              "\"type\":\"loop\"}]}",
+	              NULL, 0, 1, FLOE_ECORRUPT, "nested deeper");
 	/* Bad schemas and headers. */
 	t_expect_fail("{\"type\":\"array\",\"items\":\"nosuch\"}", NULL, 0, 0, FLOE_ECORRUPT,
-		      "unknown type 'nosuch'");
+	              "unknown type 'nosuch'");
 	t_expect_fail("{\"type\":", NULL, 0, 0, FLOE_ECORRUPT, "not JSON");
 	t_expect_fail("{\"type\":\"record\",\"name\":\"a\",\"fields\":[{\"name\":\"x\",\"type\":"
-		      "{\"type\":\"record\",\"name\":\"a\",\"fields\":[]}}]}",
-		      NULL, 0, 0, FLOE_ECORRUPT, "defined twice");
+	              "{\"type\":\"record\",\"name\":\"a\",\"fields\":[]}}]}",
+	              NULL, 0, 0, FLOE_ECORRUPT, "defined twice");
 
 	json_t *records;
 	char err[ERR_LEN];
@@ -672,7 +675,7 @@ static void test_corrupt_cases(void **state)
 	/* Not Avro at all; a header without a schema. */
 	assert_int_equal(t_read_copy((const uint8_t *)"PAR1", 4, &records, err), FLOE_ECORRUPT);
 	assert_int_equal(t_read_copy((const uint8_t *)"Obj\x01\x00", 5, &records, err),
-			 FLOE_ECORRUPT);
+	                 FLOE_ECORRUPT);
 	assert_non_null(strstr(err, "avro.schema"));
 	buf_release(&f);
 	buf_release(&z);
@@ -746,7 +749,7 @@ static void test_python_written_deflate(void **state)
 	for (int i = 0; i < 3000; i++) {
 		json_t *r = json_array_get(records, (size_t)i);
 		assert_int_equal(json_integer_value(json_object_get(r, "id")),
-				 (int64_t)i * 7919 - 1000000000000LL);
+		                 (int64_t)i * 7919 - 1000000000000LL);
 		char name[16];
 		snprintf(name, sizeof name, "n%d", i);
 		assert_string_equal(json_string_value(json_object_get(r, "name")), name);
@@ -761,7 +764,7 @@ static void test_python_written_deflate(void **state)
 		else
 			assert_int_equal(json_integer_value(opt), i);
 		assert_string_equal(json_string_value(json_object_get(r, "kind")),
-				    i % 2 ? "Y" : "X");
+		                    i % 2 ? "Y" : "X");
 		json_t *h = json_object_get(r, "h");
 		assert_int_equal(json_string_length(h), 4);
 		assert_int_equal((uint8_t)json_string_value(h)[3], i % 256);

@@ -52,67 +52,97 @@ static uint8_t t_empty[1];
 /* Columns sorted by field id, as the reader returns them. Column 2's lower
  * bound is the empty string: present, zero bytes. */
 static ice_col_metrics t_cols_a[] = {
-    {.field_id = 1, .column_size = 812, .value_count = 100, .null_count = 0, .nan_count = -1,
-     .lower = t_lo1, .lower_len = 8, .upper = t_hi1, .upper_len = 8},
-    {.field_id = 2, .column_size = 2048, .value_count = 100, .null_count = 7, .nan_count = -1,
-     .lower = t_empty, .lower_len = 0, .upper = t_hi2, .upper_len = 5},
-    {.field_id = 3, .column_size = 900, .value_count = 100, .null_count = 1, .nan_count = 2,
-     .lower = t_lo3, .lower_len = 8, .upper = t_hi3, .upper_len = 8},
+    {.field_id = 1,
+     .column_size = 812,
+     .value_count = 100,
+     .null_count = 0,
+     .nan_count = -1,
+     .lower = t_lo1,
+     .lower_len = 8,
+     .upper = t_hi1,
+     .upper_len = 8},
+    {.field_id = 2,
+     .column_size = 2048,
+     .value_count = 100,
+     .null_count = 7,
+     .nan_count = -1,
+     .lower = t_empty,
+     .lower_len = 0,
+     .upper = t_hi2,
+     .upper_len = 5},
+    {.field_id = 3,
+     .column_size = 900,
+     .value_count = 100,
+     .null_count = 1,
+     .nan_count = 2,
+     .lower = t_lo3,
+     .lower_len = 8,
+     .upper = t_hi3,
+     .upper_len = 8},
 };
 /* Partial metrics: only some maps name each column. */
 static ice_col_metrics t_cols_b[] = {
     {.field_id = 1, .column_size = 64, .value_count = -1, .null_count = -1, .nan_count = -1},
-    {.field_id = 3, .column_size = -1, .value_count = 5, .null_count = -1, .nan_count = 0,
-     .upper = t_hi3, .upper_len = 8},
+    {.field_id = 3,
+     .column_size = -1,
+     .value_count = 5,
+     .null_count = -1,
+     .nan_count = 0,
+     .upper = t_hi3,
+     .upper_len = 8},
 };
 static int64_t t_splits[] = {4, 1048576, 2097152};
 
 static ice_data_file t_data_file(const char *path, int64_t rows, ice_col_metrics *cols, int ncols)
 {
 	return (ice_data_file){.content = ICE_CONTENT_DATA,
-			       .file_path = (char *)path,
-			       .file_format = "PARQUET",
-			       .record_count = rows,
-			       .file_size_in_bytes = rows * 40 + 1000,
-			       .ncols = ncols,
-			       .cols = cols,
-			       .sort_order_id = -1,
-			       .first_row_id = -1,
-			       .content_offset = -1,
-			       .content_size_in_bytes = -1};
+	                       .file_path = (char *)path,
+	                       .file_format = "PARQUET",
+	                       .record_count = rows,
+	                       .file_size_in_bytes = rows * 40 + 1000,
+	                       .ncols = ncols,
+	                       .cols = cols,
+	                       .sort_order_id = -1,
+	                       .first_row_id = -1,
+	                       .content_offset = -1,
+	                       .content_size_in_bytes = -1};
 }
 
 static void t_data_entries(ice_manifest_entry e[4])
 {
-	e[0] = (ice_manifest_entry){.status = ICE_STATUS_ADDED,
-				    .snapshot_id = -1,
-				    .sequence_number = -1,
-				    .file_sequence_number = -1,
-				    .file = t_data_file("file:///tmp/t/data/a.parquet", 100, t_cols_a, 3)};
+	e[0] = (ice_manifest_entry){
+	    .status = ICE_STATUS_ADDED,
+	    .snapshot_id = -1,
+	    .sequence_number = -1,
+	    .file_sequence_number = -1,
+	    .file = t_data_file("file:///tmp/t/data/a.parquet", 100, t_cols_a, 3)};
 	e[0].file.nsplit_offsets = 3;
 	e[0].file.split_offsets = t_splits;
 	e[0].file.sort_order_id = 0;
-	e[1] = (ice_manifest_entry){.status = ICE_STATUS_ADDED,
-				    .snapshot_id = 9001,
-				    .sequence_number = -1,
-				    .file_sequence_number = -1,
-				    .file = t_data_file("file:///tmp/t/data/b.parquet", 0, NULL, 0)};
-	e[2] = (ice_manifest_entry){.status = ICE_STATUS_EXISTING,
-				    .snapshot_id = 77,
-				    .sequence_number = 3,
-				    .file_sequence_number = 4,
-				    .file = t_data_file("file:///tmp/t/data/c.parquet", 5, t_cols_b, 2)};
+	e[1] =
+	    (ice_manifest_entry){.status = ICE_STATUS_ADDED,
+	                         .snapshot_id = 9001,
+	                         .sequence_number = -1,
+	                         .file_sequence_number = -1,
+	                         .file = t_data_file("file:///tmp/t/data/b.parquet", 0, NULL, 0)};
+	e[2] = (ice_manifest_entry){
+	    .status = ICE_STATUS_EXISTING,
+	    .snapshot_id = 77,
+	    .sequence_number = 3,
+	    .file_sequence_number = 4,
+	    .file = t_data_file("file:///tmp/t/data/c.parquet", 5, t_cols_b, 2)};
 	e[2].file.first_row_id = 500;
-	e[3] = (ice_manifest_entry){.status = ICE_STATUS_DELETED,
-				    .snapshot_id = 78,
-				    .sequence_number = 2,
-				    .file_sequence_number = 2,
-				    .file = t_data_file("file:///tmp/t/data/d.parquet", 1, NULL, 0)};
+	e[3] =
+	    (ice_manifest_entry){.status = ICE_STATUS_DELETED,
+	                         .snapshot_id = 78,
+	                         .sequence_number = 2,
+	                         .file_sequence_number = 2,
+	                         .file = t_data_file("file:///tmp/t/data/d.parquet", 1, NULL, 0)};
 	e[3].file.first_row_id = 0;
 }
 
 static ice_data_file t_dv(const char *path, const char *ref, int64_t card, int64_t off,
-			  int64_t size)
+                          int64_t size)
 {
 	ice_data_file f = t_data_file(path, card, NULL, 0);
 	f.content = ICE_CONTENT_POSITION_DELETES;
@@ -126,50 +156,50 @@ static ice_data_file t_dv(const char *path, const char *ref, int64_t card, int64
 
 static void t_delete_entries(ice_manifest_entry e[2])
 {
-	e[0] = (ice_manifest_entry){
-	    .status = ICE_STATUS_ADDED,
-	    .snapshot_id = -1,
-	    .sequence_number = -1,
-	    .file_sequence_number = -1,
-	    .file = t_dv("file:///tmp/t/data/dv-1.puffin", "file:///tmp/t/data/a.parquet", 3, 4, 46)};
-	e[1] = (ice_manifest_entry){
-	    .status = ICE_STATUS_EXISTING,
-	    .snapshot_id = 77,
-	    .sequence_number = 3,
-	    .file_sequence_number = 3,
-	    .file = t_dv("file:///tmp/t/data/dv-0.puffin", "file:///tmp/t/data/c.parquet", 1, 50, 40)};
+	e[0] = (ice_manifest_entry){.status = ICE_STATUS_ADDED,
+	                            .snapshot_id = -1,
+	                            .sequence_number = -1,
+	                            .file_sequence_number = -1,
+	                            .file = t_dv("file:///tmp/t/data/dv-1.puffin",
+	                                         "file:///tmp/t/data/a.parquet", 3, 4, 46)};
+	e[1] = (ice_manifest_entry){.status = ICE_STATUS_EXISTING,
+	                            .snapshot_id = 77,
+	                            .sequence_number = 3,
+	                            .file_sequence_number = 3,
+	                            .file = t_dv("file:///tmp/t/data/dv-0.puffin",
+	                                         "file:///tmp/t/data/c.parquet", 1, 50, 40)};
 }
 
 static void t_list_files(ice_manifest_file m[2], int64_t data_len, int64_t del_len)
 {
 	m[0] = (ice_manifest_file){.manifest_path = "file:///tmp/t/metadata/a-m0.avro",
-				   .manifest_length = data_len,
-				   .partition_spec_id = 0,
-				   .content = 0,
-				   .sequence_number = 4,
-				   .min_sequence_number = 2,
-				   .added_snapshot_id = 9001,
-				   .added_files_count = 2,
-				   .existing_files_count = 1,
-				   .deleted_files_count = 1,
-				   .added_rows_count = 100,
-				   .existing_rows_count = 5,
-				   .deleted_rows_count = 1,
-				   .first_row_id = 1000};
+	                           .manifest_length = data_len,
+	                           .partition_spec_id = 0,
+	                           .content = 0,
+	                           .sequence_number = 4,
+	                           .min_sequence_number = 2,
+	                           .added_snapshot_id = 9001,
+	                           .added_files_count = 2,
+	                           .existing_files_count = 1,
+	                           .deleted_files_count = 1,
+	                           .added_rows_count = 100,
+	                           .existing_rows_count = 5,
+	                           .deleted_rows_count = 1,
+	                           .first_row_id = 1000};
 	m[1] = (ice_manifest_file){.manifest_path = "file:///tmp/t/metadata/a-m1.avro",
-				   .manifest_length = del_len,
-				   .partition_spec_id = 0,
-				   .content = 1,
-				   .sequence_number = 4,
-				   .min_sequence_number = 3,
-				   .added_snapshot_id = 9001,
-				   .added_files_count = 1,
-				   .existing_files_count = 1,
-				   .deleted_files_count = 0,
-				   .added_rows_count = 3,
-				   .existing_rows_count = 1,
-				   .deleted_rows_count = 0,
-				   .first_row_id = -1};
+	                           .manifest_length = del_len,
+	                           .partition_spec_id = 0,
+	                           .content = 1,
+	                           .sequence_number = 4,
+	                           .min_sequence_number = 3,
+	                           .added_snapshot_id = 9001,
+	                           .added_files_count = 1,
+	                           .existing_files_count = 1,
+	                           .deleted_files_count = 0,
+	                           .added_rows_count = 3,
+	                           .existing_rows_count = 1,
+	                           .deleted_rows_count = 0,
+	                           .first_row_id = -1};
 }
 
 /* ---- comparisons -------------------------------------------------------- */
@@ -226,7 +256,7 @@ static void t_expect_file(const ice_data_file *w, const ice_data_file *g)
 }
 
 static void t_expect_entries(const ice_manifest_entry *w, size_t nw, const ice_manifest_entry *g,
-			     size_t ng)
+                             size_t ng)
 {
 	assert_int_equal(nw, ng);
 	for (size_t i = 0; i < nw; i++) {
@@ -239,7 +269,7 @@ static void t_expect_entries(const ice_manifest_entry *w, size_t nw, const ice_m
 }
 
 static void t_expect_list(const ice_manifest_file *w, size_t nw, const ice_manifest_file *g,
-			  size_t ng)
+                          size_t ng)
 {
 	assert_int_equal(nw, ng);
 	for (size_t i = 0; i < nw; i++) {
@@ -278,7 +308,7 @@ static void t_write_all(t_files *f)
 	if (rc)
 		fail_msg("data manifest: %s", err);
 	rc = ice_manifest_write(&f->del_buf, &t_schema, ICE_CONTENT_POSITION_DELETES, f->del, 2,
-				err);
+	                        err);
 	if (rc)
 		fail_msg("delete manifest: %s", err);
 	t_list_files(f->list, (int64_t)f->data_buf.len, (int64_t)f->del_buf.len);
@@ -336,13 +366,13 @@ static void test_round_trip(void **state)
 	json_t *meta, *records;
 	assert_int_equal(avro_read(f.list_buf.data, f.list_buf.len, &meta, &records, err), 0);
 	const char *keys[][2] = {{"snapshot-id", "9001"},
-				 {"parent-snapshot-id", "8000"},
-				 {"sequence-number", "4"},
-				 {"first-row-id", "1000"},
-				 {"format-version", "3"}};
+	                         {"parent-snapshot-id", "8000"},
+	                         {"sequence-number", "4"},
+	                         {"first-row-id", "1000"},
+	                         {"format-version", "3"}};
 	for (size_t i = 0; i < 5; i++)
 		assert_string_equal(json_string_value(json_object_get(meta, keys[i][0])),
-				    keys[i][1]);
+		                    keys[i][1]);
 	json_decref(meta);
 	json_decref(records);
 	t_release_all(&f);
@@ -370,10 +400,10 @@ static void test_empty_and_big(void **state)
 	for (size_t i = 0; i < N; i++) {
 		snprintf(paths[i], sizeof paths[i], "file:///tmp/t/data/%05zu.parquet", i);
 		e[i] = (ice_manifest_entry){.status = ICE_STATUS_ADDED,
-					    .snapshot_id = -1,
-					    .sequence_number = -1,
-					    .file_sequence_number = -1,
-					    .file = t_data_file(paths[i], (int64_t)i, t_cols_a, 3)};
+		                            .snapshot_id = -1,
+		                            .sequence_number = -1,
+		                            .file_sequence_number = -1,
+		                            .file = t_data_file(paths[i], (int64_t)i, t_cols_a, 3)};
 	}
 	assert_int_equal(ice_manifest_write(&b, &t_schema, ICE_CONTENT_DATA, e, N, err), 0);
 	assert_int_equal(ice_manifest_read(b.data, b.len, &got, &n, err), 0);
@@ -395,32 +425,32 @@ static void test_writer_refuses(void **state)
 
 	e[2].sequence_number = -1; /* EXISTING without a sequence number */
 	assert_int_equal(ice_manifest_write(&b, &t_schema, ICE_CONTENT_DATA, e, 4, err),
-			 FLOE_EINVAL);
+	                 FLOE_EINVAL);
 	assert_non_null(strstr(err, "sequence"));
 	t_data_entries(e);
 	assert_int_equal(ice_manifest_write(&b, &t_schema, ICE_CONTENT_POSITION_DELETES, e, 4, err),
-			 FLOE_EINVAL);
+	                 FLOE_EINVAL);
 	ice_col_metrics dup[] = {t_cols_a[0], t_cols_a[0]};
 	e[0].file.cols = dup;
 	e[0].file.ncols = 2;
 	assert_int_equal(ice_manifest_write(&b, &t_schema, ICE_CONTENT_DATA, e, 4, err),
-			 FLOE_EINVAL);
+	                 FLOE_EINVAL);
 	assert_non_null(strstr(err, "column 1"));
 	t_data_entries(e);
 	e[1].file.file_path = NULL;
 	assert_int_equal(ice_manifest_write(&b, &t_schema, ICE_CONTENT_DATA, e, 4, err),
-			 FLOE_EINVAL);
+	                 FLOE_EINVAL);
 
 	ice_manifest_entry d[2];
 	t_delete_entries(d);
 	d[1].file.referenced_data_file = NULL;
 	assert_int_equal(ice_manifest_write(&b, &t_schema, ICE_CONTENT_POSITION_DELETES, d, 2, err),
-			 FLOE_EINVAL);
+	                 FLOE_EINVAL);
 	assert_non_null(strstr(err, "referenced_data_file"));
 	t_delete_entries(d);
 	d[0].file.content = ICE_CONTENT_EQUALITY_DELETES; /* without equality_ids */
 	assert_int_equal(ice_manifest_write(&b, &t_schema, ICE_CONTENT_POSITION_DELETES, d, 2, err),
-			 FLOE_EINVAL);
+	                 FLOE_EINVAL);
 
 	ice_manifest_file m[2];
 	t_list_files(m, 10, 10);
@@ -464,7 +494,7 @@ static void test_reader_refuses(void **state)
 	ice_manifest_entry *e;
 	size_t n;
 	assert_int_equal(ice_manifest_read(f.list_buf.data, f.list_buf.len, &e, &n, err),
-			 FLOE_ECORRUPT);
+	                 FLOE_ECORRUPT);
 	assert_non_null(strstr(err, "status"));
 	t_release_all(&f);
 }
@@ -544,9 +574,11 @@ static const char *t_py_dump =
     "    elif isinstance(s, dict):\n"
     "        t = s.get('type')\n"
     "        if t == 'record':\n"
+    "            order[s['name']] = [f.get('field-id') for f in s['fields']]\n"
     "            for f in s['fields']:\n"
     "                p = path + '.' + f['name']\n"
-    "                if not isinstance(f.get('field-id'), int): out.append(p + ' has no field-id')\n"
+    "                if not isinstance(f.get('field-id'), int): out.append(p + ' has no "
+    "field-id')\n"
     "                if isinstance(f['type'], list) and f['type'][0] == 'null' and \\\n"
     "                   ('default' not in f or f['default'] is not None):\n"
     "                    out.append(p + ' has no null default')\n"
@@ -555,15 +587,16 @@ static const char *t_py_dump =
     "            if s.get('logicalType') != 'map' and not isinstance(s.get('element-id'), int):\n"
     "                out.append(path + ' has no element-id')\n"
     "            check(s['items'], path + '[]', out)\n"
-    "res = []\n"
+    "res, order = [], {}\n"
     "for p in sys.argv[1:]:\n"
     "    with open(p, 'rb') as fh:\n"
     "        r = avro.datafile.DataFileReader(fh, avro.io.DatumReader())\n"
     "        meta = {k: v.decode() for k, v in r.meta.items()}\n"
     "        schema = json.loads(meta.pop('avro.schema'))\n"
-    "        bad = []\n"
+    "        bad, order = [], {}\n"
     "        check(schema, schema['name'], bad)\n"
-    "        res.append({'meta': meta, 'problems': bad, 'records': [conv(x) for x in r]})\n"
+    "        res.append({'meta': meta, 'problems': bad, 'order': order,\n"
+    "                    'records': [conv(x) for x in r]})\n"
     "print(json.dumps(res))\n";
 
 static json_t *t_opt(int64_t v)
@@ -613,7 +646,8 @@ static json_t *t_metric_map(const ice_data_file *f, int which)
 			break;
 		}
 		if (v)
-			json_array_append_new(a, json_pack("{s:i,s:o}", "key", c->field_id, "value", v));
+			json_array_append_new(
+			    a, json_pack("{s:i,s:o}", "key", c->field_id, "value", v));
 	}
 	if (json_array_size(a) == 0) {
 		json_decref(a);
@@ -650,10 +684,10 @@ static json_t *t_entry_json(const ice_manifest_entry *e)
 	    "content_offset", t_opt(f->content_offset), "content_size_in_bytes",
 	    t_opt(f->content_size_in_bytes));
 	assert_non_null(df);
-	json_t *j = json_pack("{s:i,s:o,s:o,s:o,s:o}", "status", e->status, "snapshot_id",
-			      t_opt(e->snapshot_id), "sequence_number", t_opt(e->sequence_number),
-			      "file_sequence_number", t_opt(e->file_sequence_number), "data_file",
-			      df);
+	json_t *j =
+	    json_pack("{s:i,s:o,s:o,s:o,s:o}", "status", e->status, "snapshot_id",
+	              t_opt(e->snapshot_id), "sequence_number", t_opt(e->sequence_number),
+	              "file_sequence_number", t_opt(e->file_sequence_number), "data_file", df);
 	assert_non_null(j);
 	return j;
 }
@@ -692,7 +726,7 @@ static void t_expect_py_records(const json_t *res, const ice_manifest_entry *e, 
 	assert_int_equal(json_array_size(recs), n);
 	for (size_t i = 0; i < n; i++)
 		t_expect_json("python3-avro manifest entry", t_entry_json(&e[i]),
-			      json_array_get(recs, i));
+		              json_array_get(recs, i));
 }
 
 static void t_expect_manifest_meta(const json_t *meta, const char *content)
@@ -704,10 +738,10 @@ static void t_expect_manifest_meta(const json_t *meta, const char *content)
 	json_t *rest = json_deep_copy(meta);
 	json_object_del(rest, "schema");
 	t_expect_json("manifest header",
-		      json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "avro.codec", "null", "schema-id", "7",
-				"partition-spec", "[]", "partition-spec-id", "0", "format-version",
-				"3", "content", content),
-		      rest);
+	              json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "avro.codec", "null", "schema-id", "7",
+	                        "partition-spec", "[]", "partition-spec-id", "0", "format-version",
+	                        "3", "content", content),
+	              rest);
 	json_decref(rest);
 }
 
@@ -743,6 +777,19 @@ static void test_python_reads_ours(void **state)
 			fail_msg("schema of file %zu: %s", i, s);
 		}
 	}
+	/* Record names and field order exactly as the spec's tables. */
+	static const char *const orders[] = {
+	    "{\"manifest_entry\":[0,1,3,4,2],"
+	    "\"r2\":[134,100,101,102,103,104,108,109,110,137,125,128,131,132,135,140,142,143,144,"
+	    "145],\"r102\":[],\"k117_v118\":[117,118],\"k119_v120\":[119,120],"
+	    "\"k121_v122\":[121,122],\"k138_v139\":[138,139],\"k126_v127\":[126,127],"
+	    "\"k129_v130\":[129,130]}",
+	    "{\"manifest_file\":[500,501,502,517,515,516,503,504,505,506,512,513,514,507,519,520],"
+	    "\"r508\":[509,518,510,511]}",
+	};
+	for (size_t i = 0; i < 3; i++)
+		t_expect_json("record names and field order", json_loads(orders[i / 2], 0, NULL),
+		              json_object_get(json_array_get(res, i), "order"));
 	t_expect_manifest_meta(json_object_get(json_array_get(res, 0), "meta"), "data");
 	t_expect_manifest_meta(json_object_get(json_array_get(res, 1), "meta"), "deletes");
 	t_expect_py_records(json_array_get(res, 0), f.data, 4);
@@ -750,15 +797,15 @@ static void test_python_reads_ours(void **state)
 
 	const json_t *lres = json_array_get(res, 2);
 	t_expect_json("manifest list header",
-		      json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "avro.codec", "null", "snapshot-id",
-				"9001", "parent-snapshot-id", "8000", "sequence-number", "4",
-				"first-row-id", "1000", "format-version", "3"),
-		      json_object_get(lres, "meta"));
+	              json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "avro.codec", "null", "snapshot-id",
+	                        "9001", "parent-snapshot-id", "8000", "sequence-number", "4",
+	                        "first-row-id", "1000", "format-version", "3"),
+	              json_object_get(lres, "meta"));
 	const json_t *lrecs = json_object_get(lres, "records");
 	assert_int_equal(json_array_size(lrecs), 2);
 	for (size_t i = 0; i < 2; i++)
 		t_expect_json("python3-avro manifest_file", t_list_json(&f.list[i]),
-			      json_array_get(lrecs, i));
+		              json_array_get(lrecs, i));
 
 	json_decref(res);
 	buf_release(&cmd);
@@ -773,7 +820,8 @@ static void test_python_reads_ours(void **state)
  * compare with the plain expectation. */
 static json_t *t_unwrap_unions(json_t *j)
 {
-	static const char *const branches[] = {"int", "long", "string", "array", "bytes", "boolean"};
+	static const char *const branches[] = {"int",   "long",  "string",
+	                                       "array", "bytes", "boolean"};
 	if (json_is_object(j) && json_object_size(j) == 1) {
 		for (size_t i = 0; i < sizeof branches / sizeof *branches; i++) {
 			json_t *v = json_object_get(j, branches[i]);
@@ -868,7 +916,7 @@ static void test_avrocat_reads_ours(void **state)
 	t_avrocat(pl, 2, &lines);
 	for (size_t i = 0; i < 2; i++)
 		t_expect_json("avrocat manifest_file", t_list_json(&f.list[i]),
-			      json_array_get(lines, i));
+		              json_array_get(lines, i));
 	json_decref(lines);
 	t_dir_remove(&d);
 	t_release_all(&f);
@@ -880,7 +928,9 @@ static void test_avrocat_reads_ours(void **state)
  * not know, fields out of our order, deflate), a v1 manifest list, and a
  * manifest without file_path. */
 static const char *t_py_foreign =
-    "import sys, json, avro.schema, avro.datafile, avro.io\n"
+    "import sys, json, warnings\n"
+    "warnings.simplefilter('ignore')\n"
+    "import avro.schema, avro.datafile, avro.io\n"
     "def opt(t): return ['null', t]\n"
     "def m(k, v, vt): return {'type': 'array', 'logicalType': 'map', 'items': {'type': 'record',\n"
     "    'name': 'k%d_v%d' % (k, v), 'fields': [{'name': 'key', 'type': 'int', 'field-id': k},\n"
@@ -890,14 +940,18 @@ static const char *t_py_foreign =
     "    if o: d['default'] = None\n"
     "    return d\n"
     "r2 = {'type': 'record', 'name': 'r2', 'fields': [\n"
-    "    f('content', 'int', 134), f('file_format', 'string', 101), f('file_path', 'string', 100),\n"
-    "    f('partition', {'type': 'record', 'name': 'r102', 'fields': [f('day', 'int', 1000, True)]}, 102),\n"
+    "    f('content', 'int', 134), f('file_format', 'string', 101), f('file_path', 'string', "
+    "100),\n"
+    "    f('partition', {'type': 'record', 'name': 'r102', 'fields': [f('day', 'int', 1000, "
+    "True)]}, 102),\n"
     "    f('record_count', 'long', 103), f('file_size_in_bytes', 'long', 104),\n"
     "    f('block_size_in_bytes', 'long', 105),\n"
-    "    f('column_sizes', m(117, 118, 'long'), 108, True), f('value_counts', m(119, 120, 'long'), 109, True),\n"
+    "    f('column_sizes', m(117, 118, 'long'), 108, True), f('value_counts', m(119, 120, 'long'), "
+    "109, True),\n"
     "    f('null_value_counts', m(121, 122, 'long'), 110, True),\n"
     "    f('nan_value_counts', m(138, 139, 'long'), 137, True),\n"
-    "    f('lower_bounds', m(126, 127, 'bytes'), 125, True), f('upper_bounds', m(129, 130, 'bytes'), 128, True),\n"
+    "    f('lower_bounds', m(126, 127, 'bytes'), 125, True), f('upper_bounds', m(129, 130, "
+    "'bytes'), 128, True),\n"
     "    f('key_metadata', 'bytes', 131, True),\n"
     "    f('split_offsets', {'type': 'array', 'items': 'long', 'element-id': 133}, 132, True),\n"
     "    f('equality_ids', {'type': 'array', 'items': 'int', 'element-id': 136}, 135, True),\n"
@@ -906,29 +960,35 @@ static const char *t_py_foreign =
     "    f('snapshot_id', 'long', 1, True), f('sequence_number', 'long', 3, True),\n"
     "    f('file_sequence_number', 'long', 4, True), f('data_file', r2, 2)]}\n"
     "def df(**kw):\n"
-    "    d = {'content': 0, 'file_format': 'PARQUET', 'file_path': 'x', 'partition': {'day': 19000},\n"
+    "    d = {'content': 0, 'file_format': 'PARQUET', 'file_path': 'x', 'partition': {'day': "
+    "19000},\n"
     "         'record_count': 0, 'file_size_in_bytes': 0, 'block_size_in_bytes': 67108864,\n"
     "         'column_sizes': None, 'value_counts': None, 'null_value_counts': None,\n"
     "         'nan_value_counts': None, 'lower_bounds': None, 'upper_bounds': None,\n"
-    "         'key_metadata': None, 'split_offsets': None, 'equality_ids': None, 'sort_order_id': None}\n"
+    "         'key_metadata': None, 'split_offsets': None, 'equality_ids': None, 'sort_order_id': "
+    "None}\n"
     "    d.update(kw)\n"
     "    return d\n"
-    "a = df(file_path='s3://b/t/data/day=19000/a.parquet', record_count=10, file_size_in_bytes=999,\n"
+    "a = df(file_path='s3://b/t/data/day=19000/a.parquet', record_count=10, "
+    "file_size_in_bytes=999,\n"
     "       column_sizes=[{'key': 3, 'value': 30}, {'key': 1, 'value': 10}],\n"
     "       value_counts=[{'key': 1, 'value': 10}, {'key': 3, 'value': 10}],\n"
     "       lower_bounds=[{'key': 1, 'value': b'\\x05\\x00\\x00\\x00'}], split_offsets=[4],\n"
     "       sort_order_id=0)\n"
-    "b = df(content=2, file_path='s3://b/t/data/eq.parquet', record_count=2, file_size_in_bytes=77,\n"
+    "b = df(content=2, file_path='s3://b/t/data/eq.parquet', record_count=2, "
+    "file_size_in_bytes=77,\n"
     "       partition={'day': None}, equality_ids=[1, 3])\n"
     "def write(path, schema, meta, recs):\n"
     "    with open(path, 'wb') as fh:\n"
     "        w = avro.datafile.DataFileWriter(fh, avro.io.DatumWriter(),\n"
-    "                                         avro.schema.parse(json.dumps(schema)), codec='deflate')\n"
+    "                                         avro.schema.parse(json.dumps(schema)), "
+    "codec='deflate')\n"
     "        for k, v in meta.items(): w.set_meta(k, v.encode())\n"
     "        for r in recs: w.append(r)\n"
     "        w.close()\n"
     "write(sys.argv[1] + '/v2.avro', entry, {'format-version': '2', 'content': 'data'},\n"
-    "      [{'status': 1, 'snapshot_id': 42, 'sequence_number': None, 'file_sequence_number': None,\n"
+    "      [{'status': 1, 'snapshot_id': 42, 'sequence_number': None, 'file_sequence_number': "
+    "None,\n"
     "        'data_file': a},\n"
     "       {'status': 2, 'snapshot_id': 43, 'sequence_number': 5, 'file_sequence_number': 6,\n"
     "        'data_file': b}])\n"
@@ -937,7 +997,8 @@ static const char *t_py_foreign =
     "v1list = {'type': 'record', 'name': 'manifest_file', 'fields': [\n"
     "    f('manifest_path', 'string', 500), f('manifest_length', 'long', 501),\n"
     "    f('partition_spec_id', 'int', 502), f('added_snapshot_id', 'long', 503, True),\n"
-    "    f('added_data_files_count', 'int', 504, True), f('existing_data_files_count', 'int', 505, True),\n"
+    "    f('added_data_files_count', 'int', 504, True), f('existing_data_files_count', 'int', 505, "
+    "True),\n"
     "    f('deleted_data_files_count', 'int', 506, True),\n"
     "    f('partitions', {'type': 'array', 'items': r508, 'element-id': 508}, 507, True),\n"
     "    f('added_rows_count', 'long', 512, True), f('existing_rows_count', 'long', 513, True),\n"
@@ -946,10 +1007,12 @@ static const char *t_py_foreign =
     "      [{'manifest_path': 's3://b/t/metadata/x-m0.avro', 'manifest_length': 5555,\n"
     "        'partition_spec_id': 1, 'added_snapshot_id': 42, 'added_data_files_count': 2,\n"
     "        'existing_data_files_count': 0, 'deleted_data_files_count': None,\n"
-    "        'partitions': [{'contains_null': False, 'lower_bound': b'\\x00', 'upper_bound': None}],\n"
+    "        'partitions': [{'contains_null': False, 'lower_bound': b'\\x00', 'upper_bound': "
+    "None}],\n"
     "        'added_rows_count': 12, 'existing_rows_count': 0, 'deleted_rows_count': None}])\n"
     "nopath = json.loads(json.dumps(entry))\n"
-    "nopath['fields'][4]['type']['fields'] = [x for x in r2['fields'] if x['name'] != 'file_path']\n"
+    "nopath['fields'][4]['type']['fields'] = [x for x in r2['fields'] if x['name'] != "
+    "'file_path']\n"
     "c = dict(a)\n"
     "del c['file_path']\n"
     "write(sys.argv[1] + '/nopath.avro', nopath, {}, [{'status': 1, 'snapshot_id': None,\n"
@@ -981,9 +1044,18 @@ static void test_reads_other_writers(void **state)
 	if (rc)
 		fail_msg("%s", err);
 	ice_col_metrics cols[] = {
-	    {.field_id = 1, .column_size = 10, .value_count = 10, .null_count = -1, .nan_count = -1,
-	     .lower = (uint8_t *)"\x05\x00\x00\x00", .lower_len = 4},
-	    {.field_id = 3, .column_size = 30, .value_count = 10, .null_count = -1, .nan_count = -1},
+	    {.field_id = 1,
+	     .column_size = 10,
+	     .value_count = 10,
+	     .null_count = -1,
+	     .nan_count = -1,
+	     .lower = (uint8_t *)"\x05\x00\x00\x00",
+	     .lower_len = 4},
+	    {.field_id = 3,
+	     .column_size = 30,
+	     .value_count = 10,
+	     .null_count = -1,
+	     .nan_count = -1},
 	};
 	int64_t splits[] = {4};
 	int32_t eq[] = {1, 3};
@@ -1017,19 +1089,19 @@ static void test_reads_other_writers(void **state)
 	if (rc)
 		fail_msg("%s", err);
 	ice_manifest_file wl = {.manifest_path = "s3://b/t/metadata/x-m0.avro",
-				.manifest_length = 5555,
-				.partition_spec_id = 1,
-				.content = 0,
-				.sequence_number = 0,
-				.min_sequence_number = 0,
-				.added_snapshot_id = 42,
-				.added_files_count = 2,
-				.existing_files_count = 0,
-				.deleted_files_count = -1,
-				.added_rows_count = 12,
-				.existing_rows_count = 0,
-				.deleted_rows_count = -1,
-				.first_row_id = -1};
+	                        .manifest_length = 5555,
+	                        .partition_spec_id = 1,
+	                        .content = 0,
+	                        .sequence_number = 0,
+	                        .min_sequence_number = 0,
+	                        .added_snapshot_id = 42,
+	                        .added_files_count = 2,
+	                        .existing_files_count = 0,
+	                        .deleted_files_count = -1,
+	                        .added_rows_count = 12,
+	                        .existing_rows_count = 0,
+	                        .deleted_rows_count = -1,
+	                        .first_row_id = -1};
 	t_expect_list(&wl, 1, m, n);
 	ice_manifest_files_free(m, n);
 
@@ -1045,12 +1117,9 @@ static void test_reads_other_writers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_round_trip),
-	    cmocka_unit_test(test_empty_and_big),
-	    cmocka_unit_test(test_writer_refuses),
-	    cmocka_unit_test(test_reader_refuses),
-	    cmocka_unit_test(test_python_reads_ours),
-	    cmocka_unit_test(test_avrocat_reads_ours),
+	    cmocka_unit_test(test_round_trip),          cmocka_unit_test(test_empty_and_big),
+	    cmocka_unit_test(test_writer_refuses),      cmocka_unit_test(test_reader_refuses),
+	    cmocka_unit_test(test_python_reads_ours),   cmocka_unit_test(test_avrocat_reads_ours),
 	    cmocka_unit_test(test_reads_other_writers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
