@@ -35,12 +35,12 @@ static void make_body(buf *b)
 	for (int i = 0; i < ROWS; i++) {
 		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
 		buf_printf(b,
-			   "%s{\"id\":%d,\"name\":\"user_%05d\",\"score\":%llu.%03llu,"
-			   "\"ts\":\"2024-05-%02dT%02d:%02d:%02d.%06dZ\",\"flag\":%s}",
-			   i ? "," : "", 1000000 + i, (int)(x % 100000),
-			   (unsigned long long)(x % 10000), (unsigned long long)(x >> 20) % 1000,
-			   1 + i % 28, i % 24, i % 60, (i * 7) % 60, (int)(x % 1000000),
-			   x & 1 ? "true" : "false");
+		           "%s{\"id\":%d,\"name\":\"user_%05d\",\"score\":%llu.%03llu,"
+		           "\"ts\":\"2024-05-%02dT%02d:%02d:%02d.%06dZ\",\"flag\":%s}",
+		           i ? "," : "", 1000000 + i, (int)(x % 100000),
+		           (unsigned long long)(x % 10000), (unsigned long long)(x >> 20) % 1000,
+		           1 + i % 28, i % 24, i % 60, (i * 7) % 60, (int)(x % 1000000),
+		           x & 1 ? "true" : "false");
 	}
 	buf_append_str(b, "]}");
 }

@@ -21,6 +21,33 @@
  *   data[17].age: 70000 is out of range for int16
  * Nothing of a failed body is kept (the batch is reset).
  * Reentrant: no shared state.
+ *
+ * Details of the contract:
+ *   - Rows are numbered from 0 in messages, also when "data" is one object.
+ *   - JSON is RFC 8259: whitespace is space, tab, CR, LF; strings must be
+ *     valid UTF-8 (raw bytes and \u escapes alike; a lone surrogate is an
+ *     error); NaN/Infinity are only accepted as the strings above.
+ *   - Integers cover int64 exactly (-9223372036854775808..9223372036854775807);
+ *     floats are correctly rounded (strtod / strtof semantics), -0.0 kept; a
+ *     number too large for the float type is out of range, not infinity.
+ *   - Duplicate keys are errors, at the top level and in rows. "table" and
+ *     "database" must be strings; "request_mode" "async" or "sync".
+ *   - The grammar has fixed depth (body -> data array -> row -> scalar): a
+ *     nested object or array as a column value is a type error naming the
+ *     column, so nesting never recurses.
+ *   - Error messages (FLOE_EINVAL):
+ *       malformed JSON at byte 123: expected ',' or '}'
+ *       data[17].age: 70000 is out of range for int16
+ *       data[0]: unknown column 'nmae'
+ *       data[3].id: missing value for non-nullable column   (or "null for ...")
+ *       data[2].name: expected a string for string, got a number
+ *       operation: unknown operation 'inset' (expected insert, upsert, update or delete)
+ *       request_mode: unknown mode 'x' (expected async or sync)
+ *       data: missing          operation: missing          operation: duplicate key
+ *     FLOE_ENOMEM: "out of memory".
+ *   - When "data" comes before "operation", a missing or null value of a
+ *     non-nullable column is only an error once the operation is known not
+ *     to be delete; then the first such value is the one reported.
  */
 #ifndef FLOE_INGEST_JSON_H
 #define FLOE_INGEST_JSON_H
@@ -39,16 +66,17 @@ typedef enum ingest_op {
 
 typedef struct ingest_request {
 	ingest_op op;
-	int sync; /* request_mode == "sync" */
+	int sync;    /* request_mode == "sync" */
 	batch *rows; /* borrowed from the caller, filled by the parser */
 } ingest_request;
 
 /* Parses body (len bytes, need not be NUL-terminated) into req->rows (an
  * empty batch made with batch_init for `schema`). For INGEST_DELETE, columns
  * absent from a row are stored as null even when not nullable (the table layer
- * checks that key columns are present). */
+ * checks that key columns are present); so are explicit nulls.
+ * Sets req->op and req->sync on success. */
 int ingest_parse(const char *body, size_t len, const floe_schema *schema, ingest_request *req,
-		 char *err);
+                 char *err);
 const char *ingest_op_name(ingest_op op);
 
 #endif

@@ -66,8 +66,26 @@ typedef struct floe_schema {
 	floe_column *cols; /* owned */
 } floe_schema;
 
-/* Parses "int64", "decimal(10,2)", ... (also accepts moonlink aliases listed in
- * the README). FLOE_EINVAL with a message naming the type otherwise. */
+/* Parses "int64", "decimal(10,2)", ... (also accepts the moonlink / SQL / Arrow
+ * aliases listed below). FLOE_EINVAL with a message naming the type otherwise.
+ * Accepted names (ASCII case-insensitive, nothing else; the canonical name
+ * first):
+ *   boolean      bool
+ *   int16        smallint
+ *   int32        int, integer
+ *   int64        bigint, long
+ *   float32      float, real
+ *   float64      double
+ *   decimal(p,s) decimal(p) (= scale 0), numeric(p,s), numeric(p); spaces
+ *                may surround p and s
+ *   string       text, utf8, varchar
+ *   binary       bytes, bytea
+ *   date32       date
+ *   timestamp    (micros, no time zone)
+ *   timestamptz  (micros, UTC)
+ *   uuid
+ * Sets col->type, precision and scale (0 unless decimal); leaves name,
+ * nullable and field_id alone. */
 int coltype_parse(const char *name, floe_column *col, char *err);
 /* The canonical name: writes into out (>= 32 bytes). */
 void coltype_name(const floe_column *col, char *out, size_t cap);
@@ -79,7 +97,10 @@ int coltype_decimal_bytes(int precision);
 void coltype_to_iceberg(const floe_column *col, ice_field *out_borrowing_name);
 void coltype_to_parquet(const floe_column *col, pq_column_spec *out_borrowing_name);
 
+/* Frees the names and the column array; s is left empty. NULL is a no-op. */
 void floe_schema_clear(floe_schema *s);
+/* Deep copy into dst (overwritten, not cleared first); FLOE_ENOMEM leaves dst
+ * empty. */
 int floe_schema_copy(const floe_schema *src, floe_schema *dst);
 /* Index of the column named `name` (len bytes), or -1. */
 int floe_schema_find(const floe_schema *s, const char *name, size_t len);

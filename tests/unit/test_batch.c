@@ -183,7 +183,7 @@ static void test_append_grow_reset(void **state)
 	size_t want = 0;
 	for (int c = 0; c < NCOLS; c++)
 		want += b.cols[c].valid.len + b.cols[c].values.len + b.cols[c].offsets.len +
-			b.cols[c].bytes.len;
+		        b.cols[c].bytes.len;
 	assert_int_equal(mem, want);
 	assert_true(mem > 100000 * (8 + 8 + 4 + 13 + 16));
 
@@ -244,7 +244,7 @@ static void test_append_batch(void **state)
 	for (size_t i = 37; i < 1037; i++)
 		append_row(&b, i);
 	assert_int_equal(batch_append_batch(&a, &b), 0);
-	check_rows(&a, 1037, 0); /* offsets of the second part are rebased */
+	check_rows(&a, 1037, 0);  /* offsets of the second part are rebased */
 	check_rows(&b, 1000, 37); /* the source is untouched */
 	batch_reset(&b);
 	assert_int_equal(batch_append_batch(&a, &b), 0); /* empty source */

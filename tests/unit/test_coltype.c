@@ -42,17 +42,37 @@ static void test_parse_names(void **state)
 		const char *name;
 		floe_type type;
 	} ok[] = {
-	    {"boolean", FT_BOOLEAN},   {"bool", FT_BOOLEAN},     {"BOOLEAN", FT_BOOLEAN},
-	    {"int16", FT_INT16},       {"smallint", FT_INT16},   {"int32", FT_INT32},
-	    {"int", FT_INT32},         {"integer", FT_INT32},    {"Int32", FT_INT32},
-	    {"int64", FT_INT64},       {"bigint", FT_INT64},     {"long", FT_INT64},
-	    {"INT64", FT_INT64},       {"float32", FT_FLOAT32},  {"float", FT_FLOAT32},
-	    {"real", FT_FLOAT32},      {"float64", FT_FLOAT64},  {"double", FT_FLOAT64},
-	    {"string", FT_STRING},     {"text", FT_STRING},      {"utf8", FT_STRING},
-	    {"varchar", FT_STRING},    {"binary", FT_BINARY},    {"bytes", FT_BINARY},
-	    {"bytea", FT_BINARY},      {"date32", FT_DATE32},    {"date", FT_DATE32},
-	    {"timestamp", FT_TIMESTAMP}, {"timestamptz", FT_TIMESTAMPTZ},
-	    {"TimestampTZ", FT_TIMESTAMPTZ}, {"uuid", FT_UUID},
+	    {"boolean", FT_BOOLEAN},
+	    {"bool", FT_BOOLEAN},
+	    {"BOOLEAN", FT_BOOLEAN},
+	    {"int16", FT_INT16},
+	    {"smallint", FT_INT16},
+	    {"int32", FT_INT32},
+	    {"int", FT_INT32},
+	    {"integer", FT_INT32},
+	    {"Int32", FT_INT32},
+	    {"int64", FT_INT64},
+	    {"bigint", FT_INT64},
+	    {"long", FT_INT64},
+	    {"INT64", FT_INT64},
+	    {"float32", FT_FLOAT32},
+	    {"float", FT_FLOAT32},
+	    {"real", FT_FLOAT32},
+	    {"float64", FT_FLOAT64},
+	    {"double", FT_FLOAT64},
+	    {"string", FT_STRING},
+	    {"text", FT_STRING},
+	    {"utf8", FT_STRING},
+	    {"varchar", FT_STRING},
+	    {"binary", FT_BINARY},
+	    {"bytes", FT_BINARY},
+	    {"bytea", FT_BINARY},
+	    {"date32", FT_DATE32},
+	    {"date", FT_DATE32},
+	    {"timestamp", FT_TIMESTAMP},
+	    {"timestamptz", FT_TIMESTAMPTZ},
+	    {"TimestampTZ", FT_TIMESTAMPTZ},
+	    {"uuid", FT_UUID},
 	};
 	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
 		floe_column c = parse_ok(ok[i].name);
@@ -82,9 +102,10 @@ static void test_parse_names(void **state)
 static void test_parse_rejects(void **state)
 {
 	(void)state;
-	parse_bad("int8", "unknown type 'int8' (expected boolean, int16, int32, int64, float32, "
-			  "float64, decimal(p,s), string, binary, date32, timestamp, timestamptz or "
-			  "uuid)");
+	parse_bad("int8",
+	          "unknown type 'int8' (expected boolean, int16, int32, int64, float32, "
+	          "float64, decimal(p,s), string, binary, date32, timestamp, timestamptz or "
+	          "uuid)");
 	parse_bad("", "unknown type ''");
 	parse_bad(" int64", "unknown type");
 	parse_bad("int64 ", "unknown type");
@@ -109,10 +130,9 @@ static void test_parse_rejects(void **state)
 static void test_names_round_trip(void **state)
 {
 	(void)state;
-	static const char *const canon[] = {"boolean", "int16",   "int32",        "int64",
-					    "float32", "float64", "decimal(7,3)", "string",
-					    "binary",  "date32",  "timestamp",    "timestamptz",
-					    "uuid",    "decimal(38,0)"};
+	static const char *const canon[] = {
+	    "boolean", "int16",  "int32",  "int64",     "float32",     "float64", "decimal(7,3)",
+	    "string",  "binary", "date32", "timestamp", "timestamptz", "uuid",    "decimal(38,0)"};
 	for (size_t i = 0; i < sizeof canon / sizeof canon[0]; i++) {
 		floe_column c = parse_ok(canon[i]);
 		char out[32];
@@ -131,7 +151,7 @@ static void test_decimal_bytes(void **state)
 	/* Minimal two's complement bytes per precision (the Iceberg / Parquet
 	 * table): 1-2 -> 1, 3-4 -> 2, 5-6 -> 3, 7-9 -> 4, ... 36-38 -> 16. */
 	static const int first_p_for_bytes[17] = {0,  1,  3,  5,  7,  10, 12, 15, 17,
-						  19, 22, 24, 27, 29, 32, 34, 36};
+	                                          19, 22, 24, 27, 29, 32, 34, 36};
 	for (int p = 1; p <= 38; p++) {
 		int want = 16;
 		while (first_p_for_bytes[want] > p)
@@ -148,12 +168,15 @@ static void test_kinds_and_widths(void **state)
 		batch_kind kind;
 		int width;
 	} t[] = {
-	    {"boolean", BC_BOOL, 1},      {"int16", BC_I32, 4},          {"int32", BC_I32, 4},
-	    {"int64", BC_I64, 8},         {"float32", BC_F32, 4},        {"float64", BC_F64, 8},
-	    {"decimal(1,0)", BC_I32, 4},  {"decimal(9,2)", BC_I32, 4},   {"decimal(10,2)", BC_I64, 8},
-	    {"decimal(18,0)", BC_I64, 8}, {"decimal(19,4)", BC_FIXED, 9}, {"decimal(38,9)", BC_FIXED, 16},
-	    {"string", BC_BYTES, 0},      {"binary", BC_BYTES, 0},       {"date32", BC_I32, 4},
-	    {"timestamp", BC_I64, 8},     {"timestamptz", BC_I64, 8},    {"uuid", BC_FIXED, 16},
+	    {"boolean", BC_BOOL, 1},        {"int16", BC_I32, 4},
+	    {"int32", BC_I32, 4},           {"int64", BC_I64, 8},
+	    {"float32", BC_F32, 4},         {"float64", BC_F64, 8},
+	    {"decimal(1,0)", BC_I32, 4},    {"decimal(9,2)", BC_I32, 4},
+	    {"decimal(10,2)", BC_I64, 8},   {"decimal(18,0)", BC_I64, 8},
+	    {"decimal(19,4)", BC_FIXED, 9}, {"decimal(38,9)", BC_FIXED, 16},
+	    {"string", BC_BYTES, 0},        {"binary", BC_BYTES, 0},
+	    {"date32", BC_I32, 4},          {"timestamp", BC_I64, 8},
+	    {"timestamptz", BC_I64, 8},     {"uuid", BC_FIXED, 16},
 	};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
 		floe_column c = parse_ok(t[i].name);
@@ -169,11 +192,19 @@ static void test_iceberg_mapping(void **state)
 		const char *name;
 		ice_type_id ice;
 	} t[] = {
-	    {"boolean", ICE_BOOLEAN},     {"int16", ICE_INT},        {"int32", ICE_INT},
-	    {"int64", ICE_LONG},          {"float32", ICE_FLOAT},    {"float64", ICE_DOUBLE},
-	    {"decimal(12,3)", ICE_DECIMAL}, {"string", ICE_STRING},  {"binary", ICE_BINARY},
-	    {"date32", ICE_DATE},         {"timestamp", ICE_TIMESTAMP},
-	    {"timestamptz", ICE_TIMESTAMPTZ}, {"uuid", ICE_UUID},
+	    {"boolean", ICE_BOOLEAN},
+	    {"int16", ICE_INT},
+	    {"int32", ICE_INT},
+	    {"int64", ICE_LONG},
+	    {"float32", ICE_FLOAT},
+	    {"float64", ICE_DOUBLE},
+	    {"decimal(12,3)", ICE_DECIMAL},
+	    {"string", ICE_STRING},
+	    {"binary", ICE_BINARY},
+	    {"date32", ICE_DATE},
+	    {"timestamp", ICE_TIMESTAMP},
+	    {"timestamptz", ICE_TIMESTAMPTZ},
+	    {"uuid", ICE_UUID},
 	};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
 		floe_column c = parse_ok(t[i].name);
@@ -240,11 +271,11 @@ static void test_parquet_mapping(void **state)
 		assert_int_equal(s.scale, t[i].scale);
 		assert_int_equal(s.nanos, 0);
 		/* The batch stores what the Parquet writer reads: same width. */
-		int phys_width = s.physical == PQ_BOOLEAN                ? 1
-				 : s.physical == PQ_INT32 || s.physical == PQ_FLOAT ? 4
-				 : s.physical == PQ_INT64 || s.physical == PQ_DOUBLE ? 8
-				 : s.physical == PQ_FIXED_LEN_BYTE_ARRAY      ? s.type_length
-									      : 0;
+		int phys_width = s.physical == PQ_BOOLEAN                            ? 1
+		                 : s.physical == PQ_INT32 || s.physical == PQ_FLOAT  ? 4
+		                 : s.physical == PQ_INT64 || s.physical == PQ_DOUBLE ? 8
+		                 : s.physical == PQ_FIXED_LEN_BYTE_ARRAY             ? s.type_length
+		                                                                     : 0;
 		assert_int_equal(coltype_width(&c), phys_width);
 	}
 }
@@ -291,10 +322,10 @@ static void test_schema_helpers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_parse_names),     cmocka_unit_test(test_parse_rejects),
+	    cmocka_unit_test(test_parse_names),      cmocka_unit_test(test_parse_rejects),
 	    cmocka_unit_test(test_names_round_trip), cmocka_unit_test(test_decimal_bytes),
 	    cmocka_unit_test(test_kinds_and_widths), cmocka_unit_test(test_iceberg_mapping),
-	    cmocka_unit_test(test_parquet_mapping), cmocka_unit_test(test_schema_helpers),
+	    cmocka_unit_test(test_parquet_mapping),  cmocka_unit_test(test_schema_helpers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -123,7 +123,8 @@ static void bad_prefix(fixture *f, const char *body, const char *prefix)
 {
 	int rc = parse(f, body);
 	if (rc != FLOE_EINVAL)
-		fail_msg("body accepted (rc %d), expected '%s...'\n  body: %.200s", rc, prefix, body);
+		fail_msg("body accepted (rc %d), expected '%s...'\n  body: %.200s", rc, prefix,
+		         body);
 	if (strncmp(f->err, prefix, strlen(prefix)) != 0)
 		fail_msg("message '%s'\n   lacks '%s'\n  body: %.200s", f->err, prefix, body);
 }
@@ -197,12 +198,13 @@ static void assert_str(const fixture *f, int col, size_t row, const char *want, 
 static void test_every_type(void **state)
 {
 	fixture *f = *state;
-	ok(f, INS("{\"id\": 7, \"name\": \"Ann\", \"age\": -12, \"i32\": 2147483647,"
-		  " \"score\": 2.5, \"f32\": 0.1, \"flag\": true, \"d\": \"2024-02-29\","
-		  " \"ts\": \"2024-02-29T12:34:56.123456\", \"tstz\": \"2024-02-29T14:34:56+02:00\","
-		  " \"u\": \"123e4567-e89b-12d3-a456-426614174000\", \"bin\": \"AAEC/w==\","
-		  " \"dec\": 123.45, \"big\": \"-99999999999999999999999999999999.9999\","
-		  " \"mid\": -0.5}"));
+	ok(f,
+	   INS("{\"id\": 7, \"name\": \"Ann\", \"age\": -12, \"i32\": 2147483647,"
+	       " \"score\": 2.5, \"f32\": 0.1, \"flag\": true, \"d\": \"2024-02-29\","
+	       " \"ts\": \"2024-02-29T12:34:56.123456\", \"tstz\": \"2024-02-29T14:34:56+02:00\","
+	       " \"u\": \"123e4567-e89b-12d3-a456-426614174000\", \"bin\": \"AAEC/w==\","
+	       " \"dec\": 123.45, \"big\": \"-99999999999999999999999999999999.9999\","
+	       " \"mid\": -0.5}"));
 	assert_int_equal(f->req.op, INGEST_INSERT);
 	assert_int_equal(f->req.sync, 0);
 	assert_int_equal(f->b.nrows, 1);
@@ -220,7 +222,7 @@ static void test_every_type(void **state)
 	assert_int_equal(get_i64(f, C_TS, 0), ts);
 	assert_int_equal(get_i64(f, C_TSTZ, 0), ts - 123456); /* 14:34:56+02:00 = 12:34:56Z */
 	assert_memory_equal(f->b.cols[C_U].values.data,
-			    "\x12\x3e\x45\x67\xe8\x9b\x12\xd3\xa4\x56\x42\x66\x14\x17\x40\x00", 16);
+	                    "\x12\x3e\x45\x67\xe8\x9b\x12\xd3\xa4\x56\x42\x66\x14\x17\x40\x00", 16);
 	assert_str(f, C_BIN, 0, "\x00\x01\x02\xff", 4);
 	assert_int_equal(get_i32(f, C_DEC, 0), 12345);
 	assert_int_equal(get_i64(f, C_MID, 0), -500);
@@ -235,7 +237,7 @@ static void test_every_type(void **state)
 
 	/* Second forms: false, integer timestamps, decimal strings, nulls. */
 	ok(f, INS("{\"id\": -1, \"flag\": false, \"ts\": -1, \"tstz\": 0, \"dec\": \"-1.5\","
-		  " \"mid\": 1.50, \"name\": \"\", \"bin\": \"\", \"score\": 3, \"f32\": -2}"));
+	          " \"mid\": 1.50, \"name\": \"\", \"bin\": \"\", \"score\": 3, \"f32\": -2}"));
 	assert_int_equal(f->b.cols[C_FLAG].values.data[0], 0);
 	assert_int_equal(get_i64(f, C_TS, 0), -1);
 	assert_int_equal(get_i64(f, C_TSTZ, 0), 0);
@@ -263,14 +265,17 @@ static void test_value_errors(void **state)
 	bad(f, INS("{\"id\":1.0}"), "data[0].id: 1.0 is not an integer");
 	bad(f, INS("{\"id\":\"1\"}"), "data[0].id: expected an integer for int64, got a string");
 	bad(f, INS("{\"id\":true}"), "data[0].id: expected an integer for int64, got a boolean");
-	bad(f, INS("{\"id\":1,\"name\":5}"), "data[0].name: expected a string for string, got a number");
+	bad(f, INS("{\"id\":1,\"name\":5}"),
+	    "data[0].name: expected a string for string, got a number");
 	bad(f, INS("{\"id\":1,\"name\":{\"a\":1}}"),
 	    "data[0].name: expected a string for string, got an object");
 	bad(f, INS("{\"id\":1,\"name\":[\"a\"]}"),
 	    "data[0].name: expected a string for string, got an array");
-	bad(f, INS("{\"id\":1,\"age\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}"),
+	bad(f,
+	    INS("{\"id\":1,\"age\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}"),
 	    "data[0].age: expected an integer for int16, got an array");
-	bad(f, INS("{\"id\":1,\"flag\":1}"), "data[0].flag: expected true or false for boolean, got a number");
+	bad(f, INS("{\"id\":1,\"flag\":1}"),
+	    "data[0].flag: expected true or false for boolean, got a number");
 	bad(f, INS("{\"id\":1,\"flag\":\"true\"}"),
 	    "data[0].flag: expected true or false for boolean, got a string");
 	bad(f, INS("{\"id\":1,\"score\":\"1.5\"}"),
@@ -279,14 +284,15 @@ static void test_value_errors(void **state)
 	bad(f, INS("{\"id\":1,\"score\":\"nan\"}"),
 	    "data[0].score: 'nan' is not a number (expected a JSON number or \"NaN\", "
 	    "\"Infinity\", \"-Infinity\")");
-	bad(f, INS("{\"id\":1,\"score\":true}"), "data[0].score: expected a number for float64, got a boolean");
+	bad(f, INS("{\"id\":1,\"score\":true}"),
+	    "data[0].score: expected a number for float64, got a boolean");
 	bad(f, INS("{\"id\":1,\"d\":\"2023-02-29\"}"),
 	    "data[0].d: '2023-02-29' is not a valid date (day 29 is out of range for 2023-02)");
 	bad(f, INS("{\"id\":1,\"d\":19000}"),
 	    "data[0].d: expected a \"YYYY-MM-DD\" string for date32, got a number");
 	bad_prefix(f, INS("{\"id\":1,\"ts\":\"2024-01-01T00:00:00.1234567\"}"),
-		   "data[0].ts: '2024-01-01T00:00:00.1234567' is not a valid timestamp (7 fraction "
-		   "digits");
+	           "data[0].ts: '2024-01-01T00:00:00.1234567' is not a valid timestamp (7 fraction "
+	           "digits");
 	bad(f, INS("{\"id\":1,\"ts\":253402300800000000}"),
 	    "data[0].ts: 253402300800000000 is out of range for timestamp");
 	bad(f, INS("{\"id\":1,\"tstz\":1.5}"), "data[0].tstz: 1.5 is not an integer");
@@ -294,12 +300,15 @@ static void test_value_errors(void **state)
 	    "data[0].ts: expected an ISO-8601 string or integer microseconds for timestamp, got a "
 	    "boolean");
 	bad_prefix(f, INS("{\"id\":1,\"u\":\"123e4567e89b12d3a456426614174000\"}"),
-		   "data[0].u: '123e4567e89b12d3a456426614174000' is not a valid uuid");
-	bad(f, INS("{\"id\":1,\"u\":7}"), "data[0].u: expected a uuid string for uuid, got a number");
+	           "data[0].u: '123e4567e89b12d3a456426614174000' is not a valid uuid");
+	bad(f, INS("{\"id\":1,\"u\":7}"),
+	    "data[0].u: expected a uuid string for uuid, got a number");
 	bad(f, INS("{\"id\":1,\"bin\":\"Zg=\"}"),
 	    "data[0].bin: 'Zg=' is not a valid base64 (length 3 is not a multiple of 4)");
-	bad(f, INS("{\"id\":1,\"bin\":1}"), "data[0].bin: expected a base64 string for binary, got a number");
-	bad(f, INS("{\"id\":1,\"dec\":1000}"), "data[0].dec: '1000' is out of range for decimal(5,2)");
+	bad(f, INS("{\"id\":1,\"bin\":1}"),
+	    "data[0].bin: expected a base64 string for binary, got a number");
+	bad(f, INS("{\"id\":1,\"dec\":1000}"),
+	    "data[0].dec: '1000' is out of range for decimal(5,2)");
 	bad(f, INS("{\"id\":1,\"dec\":1.234}"),
 	    "data[0].dec: '1.234' is not a valid decimal (more than 2 fraction digits for "
 	    "decimal(5,2))");
@@ -307,11 +316,12 @@ static void test_value_errors(void **state)
 	    "data[0].dec: '1e2' is not a valid decimal (exponent notation is not accepted)");
 	bad(f, INS("{\"id\":1,\"dec\":true}"),
 	    "data[0].dec: expected a number or a decimal string for decimal(5,2), got a boolean");
-	bad(f, INS("{\"id\":1,\"score\":1e400}"), "data[0].score: 1e400 is out of range for float64");
-	bad(f, INS("{\"id\":1,\"score\":-1e400}"), "data[0].score: -1e400 is out of range for float64");
+	bad(f, INS("{\"id\":1,\"score\":1e400}"),
+	    "data[0].score: 1e400 is out of range for float64");
+	bad(f, INS("{\"id\":1,\"score\":-1e400}"),
+	    "data[0].score: -1e400 is out of range for float64");
 	bad(f, INS("{\"id\":1,\"f32\":1e39}"), "data[0].f32: 1e39 is out of range for float32");
-	bad(f,
-	    INS("{\"id\":123456789012345678901234567890123456789012345678901234567890}"),
+	bad(f, INS("{\"id\":123456789012345678901234567890123456789012345678901234567890}"),
 	    "data[0].id: 1234567890123456789012345678901234567890... is out of range for int64");
 }
 
@@ -319,7 +329,7 @@ static void test_int64_extremes(void **state)
 {
 	fixture *f = *state;
 	ok(f, INS("[{\"id\":-9223372036854775808},{\"id\":9223372036854775807},{\"id\":-0},"
-		  "{\"id\":0},{\"id\":-1},{\"id\":4294967296}]"));
+	          "{\"id\":0},{\"id\":-1},{\"id\":4294967296}]"));
 	assert_int_equal(f->b.nrows, 6);
 	assert_true(get_i64(f, C_ID, 0) == INT64_MIN);
 	assert_true(get_i64(f, C_ID, 1) == INT64_MAX);
@@ -357,12 +367,12 @@ static void test_float_specials(void **state)
 {
 	fixture *f = *state;
 	ok(f, INS("[{\"id\":1,\"score\":\"NaN\",\"f32\":\"NaN\"},"
-		  "{\"id\":2,\"score\":\"Infinity\",\"f32\":\"Infinity\"},"
-		  "{\"id\":3,\"score\":\"-Infinity\",\"f32\":\"-Infinity\"},"
-		  "{\"id\":4,\"score\":-0.0,\"f32\":-0.0},"
-		  "{\"id\":5,\"score\":-0,\"f32\":0e5},"
-		  "{\"id\":6,\"score\":1e-400,\"f32\":1e-50},"
-		  "{\"id\":7,\"score\":-0.0e-400,\"f32\":4.9e-324}]"));
+	          "{\"id\":2,\"score\":\"Infinity\",\"f32\":\"Infinity\"},"
+	          "{\"id\":3,\"score\":\"-Infinity\",\"f32\":\"-Infinity\"},"
+	          "{\"id\":4,\"score\":-0.0,\"f32\":-0.0},"
+	          "{\"id\":5,\"score\":-0,\"f32\":0e5},"
+	          "{\"id\":6,\"score\":1e-400,\"f32\":1e-50},"
+	          "{\"id\":7,\"score\":-0.0e-400,\"f32\":4.9e-324}]"));
 	assert_true(isnan(get_f64(f, C_SCORE, 0)));
 	assert_true(isnan(get_f32(f, C_F32, 0)));
 	assert_true(isinf(get_f64(f, C_SCORE, 1)) && get_f64(f, C_SCORE, 1) > 0);
@@ -418,14 +428,15 @@ static void test_float_round_trip(void **state)
 				int digits = 1 + (int)(rng() % 15);
 				int exp = (int)(rng() % 45) - 22;
 				snprintf(num, sizeof num, "%.*e", digits - 1,
-					 (double)(rng() % 1000000007) * pow(10, exp - 9));
+				         (double)(rng() % 1000000007) * pow(10, exp - 9));
 			} else if (kind == 2) { /* "money" values */
 				snprintf(num, sizeof num, "%s%llu.%02llu", rng() & 1 ? "-" : "",
-					 (unsigned long long)(rng() % 100000000),
-					 (unsigned long long)(rng() % 100));
+				         (unsigned long long)(rng() % 100000000),
+				         (unsigned long long)(rng() % 100));
 			} else { /* integers and big/small magnitudes */
-				snprintf(num, sizeof num, "%llde%d", (long long)(rng() % 100000000000LL),
-					 (int)(rng() % 600) - 300);
+				snprintf(num, sizeof num, "%llde%d",
+				         (long long)(rng() % 100000000000LL),
+				         (int)(rng() % 600) - 300);
 			}
 			want[i] = strtod(num, NULL);
 			if (isinf(want[i])) {
@@ -440,7 +451,7 @@ static void test_float_round_trip(void **state)
 				wantf[i] = 0.0f;
 			}
 			buf_printf(&body, "%s{\"id\":%d,\"score\":%s,\"f32\":%s}", i ? "," : "", i,
-				   num, fnum);
+			           num, fnum);
 		}
 		buf_append_str(&body, "]}");
 		assert_true(buf_ok(&body));
@@ -459,10 +470,10 @@ static void test_float_round_trip(void **state)
 	buf_release(&body);
 	/* Known hard cases for naive conversion. */
 	ok(f, INS("[{\"id\":1,\"score\":2.2250738585072011e-308},"
-		  "{\"id\":2,\"score\":9007199254740993},"
-		  "{\"id\":3,\"score\":0.1},"
-		  "{\"id\":4,\"score\":1.7976931348623157e308},"
-		  "{\"id\":5,\"score\":123456789012345678901234567890}]"));
+	          "{\"id\":2,\"score\":9007199254740993},"
+	          "{\"id\":3,\"score\":0.1},"
+	          "{\"id\":4,\"score\":1.7976931348623157e308},"
+	          "{\"id\":5,\"score\":123456789012345678901234567890}]"));
 	assert_true(get_f64(f, C_SCORE, 0) == strtod("2.2250738585072011e-308", NULL));
 	assert_true(get_f64(f, C_SCORE, 1) == 9007199254740992.0);
 	assert_true(get_f64(f, C_SCORE, 2) == 0.1);
@@ -476,12 +487,12 @@ static void test_unicode_and_escapes(void **state)
 {
 	fixture *f = *state;
 	ok(f, INS("[{\"id\":1,\"name\":\"caf\\u00e9 \\ud83d\\ude00 \\u20AC\"},"
-		  "{\"id\":2,\"name\":\"café 😀 €\"},"
-		  "{\"id\":3,\"name\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"},"
-		  "{\"id\":4,\"name\":\"a\\u0000b\"},"
-		  "{\"id\":5,\"n\\u0061me\":\"escaped key\"},"
-		  "{\"id\":6,\"name\":\"\xf4\x8f\xbf\xbf\\uDBFF\\uDFFF\"},"
-		  "{\"id\":7,\"name\":\"0123456789abcdef0123456789\\n0123456789abcdef\"}]"));
+	          "{\"id\":2,\"name\":\"café 😀 €\"},"
+	          "{\"id\":3,\"name\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"},"
+	          "{\"id\":4,\"name\":\"a\\u0000b\"},"
+	          "{\"id\":5,\"n\\u0061me\":\"escaped key\"},"
+	          "{\"id\":6,\"name\":\"\xf4\x8f\xbf\xbf\\uDBFF\\uDFFF\"},"
+	          "{\"id\":7,\"name\":\"0123456789abcdef0123456789\\n0123456789abcdef\"}]"));
 	assert_int_equal(f->b.nrows, 7);
 	assert_str(f, C_NAME, 0, "caf\xc3\xa9 \xf0\x9f\x98\x80 \xe2\x82\xac", 14);
 	assert_str(f, C_NAME, 1, "caf\xc3\xa9 \xf0\x9f\x98\x80 \xe2\x82\xac", 14);
@@ -523,6 +534,68 @@ static void test_unicode_and_escapes(void **state)
 	       "unterminated string");
 }
 
+/* The 8-bytes-at-a-time string scan: every special byte at every offset of
+ * strings around the word size, against a byte-by-byte expectation. */
+static void test_string_scan_offsets(void **state)
+{
+	fixture *f = *state;
+	static const struct {
+		const char *json, *raw, *bad;
+	} specials[] = {
+	    {"\\n", "\n", NULL},
+	    {"\\\"", "\"", NULL},
+	    {"\xc3\xa9", "\xc3\xa9", NULL},
+	    {"\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80", NULL},
+	    {"\x7f", "\x7f", NULL},
+	    {" ", " ", NULL},
+	    {"\x1f", NULL, "control character 0x1F in string (must be escaped)"},
+	    {"\x80", NULL, "invalid UTF-8 in string"},
+	};
+	char body[256], want[64], json[64];
+	for (size_t k = 0; k < sizeof specials / sizeof specials[0]; k++) {
+		for (size_t len = 0; len <= 24; len++) {
+			for (size_t pos = 0; pos <= len; pos++) {
+				size_t jn = 0, wn = 0;
+				for (size_t i = 0; i < len; i++) {
+					if (i == pos) {
+						jn += (size_t)sprintf(json + jn, "%s",
+						                      specials[k].json);
+						if (specials[k].raw)
+							wn += (size_t)sprintf(want + wn, "%s",
+							                      specials[k].raw);
+					}
+					json[jn++] = (char)('a' + i % 26);
+					want[wn++] = (char)('a' + i % 26);
+				}
+				if (pos == len) {
+					jn += (size_t)sprintf(json + jn, "%s", specials[k].json);
+					if (specials[k].raw)
+						wn += (size_t)sprintf(want + wn, "%s",
+						                      specials[k].raw);
+				}
+				json[jn] = '\0';
+				int n = snprintf(body, sizeof body,
+				                 INS("{\"id\":1,\"name\":\"%s\"}"), json);
+				int rc = parse_len(f, body, (size_t)n);
+				if (specials[k].bad) {
+					assert_int_equal(rc, FLOE_EINVAL);
+					char msg[ERR_LEN];
+					snprintf(msg, sizeof msg, "malformed JSON at byte %zu: %s",
+					         strlen("{\"operation\":\"insert\",\"data\":{"
+					                "\"id\":1,\"name\":\"") +
+					             pos,
+					         specials[k].bad);
+					assert_string_equal(f->err, msg);
+				} else {
+					if (rc)
+						fail_msg("%s", f->err);
+					assert_str(f, C_NAME, 0, want, wn);
+				}
+			}
+		}
+	}
+}
+
 /* ---- structure and messages -------------------------------------------- */
 
 static void test_structure_errors(void **state)
@@ -530,7 +603,8 @@ static void test_structure_errors(void **state)
 	fixture *f = *state;
 	bad(f, INS("{\"id\":1,\"nmae\":\"x\"}"), "data[0]: unknown column 'nmae'");
 	bad(f, INS("[{\"id\":1},{\"id\":2,\"Name\":\"x\"}]"), "data[1]: unknown column 'Name'");
-	bad(f, INS("[{\"id\":1},{},{\"id\":3}]"), "data[1].id: missing value for non-nullable column");
+	bad(f, INS("[{\"id\":1},{},{\"id\":3}]"),
+	    "data[1].id: missing value for non-nullable column");
 	bad(f, INS("[{\"id\":1},{\"id\":2},{\"id\":3},{\"name\":\"x\"}]"),
 	    "data[3].id: missing value for non-nullable column");
 	bad(f, INS("{\"id\":null}"), "data[0].id: null for non-nullable column");
@@ -540,8 +614,10 @@ static void test_structure_errors(void **state)
 	    "operation: unknown operation 'inset' (expected insert, upsert, update or delete)");
 	bad(f, "{\"operation\":\"INSERT\",\"data\":{\"id\":1}}",
 	    "operation: unknown operation 'INSERT' (expected insert, upsert, update or delete)");
-	bad(f, "{\"operation\":1,\"data\":{\"id\":1}}", "operation: expected a string, got a number");
-	bad(f, "{\"operation\":null,\"data\":{\"id\":1}}", "operation: expected a string, got null");
+	bad(f, "{\"operation\":1,\"data\":{\"id\":1}}",
+	    "operation: expected a string, got a number");
+	bad(f, "{\"operation\":null,\"data\":{\"id\":1}}",
+	    "operation: expected a string, got null");
 	bad(f, "{\"operation\":\"insert\",\"request_mode\":\"now\",\"data\":{\"id\":1}}",
 	    "request_mode: unknown mode 'now' (expected async or sync)");
 	bad(f, "{\"operation\":\"insert\",\"request_mode\":true,\"data\":{\"id\":1}}",
@@ -567,7 +643,9 @@ static void test_structure_errors(void **state)
 	    "data[1]: expected an object, got an array");
 	bad(f, "{\"operation\":\"insert\",\"data\":[{\"id\":1},\"x\"]}",
 	    "data[1]: expected an object, got a string");
-	bad(f, "{\"operation\":\"insert\",\"data\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
+	bad(f,
+	    "{\"operation\":\"insert\",\"data\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]"
+	    "]]]]]]]]]]]}",
 	    "data[0]: expected an object, got an array");
 
 	/* Syntax, with byte offsets. */
@@ -597,7 +675,8 @@ static void test_structure_errors(void **state)
 	bad(f, "{", "malformed JSON at byte 1: expected a key string");
 	bad(f, "{\"operation\"", "malformed JSON at byte 12: expected ':'");
 	bad(f, "{\"operation\":", "malformed JSON at byte 13: expected a value");
-	bad(f, "{\"operation\":\"insert\",\"data\":[", "malformed JSON at byte 30: expected a value");
+	bad(f, "{\"operation\":\"insert\",\"data\":[",
+	    "malformed JSON at byte 30: expected a value");
 	bad(f, "{\"operation\":\"insert\",\"data\":[{\"id\":1}",
 	    "malformed JSON at byte 38: expected ',' or ']'");
 	bad(f, "{\"operation\":\"insert\",\"data\":{\"id\":1",
@@ -609,8 +688,8 @@ static void test_structure_errors(void **state)
 	/* A NUL byte inside the body is just a bad byte, not an end. */
 	static const char nul_body[] = "{\"operation\":\"insert\",\"data\":{\"id\":1}}\0";
 	assert_int_equal(parse_len(f, nul_body, sizeof nul_body - 1), FLOE_EINVAL);
-	assert_string_equal(f->err,
-			    "malformed JSON at byte 38: unexpected data after the top-level object");
+	assert_string_equal(
+	    f->err, "malformed JSON at byte 38: unexpected data after the top-level object");
 	/* The body need not be NUL-terminated: only len bytes are read. */
 	const char *cut = INS("{\"id\":1}") "garbage";
 	assert_int_equal(parse_len(f, cut, strlen(cut) - 7), 0);
@@ -626,19 +705,21 @@ static void test_thousand_rows_one_bad(void **state)
 	buf body = {0};
 	for (int bad_row = -1; bad_row < 1000; bad_row += 518) {
 		buf_reset(&body);
-		buf_append_str(&body, "{\"operation\":\"upsert\",\"request_mode\":\"sync\",\"data\":[");
+		buf_append_str(&body,
+		               "{\"operation\":\"upsert\",\"request_mode\":\"sync\",\"data\":[");
 		for (int i = 0; i < 1000; i++)
 			buf_printf(&body,
-				   "%s{\"id\":%d,\"name\":\"user %d\",\"age\":%d,\"score\":%d.25,"
-				   "\"flag\":%s,\"ts\":\"2024-05-01T12:00:%02d.%06dZ\"}",
-				   i ? ",\n " : "", i, i, i == bad_row ? 70000 : i % 100, i,
-				   i % 2 ? "true" : "false", i % 60, i);
+			           "%s{\"id\":%d,\"name\":\"user %d\",\"age\":%d,\"score\":%d.25,"
+			           "\"flag\":%s,\"ts\":\"2024-05-01T12:00:%02d.%06dZ\"}",
+			           i ? ",\n " : "", i, i, i == bad_row ? 70000 : i % 100, i,
+			           i % 2 ? "true" : "false", i % 60, i);
 		buf_append_str(&body, "]}");
 		assert_true(buf_ok(&body));
 		int rc = parse_len(f, (const char *)body.data, body.len);
 		if (bad_row == 517) {
 			assert_int_equal(rc, FLOE_EINVAL);
-			assert_string_equal(f->err, "data[517].age: 70000 is out of range for int16");
+			assert_string_equal(f->err,
+			                    "data[517].age: 70000 is out of range for int16");
 			assert_int_equal(f->b.nrows, 0);
 			assert_int_equal(batch_mem_bytes(&f->b), 2 * 8); /* only offsets[0] */
 			continue;
@@ -656,7 +737,7 @@ static void test_thousand_rows_one_bad(void **state)
 			assert_true(get_f64(f, C_SCORE, (size_t)i) == i + 0.25);
 			assert_int_equal(f->b.cols[C_FLAG].values.data[i], i % 2);
 			assert_int_equal(get_i64(f, C_TS, (size_t)i),
-					 1714564800000000LL + (i % 60) * 1000000LL + i);
+			                 1714564800000000LL + (i % 60) * 1000000LL + i);
 			assert_true(is_null(f, C_U, (size_t)i));
 		}
 	}
@@ -698,9 +779,9 @@ static void test_missing_and_operations(void **state)
 	for (int op = 0; op < 4; op++) {
 		char body[256];
 		snprintf(body, sizeof body,
-			 "{\"table\":\"t\",\"request_mode\":\"%s\",\"data\":{\"id\":%d},"
-			 "\"database\":\"db\",\"operation\":\"%s\"}",
-			 op % 2 ? "sync" : "async", op, ops[op]);
+		         "{\"table\":\"t\",\"request_mode\":\"%s\",\"data\":{\"id\":%d},"
+		         "\"database\":\"db\",\"operation\":\"%s\"}",
+		         op % 2 ? "sync" : "async", op, ops[op]);
 		ok(f, body);
 		assert_int_equal(f->req.op, op);
 		assert_int_equal(f->req.sync, op % 2);
@@ -736,11 +817,11 @@ static void test_key_order(void **state)
 {
 	fixture *f = *state;
 	ok(f, INS("[{\"id\":1,\"name\":\"a\",\"age\":10},"
-		  "{\"age\":20,\"id\":2,\"name\":\"b\"},"
-		  "{\"name\":\"c\",\"age\":30,\"id\":3},"
-		  "{\"id\":4},"
-		  "{\"age\":50,\"id\":5},"
-		  "{\"id\":6,\"name\":\"f\",\"age\":60}]"));
+	          "{\"age\":20,\"id\":2,\"name\":\"b\"},"
+	          "{\"name\":\"c\",\"age\":30,\"id\":3},"
+	          "{\"id\":4},"
+	          "{\"age\":50,\"id\":5},"
+	          "{\"id\":6,\"name\":\"f\",\"age\":60}]"));
 	assert_int_equal(f->b.nrows, 6);
 	static const char *const names[] = {"a", "b", "c", NULL, NULL, "f"};
 	for (size_t r = 0; r < 6; r++) {
@@ -781,7 +862,8 @@ static void test_key_order(void **state)
 		for (int i = 0; i < W; i++) {
 			if ((order[i] + r) % 7 == 0)
 				continue; /* some columns missing */
-			buf_printf(&body, "%s\"c%d\":%d", i ? "," : "", order[i], order[i] * 1000 + r);
+			buf_printf(&body, "%s\"c%d\":%d", i ? "," : "", order[i],
+			           order[i] * 1000 + r);
 		}
 		buf_append_str(&body, "}");
 	}
@@ -817,6 +899,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_float_specials, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_float_round_trip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unicode_and_escapes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_string_scan_offsets, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_structure_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_thousand_rows_one_bad, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_missing_and_operations, setup, teardown),

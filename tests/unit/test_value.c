@@ -85,7 +85,7 @@ static void test_date_invalid(void **state)
 	int32_t d;
 	assert_int_equal(value_parse_date(S("2023-02-29"), &d, err), FLOE_EINVAL);
 	assert_string_equal(err, "'2023-02-29' is not a valid date (day 29 is out of range for "
-				 "2023-02)");
+	                         "2023-02)");
 	/* The parser reads only n bytes: a valid prefix of a longer buffer. */
 	assert_int_equal(value_parse_date("2024-02-29XYZ", 10, &d, NULL), 0);
 	assert_int_equal(d, 19782);
@@ -230,7 +230,8 @@ static void test_timestamp_format(void **state)
 	uint64_t x = 88172645463325252ULL;
 	for (int i = 0; i < 200000; i++) {
 		x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
-		int64_t t = VALUE_TS_MIN + (int64_t)(x % (uint64_t)(VALUE_TS_MAX - VALUE_TS_MIN + 1));
+		int64_t t =
+		    VALUE_TS_MIN + (int64_t)(x % (uint64_t)(VALUE_TS_MAX - VALUE_TS_MIN + 1));
 		int64_t back;
 		int n = value_format_timestamp(t, i & 1, s, sizeof s);
 		assert_true(n > 0);
@@ -309,7 +310,8 @@ static void test_decimal_valid(void **state)
 static void test_decimal_invalid(void **state)
 {
 	(void)state;
-	dec_bad("100000000000000000000000000000000000000", 38, 0, "is out of range for decimal(38,0)");
+	dec_bad("100000000000000000000000000000000000000", 38, 0,
+	        "is out of range for decimal(38,0)");
 	dec_bad("-100000000000000000000000000000000000000", 38, 0, "out of range");
 	dec_bad("1.0", 38, 38, "out of range for decimal(38,38)");
 	dec_bad("10000000000000000000000000000", 38, 10, "out of range");
@@ -372,10 +374,10 @@ static void test_decimal_format_and_be(void **state)
 	/* 10^38 - 1 = 0x4B3B4CA85A86C47A098A223FFFFFFFFF */
 	value_decimal_to_be(max38, be, 16);
 	assert_memory_equal(be, "\x4b\x3b\x4c\xa8\x5a\x86\xc4\x7a\x09\x8a\x22\x3f\xff\xff\xff\xff",
-			    16);
+	                    16);
 	value_decimal_to_be(-max38, be, 16);
 	assert_memory_equal(be, "\xb4\xc4\xb3\x57\xa5\x79\x3b\x85\xf6\x75\xdd\xc0\x00\x00\x00\x01",
-			    16);
+	                    16);
 	/* Text -> unscaled -> text for values around the precision limits. */
 	for (int p = 1; p <= 38; p++) {
 		for (int sc = 0; sc <= p; sc += (p > 4 ? p / 4 : 1)) {
@@ -385,8 +387,8 @@ static void test_decimal_format_and_be(void **state)
 				__int128 back;
 				int n = value_format_decimal(vals[k], sc, s, sizeof s);
 				assert_true(n > 0);
-				assert_int_equal(value_parse_decimal(s, (size_t)n, p, sc, &back, NULL),
-						 0);
+				assert_int_equal(
+				    value_parse_decimal(s, (size_t)n, p, sc, &back, NULL), 0);
 				assert_dec(back, vals[k]);
 			}
 		}
@@ -401,7 +403,7 @@ static void test_uuid(void **state)
 	uint8_t u[16];
 	char err[ERR_LEN];
 	static const uint8_t want[16] = {0x12, 0x3e, 0x45, 0x67, 0xe8, 0x9b, 0x12, 0xd3,
-					 0xa4, 0x56, 0x42, 0x66, 0x14, 0x17, 0x40, 0x00};
+	                                 0xa4, 0x56, 0x42, 0x66, 0x14, 0x17, 0x40, 0x00};
 	assert_int_equal(value_parse_uuid(S("123e4567-e89b-12d3-a456-426614174000"), u, err), 0);
 	assert_memory_equal(u, want, 16);
 	assert_int_equal(value_parse_uuid(S("123E4567-E89B-12D3-A456-426614174000"), u, err), 0);
@@ -409,20 +411,20 @@ static void test_uuid(void **state)
 	assert_int_equal(value_parse_uuid(S("00000000-0000-0000-0000-000000000000"), u, err), 0);
 	assert_int_equal(value_parse_uuid(S("ffffffff-ffff-ffff-ffff-ffffffffffff"), u, err), 0);
 	assert_memory_equal(u, "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff",
-			    16);
+	                    16);
 	assert_int_equal(value_parse_uuid(S("123e4567e89b12d3a456426614174000"), u, err),
-			 FLOE_EINVAL);
+	                 FLOE_EINVAL);
 	assert_contains(err, "expected 8-4-4-4-12 hex digits");
 	assert_int_equal(value_parse_uuid(S("{123e4567-e89b-12d3-a456-426614174000}"), u, err),
-			 FLOE_EINVAL);
+	                 FLOE_EINVAL);
 	assert_int_equal(value_parse_uuid(S("123e4567-e89b-12d3-a456-42661417400g"), u, err),
-			 FLOE_EINVAL);
+	                 FLOE_EINVAL);
 	assert_contains(err, "not a hex digit at offset 35");
 	assert_int_equal(value_parse_uuid(S("123e4567-e89b-12d3-a456_426614174000"), u, err),
-			 FLOE_EINVAL);
+	                 FLOE_EINVAL);
 	assert_contains(err, "expected '-' at offset 23");
 	assert_int_equal(value_parse_uuid(S("123e456-7e89b-12d3-a456-426614174000"), u, err),
-			 FLOE_EINVAL);
+	                 FLOE_EINVAL);
 	assert_int_equal(value_parse_uuid(S(""), u, err), FLOE_EINVAL);
 }
 
@@ -500,23 +502,23 @@ static void test_utf8_and_quote(void **state)
 	assert_int_equal(value_utf8_seq_len(U("\xc3\xa9")), 2);
 	assert_int_equal(value_utf8_seq_len(U("\xe2\x82\xac")), 3);
 	assert_int_equal(value_utf8_seq_len(U("\xf0\x9f\x98\x80")), 4);
-	assert_int_equal(value_utf8_seq_len(U("\xf4\x8f\xbf\xbf")), 4);  /* U+10FFFF */
-	assert_int_equal(value_utf8_seq_len(U("\xed\x9f\xbf")), 3);      /* U+D7FF */
-	assert_int_equal(value_utf8_seq_len(U("\xee\x80\x80")), 3);      /* U+E000 */
-	assert_int_equal(value_utf8_seq_len(U("\x80")), 0);              /* lone continuation */
-	assert_int_equal(value_utf8_seq_len(U("\xc0\x80")), 0);          /* overlong NUL */
-	assert_int_equal(value_utf8_seq_len(U("\xc1\xbf")), 0);          /* overlong */
-	assert_int_equal(value_utf8_seq_len(U("\xe0\x9f\xbf")), 0);      /* overlong */
-	assert_int_equal(value_utf8_seq_len(U("\xf0\x8f\xbf\xbf")), 0);  /* overlong */
-	assert_int_equal(value_utf8_seq_len(U("\xed\xa0\x80")), 0);      /* surrogate D800 */
-	assert_int_equal(value_utf8_seq_len(U("\xed\xbf\xbf")), 0);      /* surrogate DFFF */
-	assert_int_equal(value_utf8_seq_len(U("\xf4\x90\x80\x80")), 0);  /* > U+10FFFF */
+	assert_int_equal(value_utf8_seq_len(U("\xf4\x8f\xbf\xbf")), 4); /* U+10FFFF */
+	assert_int_equal(value_utf8_seq_len(U("\xed\x9f\xbf")), 3);     /* U+D7FF */
+	assert_int_equal(value_utf8_seq_len(U("\xee\x80\x80")), 3);     /* U+E000 */
+	assert_int_equal(value_utf8_seq_len(U("\x80")), 0);             /* lone continuation */
+	assert_int_equal(value_utf8_seq_len(U("\xc0\x80")), 0);         /* overlong NUL */
+	assert_int_equal(value_utf8_seq_len(U("\xc1\xbf")), 0);         /* overlong */
+	assert_int_equal(value_utf8_seq_len(U("\xe0\x9f\xbf")), 0);     /* overlong */
+	assert_int_equal(value_utf8_seq_len(U("\xf0\x8f\xbf\xbf")), 0); /* overlong */
+	assert_int_equal(value_utf8_seq_len(U("\xed\xa0\x80")), 0);     /* surrogate D800 */
+	assert_int_equal(value_utf8_seq_len(U("\xed\xbf\xbf")), 0);     /* surrogate DFFF */
+	assert_int_equal(value_utf8_seq_len(U("\xf4\x90\x80\x80")), 0); /* > U+10FFFF */
 	assert_int_equal(value_utf8_seq_len(U("\xf5\x80\x80\x80")), 0);
 	assert_int_equal(value_utf8_seq_len(U("\xff")), 0);
-	assert_int_equal(value_utf8_seq_len(U("\xc3")), 0);              /* truncated */
+	assert_int_equal(value_utf8_seq_len(U("\xc3")), 0); /* truncated */
 	assert_int_equal(value_utf8_seq_len(U("\xe2\x82")), 0);
 	assert_int_equal(value_utf8_seq_len(U("\xf0\x9f\x98")), 0);
-	assert_int_equal(value_utf8_seq_len(U("\xc3\x28")), 0);          /* bad continuation */
+	assert_int_equal(value_utf8_seq_len(U("\xc3\x28")), 0); /* bad continuation */
 	assert_int_equal(value_utf8_seq_len(U("")), 0);
 #undef U
 	char q[VALUE_QUOTE_LEN];
