@@ -265,7 +265,7 @@ static void handle_create(api *a, const char *name, const http_request *req, htt
 		fail_with(resp, rc, err);
 	} else {
 		reply_json(resp, 200,
-			   json_pack("{s:s,s:s,s:s,s:I,s:s++}", "name", name, "database", db, "table",
+			   json_pack("{s:s,s:s,s:s,s:I,s:s+}", "name", name, "database", db, "table",
 				     tn, "lsn", (json_int_t)0, "location", "file://",
 				     table_dir(t)));
 		registry_release(a->reg, t);

@@ -21,6 +21,12 @@
 
 static atomic_uint tmp_counter;
 
+/* A full disk is worth telling apart: the caller answers 507 and retries. */
+static int io_code(int e)
+{
+	return e == ENOSPC || e == EDQUOT ? FLOE_ENOSPC : FLOE_EIO;
+}
+
 int fs_mkdirs(const char *path, char *err)
 {
 	char tmp[4096];
@@ -48,7 +54,7 @@ int fs_write_all(int fd, const void *data, size_t len, const char *path_for_msg,
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
-			return errf(err, FLOE_EIO, "write %s: %s", path_for_msg, strerror(errno));
+			return errf(err, io_code(errno), "write %s: %s", path_for_msg, strerror(errno));
 		}
 		p += w;
 		len -= (size_t)w;
@@ -59,7 +65,7 @@ int fs_write_all(int fd, const void *data, size_t len, const char *path_for_msg,
 int fs_fsync_fd(int fd, const char *path_for_msg, char *err)
 {
 	if (fsync(fd) != 0)
-		return errf(err, FLOE_EIO, "fsync %s: %s", path_for_msg, strerror(errno));
+		return errf(err, io_code(errno), "fsync %s: %s", path_for_msg, strerror(errno));
 	return 0;
 }
 
@@ -94,8 +100,8 @@ int fs_put_new(const char *path, const void *data, size_t len, char *err)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0)
-		return errf(err, errno == EEXIST ? FLOE_EEXIST : FLOE_EIO, "create %s: %s", path,
-			    strerror(errno));
+		return errf(err, errno == EEXIST ? FLOE_EEXIST : io_code(errno), "create %s: %s",
+			    path, strerror(errno));
 	int rc = fs_write_all(fd, data, len, path, err);
 	if (rc == 0)
 		rc = fs_fsync_fd(fd, path, err);

@@ -10,6 +10,7 @@
  *      and fails with FLOE_EEXIST if that name exists (never overwrites): this
  *      is the atomic step of an Iceberg commit.
  *   3. A failed fsync is reported as FLOE_EIO and never retried here.
+ *   4. ENOSPC / EDQUOT come back as FLOE_ENOSPC, other I/O errors as FLOE_EIO.
  * Thread-safe (no shared state). Errors: FLOE_EIO / FLOE_ENOTFOUND /
  * FLOE_EEXIST / FLOE_ENOMEM with a message naming the path and errno.
  */

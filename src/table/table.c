@@ -736,7 +736,8 @@ static int write_data_file(floe_table *t, const char *path, pq_file_result *res,
 		coltype_to_parquet(&t->schema.cols[i], &specs[i]);
 	sink.fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (sink.fd < 0) {
-		rc = errf(err, FLOE_EIO, "create %s: %s", path, strerror(errno));
+		rc = errf(err, errno == ENOSPC ? FLOE_ENOSPC : FLOE_EIO, "create %s: %s", path,
+			  strerror(errno));
 		goto fail;
 	}
 	pq_options opts;

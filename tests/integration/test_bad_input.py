@@ -81,7 +81,7 @@ class BadInputTest(unittest.TestCase):
                              ("db", "x" * 256, "table"), ("d\nb", "x", "database")]:
             self.assert_rejected("POST", "/tables/fine", {"database": db, "table": tn, "schema": SCHEMA},
                                  words=[word])
-        self.assertEqual(sorted(os.listdir(self.floe.data_dir)), ["db"])
+        self.assertEqual(sorted(os.listdir(self.floe.data_dir)), [".floe", "db"])
 
     def test_bad_schemas(self):
         def create(schema, words):

@@ -110,6 +110,8 @@ def float_matches(col, sent, got):
     if col["data_type"] == "float32":
         val = f32(val)
     g = float(got)
+    if col["data_type"] == "float32":
+        g = f32(g)  # DuckDB prints the shortest text that round-trips as float32
     if math.isnan(val):
         return math.isnan(g)
     return g == val and math.copysign(1, g) == math.copysign(1, val)
@@ -182,7 +184,9 @@ class RestAppendTest(unittest.TestCase):
             self.assertEqual(r[5], "OPTIONAL" if col["nullable"] else "REQUIRED")
         self.assertEqual(by_name["i16"][2], "INT32")
         self.assertIn("IntType", by_name["i16"][4] or "")
-        self.assertIn("bitWidth=16", (by_name["i16"][4] or "").replace(" ", ""))
+        # DuckDB 1.5 prints the bit width as a raw byte (0x10) in this column
+        lt = (by_name["i16"][4] or "").replace(" ", "")
+        self.assertTrue("bitWidth=16" in lt or "bitWidth=\x10" in lt, lt)
         self.assertEqual(by_name["d9"][2], "INT32")
         self.assertEqual(by_name["d18"][2], "INT64")
         self.assertEqual(by_name["d38"][2], "FIXED_LEN_BYTE_ARRAY")

@@ -6,9 +6,10 @@
  * Control: the environment variable FLOE_FAULT_CTL names a file. While that
  * file holds "<mode> <path-prefix>", calls on files whose path starts with
  * the prefix fail:
- *   enospc  write/writev/pwrite/fallocate -> ENOSPC
- *   eio     write/writev/pwrite/fsync/fdatasync -> EIO
- *   erofs   open/openat for writing or creating -> EROFS
+ *   enospc    write/writev/pwrite -> ENOSPC
+ *   eio       write/writev/pwrite/fsync/fdatasync -> EIO
+ *   fsynceio  fsync/fdatasync only -> EIO (the writes "succeed")
+ *   erofs     open for writing or creating -> EROFS
  * An absent or empty file means no fault. The file is re-read on every call
  * (tests only: the cost does not matter, the immediacy does).
  */
@@ -24,7 +25,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-enum { F_NONE, F_ENOSPC, F_EIO, F_EROFS };
+enum { F_NONE, F_ENOSPC, F_EIO, F_FSYNC_EIO, F_EROFS };
 
 static int read_ctl(char *prefix, size_t cap)
 {
@@ -53,6 +54,8 @@ static int read_ctl(char *prefix, size_t cap)
 		return F_ENOSPC;
 	if (!strcmp(mode, "eio"))
 		return F_EIO;
+	if (!strcmp(mode, "fsynceio"))
+		return F_FSYNC_EIO;
 	if (!strcmp(mode, "erofs"))
 		return F_EROFS;
 	return F_NONE;
@@ -78,6 +81,8 @@ static int fault_for_fd(int fd, int is_sync)
 		return 0;
 	if (mode == F_ENOSPC)
 		return is_sync ? 0 : ENOSPC;
+	if (mode == F_FSYNC_EIO)
+		return is_sync ? EIO : 0;
 	return EIO;
 }
 
