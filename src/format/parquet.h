@@ -15,7 +15,9 @@
  *   3. Data pages are v1 pages with RLE/bit-packed definition levels (optional
  *      columns only). Each column chunk starts dictionary-encoded
  *      (RLE_DICTIONARY) and falls back to PLAIN for the rest of the chunk when
- *      the dictionary would exceed opts.dict_max_bytes / values.
+ *      the dictionary would exceed opts.dict_max_bytes / values (or, with
+ *      opts.delta_encodings, to DELTA_BINARY_PACKED for INT32/INT64 and
+ *      DELTA_LENGTH_BYTE_ARRAY for BYTE_ARRAY).
  *   4. Statistics min/max/null_count (Statistics fields 3, 5, 6; never the
  *      deprecated 1/2) per column chunk, in the type's defined sort order
  *      (signed ints, IEEE floats without NaN with -0.0 < +0.0, unsigned bytes
@@ -99,6 +101,9 @@ typedef struct pq_options {
 	size_t page_bytes;       /* target uncompressed data page size; default 1 MiB */
 	size_t dict_max_bytes;   /* dictionary page limit before PLAIN fallback; default 1 MiB */
 	const char *created_by;  /* default "floe" */
+	int delta_encodings;     /* 1: DELTA_* instead of PLAIN after dictionary fallback;
+				    default 0 (older Iceberg Java vectorized readers reject
+				    them; see parquet.c) */
 } pq_options;
 
 /* Fills opts with the defaults above. */

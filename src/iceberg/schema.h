@@ -67,6 +67,10 @@ int ice_type_parse(const char *name, ice_field *f, char *err);
 json_t *ice_schema_to_json(const ice_schema *s);
 /* Fills *out (caller calls ice_schema_clear); validates the invariants. */
 int ice_schema_from_json(const json_t *j, ice_schema *out, char *err);
+/* Checks the invariants above (plus unique non-empty names, decimal
+ * precision 1..38 with 0 <= scale <= precision, fixed length > 0, identifier
+ * fields not float/double); FLOE_EINVAL naming the field. */
+int ice_schema_validate(const ice_schema *s, char *err);
 int ice_schema_copy(const ice_schema *src, ice_schema *dst);
 void ice_schema_clear(ice_schema *s);
 /* Largest field id in the schema (0 when empty). */

@@ -51,7 +51,10 @@ typedef struct ice_table ice_table;
  * JSON object of string values (may be NULL). FLOE_EEXIST if a table is there. */
 int ice_table_create(const char *dir, const ice_schema *schema, const json_t *properties,
 		     ice_table **out, char *err);
-/* Loads the newest committed metadata under dir and its current manifest list. */
+/* Loads the newest committed metadata under dir and its current manifest list.
+ * If version-hint.text lags behind (a crash after publish), it is rewritten,
+ * so call this from the table's writer only (best effort: a warning is logged
+ * when the directory is read-only). */
 int ice_table_load(const char *dir, ice_table **out, char *err);
 void ice_table_free(ice_table *t);
 
@@ -90,19 +93,33 @@ typedef struct ice_commit {
 	size_t nremoved;
 	const ice_kv *summary; /* extra snapshot summary properties, e.g. floe.lsn */
 	size_t nsummary;
+	/* NULL: chosen as below; else "append", "replace" (compaction),
+	 * "overwrite" or "delete". Zero-initialised callers get the default. */
+	const char *operation;
 } ice_commit;
 
 /* Commits one snapshot. operation: "append" when only data is added, "delete"
  * when only deletes/removals, "overwrite" for both. On error nothing becomes
- * visible and t still describes the previous snapshot. */
+ * visible and t still describes the previous snapshot.
+ * Rules (FLOE_EINVAL otherwise): removed paths are live files; removing a
+ * data file also removes its DV; added paths are new; a new DV references a
+ * live (or added) data file, and that file's old DV, if any, is removed in
+ * the same commit. Summary keys the table computes may not be overridden.
+ * If the failure comes after the new metadata may have been published (the
+ * fsync of metadata/ or the hint failed), t is poisoned: later commits fail
+ * with FLOE_EIO and the caller reloads the table to see whether it happened.
+ * Crash points (iceberg/crashpoint.h) sit between the protocol's steps. */
 int ice_table_commit(ice_table *t, const ice_commit *c, int64_t *snapshot_id_out, char *err);
 
-/* Commits new table properties (a metadata-only change, no snapshot). */
+/* Commits new table properties (a metadata-only change, no snapshot):
+ * `properties` is an object whose string values are set and whose null
+ * values remove the key; other keys keep their value. */
 int ice_table_set_properties(ice_table *t, const json_t *properties, char *err);
 
 /* Calls fn(dir) for each table directory found under root at depth `depth`
  * (e.g. 2 for root/<database>/<table>) that holds metadata/version-hint.text
- * or metadata/v*.metadata.json. Stops and returns fn's value if non-zero. */
+ * or metadata/v*.metadata.json, in name order. Stops and returns fn's value
+ * if non-zero. FLOE_ENOTFOUND if root is not a directory. */
 int ice_catalog_scan(const char *root, int depth, int (*fn)(void *ctx, const char *dir), void *ctx,
 		     char *err);
 

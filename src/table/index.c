@@ -1,0 +1,1148 @@
+/*
+ * index — primary-key index (contract, key encoding, invariants and the
+ * .fidx layout in index.h).
+ *
+ * The table is an array of slots of `stride` 64-bit words; word 0 holds ~loc
+ * (0 = empty, invariant 1), the rest the key or (hash, arena ref):
+ *   MODE_I1     [~loc, key]            fixed keys of 1..8 bytes
+ *   MODE_I2     [~loc, key hi, key lo] fixed keys of 9..16 bytes
+ *   MODE_ARENA  [~loc, hash, ref]      everything else
+ * A key's home slot is the top `bits` bits of its hash, so the table is
+ * sorted by home (Robin Hood keeps it so, up to the wrap at the end), which
+ * makes a doubling a near-sequential pass. The probe loops are written once
+ * with the mode as a parameter and instantiated per mode by the dispatchers
+ * (find_slot, place, remove_at), so the int64 path has no mode branches.
+ *
+ * Hashes are seeded per index (getrandom) so that keys chosen by a client
+ * cannot be aimed at one home slot; nothing persisted depends on a hash.
+ *
+ * Arena: chunks of 128 KiB doubling to 1 MiB (a ref is chunk << 20 | offset,
+ * and the largest entry, 3 + 65535 bytes, fits any chunk); an entry is the
+ * LEB128 key length and the key bytes.
+ */
+#include "table/index.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "base/crc32c.h"
+#include "base/err.h"
+#include "storage/fs.h"
+
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+
+/* Encoding classes; the numbers are stored in .fidx files: never renumber. */
+enum {
+	KC_BOOL = 1,
+	KC_INT = 2,   /* int16, int32, int64 */
+	KC_DEC8 = 3,  /* decimal p <= 18 */
+	KC_DEC16 = 4, /* decimal p > 18 */
+	KC_DATE = 5,
+	KC_TS = 6,
+	KC_TSTZ = 7,
+	KC_UUID = 8,
+	KC_STRING = 9,
+	KC_BINARY = 10,
+	KC_LAST = KC_BINARY,
+};
+
+/* Encoded bytes per class, 0 = variable. */
+static const uint8_t class_width[KC_LAST + 1] = {
+    [KC_BOOL] = 1, [KC_INT] = 8,  [KC_DEC8] = 8,  [KC_DEC16] = 16, [KC_DATE] = 4,
+    [KC_TS] = 8,   [KC_TSTZ] = 8, [KC_UUID] = 16, [KC_STRING] = 0, [KC_BINARY] = 0,
+};
+
+enum { MODE_I1, MODE_I2, MODE_ARENA };
+
+#define MIN_BITS         4
+#define MAX_BITS         56
+#define NO_SLOT          SIZE_MAX
+#define ARENA_REF_SHIFT  20
+#define ARENA_MIN_CHUNK  (UINT32_C(1) << 17)
+#define ARENA_MAX_CHUNK  (UINT32_C(1) << ARENA_REF_SHIFT)
+#define ARENA_MIN_DEAD   ARENA_MAX_CHUNK /* compaction below this is not worth it */
+#define FIDX_VERSION     1
+#define FIDX_FIXED_HDR   20 /* header bytes besides the class bytes */
+#define FIDX_CRC_LEN     4
+
+typedef struct arena_chunk {
+	uint8_t *p;
+	uint32_t size, used;
+} arena_chunk;
+
+struct index_map {
+	index_keydesc kd;
+	int mode;
+	size_t stride; /* words per slot */
+	unsigned bits; /* capacity = 1 << bits */
+	size_t cap, mask, grow_at;
+	uint64_t *slots;
+	size_t count, mem_count;
+	uint64_t seed;
+	arena_chunk *chunks;
+	size_t nchunks, chunks_cap;
+	size_t arena_live, arena_dead; /* entry bytes of present / removed keys */
+	buf scratch;                   /* index_remap_memory's encoded key */
+};
+
+/* A key prepared for probing: its hash and what a slot holds for it. */
+typedef struct probe {
+	uint64_t hash;
+	uint64_t k0, k1;    /* inline modes */
+	const uint8_t *key; /* arena mode */
+	size_t len;
+} probe;
+
+/* ---- hashing ------------------------------------------------------------ */
+
+static inline uint64_t fmix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= UINT64_C(0xff51afd7ed558ccd);
+	x ^= x >> 33;
+	x *= UINT64_C(0xc4ceb9fe1a85ec53);
+	return x ^ (x >> 33);
+}
+
+static inline uint64_t mum(uint64_t a, uint64_t b)
+{
+	unsigned __int128 r = (unsigned __int128)a * b;
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+static inline uint64_t hash_i1(uint64_t k, uint64_t seed)
+{
+	return fmix64(k ^ seed);
+}
+
+static inline uint64_t hash_i2(uint64_t k0, uint64_t k1, uint64_t seed)
+{
+	return fmix64(fmix64(k0 ^ seed) + k1);
+}
+
+static uint64_t hash_bytes(const uint8_t *p, size_t n, uint64_t seed)
+{
+	uint64_t h = seed ^ ((uint64_t)n * UINT64_C(0x9e3779b97f4a7c15));
+	for (; n >= 8; p += 8, n -= 8)
+		h = mum(h ^ get_le64(p), UINT64_C(0xa0761d6478bd642f));
+	if (n) {
+		uint64_t t = 0;
+		for (size_t i = 0; i < n; i++)
+			t |= (uint64_t)p[i] << (8 * i);
+		h = mum(h ^ t, UINT64_C(0xe7037ed1a0b428db));
+	}
+	return fmix64(h);
+}
+
+/* Big-endian value of n <= 8 bytes. */
+static inline uint64_t be_n(const uint8_t *p, size_t n)
+{
+	uint64_t v = 0;
+	for (size_t i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* ---- key description and encoding --------------------------------------- */
+
+static batch_kind class_kind(int cls, int vwidth)
+{
+	switch (cls) {
+	case KC_BOOL:
+		return BC_BOOL;
+	case KC_INT:
+	case KC_DEC8:
+	case KC_DATE:
+		return vwidth == 4 ? BC_I32 : BC_I64;
+	case KC_TS:
+	case KC_TSTZ:
+		return BC_I64;
+	case KC_DEC16:
+	case KC_UUID:
+		return BC_FIXED;
+	default:
+		return BC_BYTES;
+	}
+}
+
+static int type_class(const floe_column *c)
+{
+	switch (c->type) {
+	case FT_BOOLEAN:
+		return KC_BOOL;
+	case FT_INT16:
+	case FT_INT32:
+	case FT_INT64:
+		return KC_INT;
+	case FT_DECIMAL:
+		return c->precision <= 18 ? KC_DEC8 : KC_DEC16;
+	case FT_DATE32:
+		return KC_DATE;
+	case FT_TIMESTAMP:
+		return KC_TS;
+	case FT_TIMESTAMPTZ:
+		return KC_TSTZ;
+	case FT_UUID:
+		return KC_UUID;
+	case FT_STRING:
+		return KC_STRING;
+	case FT_BINARY:
+		return KC_BINARY;
+	case FT_FLOAT32:
+	case FT_FLOAT64:
+		break;
+	}
+	return 0;
+}
+
+/* Sets kd->width from the classes: the sum when every class is fixed. */
+static void keydesc_finish(index_keydesc *kd)
+{
+	uint32_t w = 0;
+	for (int i = 0; i < kd->ncols; i++) {
+		if (class_width[kd->cls[i]] == 0) {
+			kd->width = 0;
+			return;
+		}
+		w += class_width[kd->cls[i]];
+	}
+	kd->width = w;
+}
+
+int index_keydesc_init(index_keydesc *kd, const floe_schema *schema, const int *cols, int ncols,
+		       char *err)
+{
+	memset(kd, 0, sizeof *kd);
+	if (ncols < 1 || ncols > INDEX_MAX_KEY_COLS)
+		return errf(err, FLOE_EINVAL, "a primary key has 1 to %d columns, not %d",
+			    INDEX_MAX_KEY_COLS, ncols);
+	for (int i = 0; i < ncols; i++) {
+		if (cols[i] < 0 || cols[i] >= schema->ncols)
+			return errf(err, FLOE_EINVAL, "primary key column %d does not exist (%d columns)",
+				    cols[i], schema->ncols);
+		const floe_column *c = &schema->cols[cols[i]];
+		for (int j = 0; j < i; j++)
+			if (cols[j] == cols[i])
+				return errf(err, FLOE_EINVAL, "column '%s' is listed twice in the primary key",
+					    c->name);
+		int cls = type_class(c);
+		if (!cls)
+			return errf(err, FLOE_EINVAL,
+				    "column '%s': a floating-point column cannot be part of a primary key",
+				    c->name);
+		kd->col[i] = cols[i];
+		kd->cls[i] = (uint8_t)cls;
+		kd->vwidth[i] = (uint8_t)coltype_width(c);
+	}
+	kd->ncols = ncols;
+	keydesc_finish(kd);
+	return 0;
+}
+
+/* FLOE_EINVAL unless every key column of b has the kind and width kd expects. */
+static int keydesc_check_batch(const index_keydesc *kd, const batch *b, char *err)
+{
+	for (int i = 0; i < kd->ncols; i++) {
+		int col = kd->col[i];
+		if (col >= b->ncols)
+			return errf(err, FLOE_EINVAL, "key column %d: the batch has %d columns", col,
+				    b->ncols);
+		const batch_col *c = &b->cols[col];
+		if (c->kind != class_kind(kd->cls[i], kd->vwidth[i]) ||
+		    (c->kind != BC_BYTES && c->width != kd->vwidth[i]))
+			return errf(err, FLOE_EINVAL, "key column %d: the batch column has another type",
+				    col);
+	}
+	return 0;
+}
+
+/* Appends n bytes with each 0x00 escaped as 0x00 0xFF, then 0x00 0x00.
+ * Room for 2n + 2 bytes is reserved by the caller. */
+static void put_escaped(buf *out, const uint8_t *p, size_t n)
+{
+	uint8_t *o = out->data + out->len;
+	for (size_t i = 0; i < n; i++) {
+		*o++ = p[i];
+		if (p[i] == 0)
+			*o++ = 0xff;
+	}
+	*o++ = 0;
+	*o++ = 0;
+	out->len = (size_t)(o - out->data);
+}
+
+/* Appends one column's encoding (index.h) of row `row`. */
+static int encode_col(const index_keydesc *kd, int i, const batch *b, size_t row, buf *out)
+{
+	const batch_col *c = &b->cols[kd->col[i]];
+	int cls = kd->cls[i];
+	if (cls == KC_STRING || cls == KC_BINARY) {
+		uint64_t off[2];
+		memcpy(off, c->offsets.data + row * sizeof(uint64_t), sizeof off);
+		size_t n = (size_t)(off[1] - off[0]);
+		int last = i == kd->ncols - 1;
+		if (n > INDEX_KEY_MAX || buf_reserve(out, last ? n : 2 * n + 2))
+			return n > INDEX_KEY_MAX ? FLOE_ETOOBIG : FLOE_ENOMEM;
+		if (last)
+			buf_append(out, c->bytes.data + off[0], n);
+		else
+			put_escaped(out, c->bytes.data + off[0], n);
+		return 0;
+	}
+	if (buf_reserve(out, 16))
+		return FLOE_ENOMEM;
+	const uint8_t *v = c->values.data + row * (size_t)c->width;
+	uint8_t *o = out->data + out->len;
+	out->len += class_width[cls];
+	switch (cls) {
+	case KC_BOOL:
+		o[0] = v[0] ? 1 : 0;
+		break;
+	case KC_DATE: {
+		int32_t x;
+		memcpy(&x, v, 4);
+		put_be32(o, (uint32_t)x ^ UINT32_C(0x80000000));
+		break;
+	}
+	case KC_INT:
+	case KC_DEC8:
+	case KC_TS:
+	case KC_TSTZ: {
+		int64_t x;
+		if (c->kind == BC_I32) {
+			int32_t x32;
+			memcpy(&x32, v, 4);
+			x = x32;
+		} else {
+			memcpy(&x, v, 8);
+		}
+		put_be64(o, (uint64_t)x ^ INDEX_LOC_MEM_BIT);
+		break;
+	}
+	case KC_DEC16: {
+		/* Big-endian two's complement of width 9..16 -> 16 bytes. */
+		size_t w = (size_t)c->width;
+		memset(o, (v[0] & 0x80) ? 0xff : 0, 16 - w);
+		memcpy(o + 16 - w, v, w);
+		o[0] ^= 0x80;
+		break;
+	}
+	default: /* KC_UUID */
+		memcpy(o, v, 16);
+		break;
+	}
+	return 0;
+}
+
+int index_key_encode(const index_keydesc *kd, const batch *b, size_t row, buf *out, char *err)
+{
+	int rc = keydesc_check_batch(kd, b, err);
+	if (rc)
+		return rc;
+	if (row >= b->nrows)
+		return errf(err, FLOE_EINVAL, "row %zu: the batch has %zu rows", row, b->nrows);
+	buf_reset(out);
+	for (int i = 0; i < kd->ncols && rc == 0; i++)
+		rc = encode_col(kd, i, b, row, out);
+	if (rc == 0 && out->len > INDEX_KEY_MAX)
+		rc = FLOE_ETOOBIG;
+	if (rc == FLOE_ETOOBIG)
+		return errf(err, rc, "row %zu: the primary key is longer than %d bytes", row,
+			    INDEX_KEY_MAX);
+	if (rc) {
+		buf_release(out); /* clears the poison so out is usable again */
+		return errf(err, rc, "row %zu: out of memory encoding the primary key", row);
+	}
+	return 0;
+}
+
+/* FLOE_EINVAL unless len is a possible encoded key length for kd. */
+static int key_len_ok(const index_keydesc *kd, size_t len)
+{
+	if (kd->width ? len != kd->width : len > INDEX_KEY_MAX)
+		return FLOE_EINVAL;
+	return 0;
+}
+
+/* ---- arena -------------------------------------------------------------- */
+
+static size_t varint_len(size_t n)
+{
+	return n < 0x80 ? 1 : n < 0x4000 ? 2 : 3;
+}
+
+static size_t put_varint(uint8_t *o, size_t n)
+{
+	size_t i = 0;
+	while (n >= 0x80) {
+		o[i++] = (uint8_t)(n | 0x80);
+		n >>= 7;
+	}
+	o[i++] = (uint8_t)n;
+	return i;
+}
+
+/* Reads a minimal LEB128 value <= INDEX_KEY_MAX from [p, end); returns its
+ * byte length, or 0 if it is truncated, overlong or too large. */
+static size_t get_varint(const uint8_t *p, const uint8_t *end, size_t *n)
+{
+	size_t v = 0;
+	for (size_t i = 0; i < 3 && p + i < end; i++) {
+		v |= (size_t)(p[i] & 0x7f) << (7 * i);
+		if (p[i] & 0x80)
+			continue;
+		if ((i > 0 && p[i] == 0) || v > INDEX_KEY_MAX)
+			return 0;
+		*n = v;
+		return i + 1;
+	}
+	return 0;
+}
+
+/* The key bytes of the arena entry at ref; *len = their count. Arena
+ * entries were written by us, so they are trusted. */
+static inline const uint8_t *arena_key(const index_map *ix, uint64_t ref, size_t *len)
+{
+	const arena_chunk *c = &ix->chunks[ref >> ARENA_REF_SHIFT];
+	const uint8_t *e = c->p + (ref & (ARENA_MAX_CHUNK - 1));
+	size_t n = 0;
+	for (unsigned shift = 0;; shift += 7) {
+		n |= (size_t)(*e & 0x7f) << shift;
+		if (!(*e++ & 0x80))
+			break;
+	}
+	*len = n;
+	return e;
+}
+
+static uint32_t arena_chunk_size(size_t k)
+{
+	return k >= 3 ? ARENA_MAX_CHUNK : ARENA_MIN_CHUNK << k;
+}
+
+static size_t arena_alloc_bytes(const index_map *ix)
+{
+	size_t n = ix->chunks_cap * sizeof *ix->chunks;
+	for (size_t k = 0; k < ix->nchunks; k++)
+		n += ix->chunks[k].size;
+	return n;
+}
+
+/* Appends a new empty chunk; FLOE_ENOMEM leaves the arena unchanged. */
+static int arena_add_chunk(arena_chunk **chunks, size_t *n, size_t *cap)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 8;
+		arena_chunk *p = realloc(*chunks, ncap * sizeof *p);
+		if (!p)
+			return FLOE_ENOMEM;
+		*chunks = p;
+		*cap = ncap;
+	}
+	uint32_t size = arena_chunk_size(*n);
+	uint8_t *mem = malloc(size);
+	if (!mem)
+		return FLOE_ENOMEM;
+	(*chunks)[(*n)++] = (arena_chunk){mem, size, 0};
+	return 0;
+}
+
+static void arena_free_chunks(arena_chunk *chunks, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		free(chunks[k].p);
+	free(chunks);
+}
+
+/* Copies an entry for key into the arena; *ref = where. FLOE_ENOMEM. */
+static int arena_append(index_map *ix, const uint8_t *key, size_t len, uint64_t *ref)
+{
+	size_t need = varint_len(len) + len;
+	arena_chunk *c = ix->nchunks ? &ix->chunks[ix->nchunks - 1] : NULL;
+	if (!c || c->size - c->used < need) {
+		if (arena_add_chunk(&ix->chunks, &ix->nchunks, &ix->chunks_cap))
+			return FLOE_ENOMEM;
+		c = &ix->chunks[ix->nchunks - 1];
+	}
+	*ref = (uint64_t)(ix->nchunks - 1) << ARENA_REF_SHIFT | c->used;
+	c->used += (uint32_t)put_varint(c->p + c->used, len);
+	memcpy(c->p + c->used, key, len);
+	c->used += (uint32_t)len;
+	ix->arena_live += need;
+	return 0;
+}
+
+/* Lays the live keys out in slot order into fresh chunks and repoints the
+ * slots (invariant 4). All chunks are allocated before any slot changes, so
+ * FLOE_ENOMEM leaves everything as it was. */
+static int arena_compact(index_map *ix)
+{
+	arena_chunk *nc = NULL;
+	size_t nn = 0, ncap = 0;
+	/* Pass 1: how many chunks the layout takes. Chunk k's size depends
+	 * only on k, and every entry fits in any chunk. */
+	size_t need_chunks = 0, used = 0;
+	for (size_t i = 0; i < ix->cap; i++) {
+		const uint64_t *s = ix->slots + i * ix->stride;
+		if (!s[0])
+			continue;
+		size_t len;
+		arena_key(ix, s[2], &len);
+		size_t sz = varint_len(len) + len;
+		if (need_chunks == 0 || arena_chunk_size(need_chunks - 1) - used < sz) {
+			need_chunks++;
+			used = 0;
+		}
+		used += sz;
+	}
+	while (nn < need_chunks)
+		if (arena_add_chunk(&nc, &nn, &ncap))
+			goto fail;
+	/* Pass 2: copy with the same rule; cannot fail. */
+	size_t k = 0;
+	for (size_t i = 0; i < ix->cap; i++) {
+		uint64_t *s = ix->slots + i * ix->stride;
+		if (!s[0])
+			continue;
+		size_t len;
+		const uint8_t *key = arena_key(ix, s[2], &len);
+		size_t sz = varint_len(len) + len;
+		if (nc[k].size - nc[k].used < sz)
+			k++;
+		s[2] = (uint64_t)k << ARENA_REF_SHIFT | nc[k].used;
+		nc[k].used += (uint32_t)put_varint(nc[k].p + nc[k].used, len);
+		memcpy(nc[k].p + nc[k].used, key, len);
+		nc[k].used += (uint32_t)len;
+	}
+	arena_free_chunks(ix->chunks, ix->nchunks);
+	ix->chunks = nc;
+	ix->nchunks = nn;
+	ix->chunks_cap = ncap;
+	ix->arena_dead = 0;
+	return 0;
+fail:
+	arena_free_chunks(nc, nn);
+	return FLOE_ENOMEM;
+}
+
+/* ---- the table: one probe loop per operation, instantiated per mode ----- */
+
+static ALWAYS_INLINE size_t mode_stride(int mode)
+{
+	return mode == MODE_I1 ? 2 : 3;
+}
+
+static ALWAYS_INLINE size_t home_of(const index_map *ix, uint64_t hash)
+{
+	return (size_t)(hash >> (64 - ix->bits));
+}
+
+static ALWAYS_INLINE uint64_t slot_hash(const index_map *ix, const uint64_t *s, int mode)
+{
+	if (mode == MODE_I1)
+		return hash_i1(s[1], ix->seed);
+	if (mode == MODE_I2)
+		return hash_i2(s[1], s[2], ix->seed);
+	return s[1];
+}
+
+static ALWAYS_INLINE int slot_match(const index_map *ix, const uint64_t *s, const probe *p,
+				    int mode)
+{
+	if (mode == MODE_I1)
+		return s[1] == p->k0;
+	if (mode == MODE_I2)
+		return s[1] == p->k0 && s[2] == p->k1;
+	if (s[1] != p->hash)
+		return 0;
+	size_t len;
+	const uint8_t *key = arena_key(ix, s[2], &len);
+	return len == p->len && memcmp(key, p->key, len) == 0;
+}
+
+/* Distance of the entry in slot i from its home. */
+static ALWAYS_INLINE size_t slot_dist(const index_map *ix, size_t i, const uint64_t *s, int mode)
+{
+	return (i - home_of(ix, slot_hash(ix, s, mode))) & ix->mask;
+}
+
+static ALWAYS_INLINE size_t find_m(const index_map *ix, const probe *p, int mode)
+{
+	const size_t stride = mode_stride(mode);
+	size_t i = home_of(ix, p->hash);
+	/* Ends: invariant 3 leaves an empty slot; invariant 2 bounds the walk. */
+	for (size_t d = 0;; d++, i = (i + 1) & ix->mask) {
+		const uint64_t *s = ix->slots + i * stride;
+		if (!s[0])
+			return NO_SLOT;
+		if (slot_match(ix, s, p, mode))
+			return i;
+		if (slot_dist(ix, i, s, mode) < d)
+			return NO_SLOT;
+	}
+}
+
+/* Robin Hood insertion of an entry known to be absent, with room for it. */
+static ALWAYS_INLINE void place_m(index_map *ix, const uint64_t *entry, uint64_t hash, int mode)
+{
+	const size_t stride = mode_stride(mode);
+	uint64_t cur[3], tmp[3];
+	memcpy(cur, entry, stride * sizeof *cur);
+	size_t i = home_of(ix, hash);
+	for (size_t d = 0;; d++, i = (i + 1) & ix->mask) {
+		uint64_t *s = ix->slots + i * stride;
+		if (!s[0]) {
+			memcpy(s, cur, stride * sizeof *s);
+			return;
+		}
+		size_t sd = slot_dist(ix, i, s, mode);
+		if (sd < d) { /* the resident is richer: it moves on, we stay */
+			memcpy(tmp, s, stride * sizeof *s);
+			memcpy(s, cur, stride * sizeof *s);
+			memcpy(cur, tmp, stride * sizeof *s);
+			d = sd;
+		}
+	}
+}
+
+/* Empties slot i by backward shift: the entries after it that are not at
+ * home move back one slot (invariant 2 holds without tombstones). */
+static ALWAYS_INLINE void remove_at_m(index_map *ix, size_t i, int mode)
+{
+	const size_t stride = mode_stride(mode);
+	for (;;) {
+		size_t j = (i + 1) & ix->mask;
+		uint64_t *sj = ix->slots + j * stride;
+		if (!sj[0] || slot_dist(ix, j, sj, mode) == 0)
+			break;
+		memcpy(ix->slots + i * stride, sj, stride * sizeof *sj);
+		i = j;
+	}
+	memset(ix->slots + i * stride, 0, stride * sizeof *ix->slots);
+}
+
+static size_t find_slot(const index_map *ix, const probe *p)
+{
+	switch (ix->mode) {
+	case MODE_I1:
+		return find_m(ix, p, MODE_I1);
+	case MODE_I2:
+		return find_m(ix, p, MODE_I2);
+	default:
+		return find_m(ix, p, MODE_ARENA);
+	}
+}
+
+static void place(index_map *ix, const uint64_t *entry)
+{
+	switch (ix->mode) {
+	case MODE_I1:
+		place_m(ix, entry, slot_hash(ix, entry, MODE_I1), MODE_I1);
+		break;
+	case MODE_I2:
+		place_m(ix, entry, slot_hash(ix, entry, MODE_I2), MODE_I2);
+		break;
+	default:
+		place_m(ix, entry, slot_hash(ix, entry, MODE_ARENA), MODE_ARENA);
+		break;
+	}
+}
+
+static void remove_at(index_map *ix, size_t i)
+{
+	switch (ix->mode) {
+	case MODE_I1:
+		remove_at_m(ix, i, MODE_I1);
+		break;
+	case MODE_I2:
+		remove_at_m(ix, i, MODE_I2);
+		break;
+	default:
+		remove_at_m(ix, i, MODE_ARENA);
+		break;
+	}
+}
+
+static inline uint64_t *slot_at(const index_map *ix, size_t i)
+{
+	return ix->slots + i * ix->stride;
+}
+
+/* Most keys a table of 1 << bits slots holds (invariant 3: load <= 0.85). */
+static size_t limit_of(unsigned bits)
+{
+	size_t cap = (size_t)1 << bits;
+	return cap / 20 * 17 + cap % 20 * 17 / 20;
+}
+
+/* Rebuilds the table with 1 << bits slots (bits large enough for count).
+ * The new table is allocated before the old one is freed: a brief 1.5x. */
+static int table_resize(index_map *ix, unsigned bits)
+{
+	size_t cap = (size_t)1 << bits;
+	uint64_t *ns = calloc(cap, ix->stride * sizeof *ns);
+	if (!ns)
+		return FLOE_ENOMEM;
+	uint64_t *old = ix->slots;
+	size_t ocap = ix->cap;
+	ix->slots = ns;
+	ix->bits = bits;
+	ix->cap = cap;
+	ix->mask = cap - 1;
+	ix->grow_at = limit_of(bits);
+	for (size_t i = 0; i < ocap; i++) {
+		const uint64_t *s = old + i * ix->stride;
+		if (s[0])
+			place(ix, s);
+	}
+	free(old);
+	return 0;
+}
+
+static unsigned bits_for(size_t n)
+{
+	unsigned bits = MIN_BITS;
+	while (bits < MAX_BITS && limit_of(bits) < n)
+		bits++;
+	return bits;
+}
+
+int index_reserve(index_map *ix, size_t n)
+{
+	unsigned bits = bits_for(n);
+	if (limit_of(bits) < n)
+		return FLOE_ENOMEM;
+	return bits > ix->bits ? table_resize(ix, bits) : 0;
+}
+
+/* ---- public operations -------------------------------------------------- */
+
+int index_new(const index_keydesc *kd, index_map **out)
+{
+	*out = NULL;
+	index_map *ix = calloc(1, sizeof *ix);
+	if (!ix)
+		return FLOE_ENOMEM;
+	ix->kd = *kd;
+	ix->mode = kd->width >= 1 && kd->width <= 8    ? MODE_I1
+		   : kd->width >= 9 && kd->width <= 16 ? MODE_I2
+						       : MODE_ARENA;
+	ix->stride = mode_stride(ix->mode);
+	if (getrandom(&ix->seed, sizeof ix->seed, GRND_NONBLOCK) != (ssize_t)sizeof ix->seed)
+		ix->seed = (uint64_t)(uintptr_t)ix ^ (uint64_t)time(NULL) * UINT64_C(0x9e3779b97f4a7c15);
+	if (table_resize(ix, MIN_BITS)) {
+		free(ix);
+		return FLOE_ENOMEM;
+	}
+	*out = ix;
+	return 0;
+}
+
+void index_free(index_map *ix)
+{
+	if (!ix)
+		return;
+	free(ix->slots);
+	arena_free_chunks(ix->chunks, ix->nchunks);
+	buf_release(&ix->scratch);
+	free(ix);
+}
+
+/* Checks the key's length and fills p. */
+static int make_probe(const index_map *ix, const uint8_t *key, size_t len, probe *p)
+{
+	if (key_len_ok(&ix->kd, len))
+		return FLOE_EINVAL;
+	switch (ix->mode) {
+	case MODE_I1:
+		p->k0 = be_n(key, len);
+		p->hash = hash_i1(p->k0, ix->seed);
+		break;
+	case MODE_I2:
+		p->k0 = get_be64(key);
+		p->k1 = be_n(key + 8, len - 8);
+		p->hash = hash_i2(p->k0, p->k1, ix->seed);
+		break;
+	default:
+		p->key = key;
+		p->len = len;
+		p->hash = hash_bytes(key, len, ix->seed);
+		break;
+	}
+	return 0;
+}
+
+static void set_loc(index_map *ix, uint64_t *s, uint64_t loc)
+{
+	ix->mem_count -= index_loc_is_mem(~s[0]);
+	ix->mem_count += index_loc_is_mem(loc);
+	s[0] = ~loc;
+}
+
+/* Adds a key known to be absent. FLOE_ENOMEM leaves the index unchanged. */
+static int insert_new(index_map *ix, const probe *p, uint64_t loc)
+{
+	if (ix->count >= ix->grow_at) {
+		if (ix->bits >= MAX_BITS || table_resize(ix, ix->bits + 1))
+			return FLOE_ENOMEM;
+	}
+	uint64_t e[3] = {~loc, p->k0, p->k1};
+	if (ix->mode == MODE_ARENA) {
+		e[1] = p->hash;
+		if (arena_append(ix, p->key, p->len, &e[2]))
+			return FLOE_ENOMEM;
+	}
+	place(ix, e);
+	ix->count++;
+	ix->mem_count += index_loc_is_mem(loc);
+	return 0;
+}
+
+/* Removes the entry in slot i, with its bookkeeping; may compact the arena. */
+static void delete_slot(index_map *ix, size_t i)
+{
+	uint64_t *s = slot_at(ix, i);
+	ix->mem_count -= index_loc_is_mem(~s[0]);
+	ix->count--;
+	if (ix->mode == MODE_ARENA) {
+		size_t len;
+		arena_key(ix, s[2], &len);
+		size_t sz = varint_len(len) + len;
+		ix->arena_live -= sz;
+		ix->arena_dead += sz;
+	}
+	remove_at(ix, i);
+	/* Amortised: the copy costs the live bytes, paid for by as many dead
+	 * ones. Without memory we simply keep the dead bytes for now. */
+	if (ix->arena_dead > ix->arena_live && ix->arena_dead >= ARENA_MIN_DEAD)
+		(void)arena_compact(ix);
+}
+
+int index_lookup(const index_map *ix, const uint8_t *key, size_t len, uint64_t *loc_out)
+{
+	*loc_out = INDEX_LOC_NONE;
+	probe p;
+	if (make_probe(ix, key, len, &p))
+		return FLOE_EINVAL;
+	size_t i = find_slot(ix, &p);
+	if (i != NO_SLOT)
+		*loc_out = ~slot_at(ix, i)[0];
+	return 0;
+}
+
+int index_put(index_map *ix, const uint8_t *key, size_t len, uint64_t loc, uint64_t *old_out)
+{
+	if (old_out)
+		*old_out = INDEX_LOC_NONE;
+	probe p;
+	if (loc == INDEX_LOC_NONE || make_probe(ix, key, len, &p))
+		return FLOE_EINVAL;
+	size_t i = find_slot(ix, &p);
+	if (i == NO_SLOT)
+		return insert_new(ix, &p, loc);
+	uint64_t *s = slot_at(ix, i);
+	if (old_out)
+		*old_out = ~s[0];
+	set_loc(ix, s, loc);
+	return 0;
+}
+
+int index_remove(index_map *ix, const uint8_t *key, size_t len, uint64_t *old_out)
+{
+	if (old_out)
+		*old_out = INDEX_LOC_NONE;
+	probe p;
+	if (make_probe(ix, key, len, &p))
+		return FLOE_EINVAL;
+	size_t i = find_slot(ix, &p);
+	if (i == NO_SLOT)
+		return 0;
+	if (old_out)
+		*old_out = ~slot_at(ix, i)[0];
+	delete_slot(ix, i);
+	return 0;
+}
+
+int index_remap_key(index_map *ix, const uint8_t *key, size_t len, uint64_t expect_loc,
+		    uint64_t new_loc, int *done)
+{
+	if (done)
+		*done = 0;
+	probe p;
+	if (new_loc == INDEX_LOC_NONE || make_probe(ix, key, len, &p))
+		return FLOE_EINVAL;
+	size_t i = find_slot(ix, &p);
+	if (i == NO_SLOT || ~slot_at(ix, i)[0] != expect_loc)
+		return 0;
+	set_loc(ix, slot_at(ix, i), new_loc);
+	if (done)
+		*done = 1;
+	return 0;
+}
+
+int index_remap_memory(index_map *ix, const batch *b, uint64_t first_ordinal,
+		       const uint64_t *pos, uint32_t file_id, size_t *remapped, char *err)
+{
+	if (remapped)
+		*remapped = 0;
+	if (file_id > INDEX_FILE_ID_MAX)
+		return errf(err, FLOE_EINVAL, "file id %" PRIu32 " is out of range", file_id);
+	if (b->nrows && (first_ordinal > INDEX_MEM_ORD_MAX ||
+			 b->nrows - 1 > INDEX_MEM_ORD_MAX - first_ordinal))
+		return errf(err, FLOE_EINVAL, "memory row ordinals out of range");
+	int rc = keydesc_check_batch(&ix->kd, b, err);
+	if (rc)
+		return rc;
+	for (size_t r = 0; r < b->nrows; r++)
+		if (pos[r] != INDEX_POS_NONE && pos[r] > INDEX_POS_MAX)
+			return errf(err, FLOE_EINVAL, "row %zu: position %" PRIu64 " is out of range", r,
+				    pos[r]);
+	for (size_t r = 0; r < b->nrows; r++) {
+		if (pos[r] == INDEX_POS_NONE)
+			continue;
+		rc = index_key_encode(&ix->kd, b, r, &ix->scratch, err);
+		if (rc)
+			return rc;
+		int done;
+		rc = index_remap_key(ix, ix->scratch.data, ix->scratch.len,
+				     index_loc_mem(first_ordinal + r), index_loc_file(file_id, pos[r]),
+				     &done);
+		if (rc) /* cannot happen: the key was just encoded for this index */
+			return errf(err, rc, "row %zu: bad key", r);
+		if (remapped)
+			*remapped += (size_t)done;
+	}
+	return 0;
+}
+
+size_t index_count(const index_map *ix)
+{
+	return ix->count;
+}
+
+size_t index_mem_count(const index_map *ix)
+{
+	return ix->mem_count;
+}
+
+size_t index_mem_bytes(const index_map *ix)
+{
+	return sizeof *ix + ix->cap * ix->stride * sizeof *ix->slots + arena_alloc_bytes(ix) +
+	       ix->scratch.cap;
+}
+
+int index_compact(index_map *ix)
+{
+	/* Shrink first: the arena pass then walks the smaller table. */
+	unsigned bits = bits_for(ix->count + ix->count / 2);
+	if (bits < ix->bits && table_resize(ix, bits))
+		return FLOE_ENOMEM;
+	if (ix->mode == MODE_ARENA && ix->arena_dead > 0)
+		return arena_compact(ix);
+	return 0;
+}
+
+/* ---- .fidx key lists ---------------------------------------------------- */
+
+void index_fidx_begin(index_fidx *w, const index_keydesc *kd)
+{
+	memset(w, 0, sizeof *w);
+	w->kd = *kd;
+	uint8_t hdr[FIDX_FIXED_HDR + INDEX_MAX_KEY_COLS] = {'F', 'I', 'D', 'X'};
+	size_t n = (size_t)kd->ncols;
+	put_le16(hdr + 4, FIDX_VERSION);
+	hdr[6] = (uint8_t)n;
+	memcpy(hdr + 8, kd->cls, n);
+	put_le32(hdr + 8 + n, kd->width);
+	/* count (8 bytes at 12 + n) is filled in by index_fidx_commit */
+	buf_append(&w->out, hdr, FIDX_FIXED_HDR + n);
+}
+
+int index_fidx_add(index_fidx *w, const uint8_t *key, size_t len)
+{
+	if (key_len_ok(&w->kd, len))
+		return FLOE_EINVAL;
+	if (w->kd.width == 0) {
+		uint8_t v[3];
+		buf_append(&w->out, v, put_varint(v, len));
+	}
+	buf_append(&w->out, key, len);
+	w->count++;
+	return buf_ok(&w->out) ? 0 : FLOE_ENOMEM;
+}
+
+int index_fidx_add_row(index_fidx *w, const batch *b, size_t row, char *err)
+{
+	int rc = index_key_encode(&w->kd, b, row, &w->scratch, err);
+	if (rc)
+		return rc;
+	rc = index_fidx_add(w, w->scratch.data, w->scratch.len);
+	return rc ? errf(err, rc, "row %zu: out of memory", row) : 0;
+}
+
+int index_fidx_commit(index_fidx *w, const char *path, char *err)
+{
+	int rc;
+	buf_reserve(&w->out, FIDX_CRC_LEN);
+	if (!buf_ok(&w->out)) {
+		rc = errf(err, FLOE_ENOMEM, "%s: out of memory building the key list", path);
+		goto done;
+	}
+	put_le64(w->out.data + 12 + w->kd.ncols, w->count);
+	buf_put_le32(&w->out, crc32c(0, w->out.data, w->out.len));
+	rc = fs_put_durable(path, w->out.data, w->out.len, err);
+done:
+	index_fidx_abandon(w);
+	return rc;
+}
+
+void index_fidx_abandon(index_fidx *w)
+{
+	buf_release(&w->out);
+	buf_release(&w->scratch);
+	w->count = 0;
+}
+
+/* Walks the keys of a validated .fidx body. */
+typedef struct fidx_cursor {
+	const uint8_t *p, *end;
+	uint32_t width;
+} fidx_cursor;
+
+/* The next key; 0, or -1 when the body has no well-formed key left. */
+static int fidx_next(fidx_cursor *c, const uint8_t **key, size_t *len)
+{
+	size_t n = c->width, h = 0;
+	if (!c->width && (h = get_varint(c->p, c->end, &n)) == 0)
+		return -1;
+	if ((size_t)(c->end - c->p) - h < n)
+		return -1;
+	*key = c->p + h;
+	*len = n;
+	c->p += h + n;
+	return 0;
+}
+
+/* Removes the keys that positions [0, upto) of the list added. */
+static void fidx_rollback(index_map *ix, fidx_cursor c, uint64_t upto, uint32_t file_id)
+{
+	const uint8_t *key;
+	size_t len;
+	for (uint64_t pos = 0; pos < upto && fidx_next(&c, &key, &len) == 0; pos++) {
+		probe p;
+		if (make_probe(ix, key, len, &p))
+			continue;
+		size_t i = find_slot(ix, &p);
+		if (i != NO_SLOT && ~slot_at(ix, i)[0] == index_loc_file(file_id, pos))
+			delete_slot(ix, i);
+	}
+}
+
+int index_load_bytes(index_map *ix, const uint8_t *data, size_t len, const char *name,
+		     uint32_t file_id, index_deleted_fn is_deleted, void *arg, uint64_t *rows_out,
+		     char *err)
+{
+	if (rows_out)
+		*rows_out = 0;
+	if (file_id > INDEX_FILE_ID_MAX)
+		return errf(err, FLOE_EINVAL, "%s: file id %" PRIu32 " is out of range", name, file_id);
+	if (len < FIDX_FIXED_HDR + 1 + FIDX_CRC_LEN)
+		return errf(err, FLOE_ECORRUPT, "%s: truncated key list (%zu bytes)", name, len);
+	size_t body_end = len - FIDX_CRC_LEN;
+	if (crc32c(0, data, body_end) != get_le32(data + body_end))
+		return errf(err, FLOE_ECORRUPT, "%s: key list checksum mismatch", name);
+	/* The CRC is not a parser's safety net: every field is checked below. */
+	if (memcmp(data, "FIDX", 4) != 0)
+		return errf(err, FLOE_ECORRUPT, "%s: not a key list (bad magic)", name);
+	if (get_le16(data + 4) != FIDX_VERSION)
+		return errf(err, FLOE_ECORRUPT, "%s: key list version %u is not supported", name,
+			    get_le16(data + 4));
+	size_t ncols = data[6];
+	if (ncols < 1 || ncols > INDEX_MAX_KEY_COLS || data[7] != 0 ||
+	    FIDX_FIXED_HDR + ncols > body_end)
+		return errf(err, FLOE_ECORRUPT, "%s: bad key list header", name);
+	index_keydesc fk = {.ncols = (int)ncols};
+	for (size_t i = 0; i < ncols; i++) {
+		fk.cls[i] = data[8 + i];
+		if (fk.cls[i] < 1 || fk.cls[i] > KC_LAST)
+			return errf(err, FLOE_ECORRUPT, "%s: unknown key class %u", name, fk.cls[i]);
+	}
+	keydesc_finish(&fk);
+	if (get_le32(data + 8 + ncols) != fk.width)
+		return errf(err, FLOE_ECORRUPT, "%s: key width does not match the key columns", name);
+	if ((int)ncols != ix->kd.ncols || memcmp(fk.cls, ix->kd.cls, ncols) != 0)
+		return errf(err, FLOE_EINVAL, "%s: the key list's key columns differ from the table's",
+			    name);
+	uint64_t count = get_le64(data + 12 + ncols);
+	fidx_cursor start = {data + FIDX_FIXED_HDR + ncols, data + body_end, fk.width};
+	size_t body = (size_t)(start.end - start.p);
+	/* Each key takes at least one byte, which bounds count before any
+	 * arithmetic with it. */
+	if (count > body || count > INDEX_POS_MAX + 1 ||
+	    (fk.width && (body % fk.width != 0 || body / fk.width != count)))
+		return errf(err, FLOE_ECORRUPT, "%s: %" PRIu64 " keys do not fill %zu bytes", name,
+			    count, body);
+	if (!fk.width) {
+		fidx_cursor c = start;
+		const uint8_t *key;
+		size_t klen;
+		for (uint64_t pos = 0; pos < count; pos++)
+			if (fidx_next(&c, &key, &klen))
+				return errf(err, FLOE_ECORRUPT, "%s: key %" PRIu64 " is damaged", name,
+					    pos);
+		if (c.p != c.end)
+			return errf(err, FLOE_ECORRUPT, "%s: bytes after the last key", name);
+	}
+	if (count > SIZE_MAX - ix->count || index_reserve(ix, ix->count + (size_t)count))
+		return errf(err, FLOE_ENOMEM, "%s: out of memory for %" PRIu64 " keys", name, count);
+
+	fidx_cursor c = start;
+	int rc = 0;
+	uint64_t pos;
+	for (pos = 0; pos < count; pos++) {
+		const uint8_t *key;
+		size_t klen;
+		probe p;
+		fidx_next(&c, &key, &klen); /* validated above */
+		if (is_deleted && is_deleted(arg, pos))
+			continue;
+		make_probe(ix, key, klen, &p); /* lengths validated above */
+		size_t i = find_slot(ix, &p);
+		if (i != NO_SLOT) {
+			rc = errf(err, FLOE_EEXIST,
+				  "%s: the key at position %" PRIu64
+				  " is already in the index (location %#" PRIx64 ")",
+				  name, pos, ~slot_at(ix, i)[0]);
+			goto fail;
+		}
+		if (insert_new(ix, &p, index_loc_file(file_id, pos))) {
+			rc = errf(err, FLOE_ENOMEM, "%s: out of memory", name);
+			goto fail;
+		}
+	}
+	if (rows_out)
+		*rows_out = count;
+	return 0;
+fail:
+	fidx_rollback(ix, start, pos, file_id);
+	return rc;
+}
+
+int index_load_file(index_map *ix, const char *path, uint32_t file_id, index_deleted_fn is_deleted,
+		    void *arg, uint64_t *rows_out, char *err)
+{
+	uint8_t *data = NULL;
+	size_t len = 0;
+	if (rows_out)
+		*rows_out = 0;
+	int rc = fs_read_all(path, &data, &len, err);
+	if (rc)
+		return rc;
+	rc = index_load_bytes(ix, data, len, path, file_id, is_deleted, arg, rows_out, err);
+	free(data);
+	return rc;
+}

@@ -1,0 +1,269 @@
+/*
+ * index — the primary-key index of one table: encoded key -> row location.
+ *
+ * What it owns: an open-addressing hash table (Robin Hood linear probing,
+ * power-of-two capacity, backward-shift deletion, so no tombstones) and, for
+ * keys that do not fit in a slot, an append-only arena of key bytes. It also
+ * owns the per-data-file key list format (".fidx") that a restart rebuilds
+ * the index from, so a restart never reads Parquet.
+ *
+ * Keys. index_key_encode turns row r of a batch into canonical bytes: equal
+ * keys give equal bytes and different keys different bytes (exact, no
+ * hashing involved), and memcmp order of the bytes is the order of the key
+ * tuples. Per column, in key order:
+ *   int16/int32/int64  8 bytes big-endian, sign bit flipped (so an int ->
+ *                      long promotion keeps every encoded key the same)
+ *   decimal p <= 18    8 bytes, same as the ints (unscaled value)
+ *   decimal p > 18     16 bytes: unscaled value sign-extended to 128 bits
+ *   date32             4 bytes, sign bit flipped
+ *   timestamp(tz)      8 bytes, sign bit flipped (micros)
+ *   boolean            1 byte, 0 or 1
+ *   uuid               16 bytes as stored (RFC order)
+ *   string / binary    the bytes as they are when the column is the last key
+ *                      column; otherwise each 0x00 written as 0x00 0xFF and
+ *                      the value ended by 0x00 0x00 (so ("a\0", "b") and
+ *                      ("a", "\0b") differ)
+ * float32/float64 cannot be key columns (Iceberg forbids them as identifier
+ * fields: -0.0 / NaN have no exact equality). The caller rejects null key
+ * values before encoding; the encoder reads whatever the slot holds.
+ *
+ * Slots. A key whose encoded width is fixed and <= 8 bytes (one int, date,
+ * timestamp, decimal p <= 18 key; or e.g. (date32, boolean)) is stored inline
+ * in a 16-byte slot {~loc, key}; a fixed key of 9..16 bytes (uuid, decimal
+ * p > 18, (int64, int32)) inline in a 24-byte slot {~loc, key hi, key lo};
+ * any other key as a 24-byte slot {~loc, 64-bit hash, arena ref} plus the
+ * key bytes and a 1-3 byte length in the arena (the hash is compared first,
+ * then the bytes, so a hash collision never matches).
+ *
+ * Memory per key (index_mem_bytes; malloc overhead aside). The table grows
+ * by doubling when it would pass 0.85 load, so load stays in (0.425, 0.85]
+ * and a 16-byte slot costs 18.8 .. 37.7 bytes per key; 24-byte slots 28.2 ..
+ * 56.5, plus the key bytes + 1..3 in the arena for arena keys.
+ * Measured by bench/index_mem.c (50,000,000 shuffled int64 keys): see
+ * INDEX_MEASURED below. Growth allocates the new table before freeing the
+ * old one, so the peak during a doubling is briefly 1.5x the new table; the
+ * doubling itself is one pass (the table is ordered by the hash's top bits,
+ * so the new table is written nearly sequentially).
+ *
+ * Invariants:
+ *   1. A slot is empty iff its loc word is 0 (we store ~loc, so a calloc'ed
+ *      table is empty and INDEX_LOC_NONE can never be stored).
+ *   2. Robin Hood order: walking from a key's home slot (top bits of its
+ *      hash) to its slot, every slot passed is occupied by an entry whose
+ *      distance from its own home is >= the distance walked so far. Lookups
+ *      stop at the first empty slot or the first entry closer to home.
+ *   3. count <= 0.85 * capacity, capacity a power of two >= 16.
+ *   4. Arena: every arena-mode slot's ref points at a live entry; dead bytes
+ *      (entries of removed keys) are counted and reclaimed by copying the
+ *      live keys into fresh chunks once they outweigh the live ones.
+ *   5. mem_count is the number of entries whose location is in memory
+ *      (index_loc_is_mem), so after a full flush + remap it must be 0.
+ *
+ * Thread rules: an index belongs to the table writer thread that owns the
+ * table; no locking inside, no shared state between indexes.
+ * Errors: int return, 0 or a negative FLOE_* code; functions whose message a
+ * person reads take `char *err` (ERR_LEN bytes, may be NULL). Any failure
+ * leaves the index as it was before the call unless stated otherwise.
+ *
+ * Restart. The writer keeps one .fidx file per data file (written when the
+ * data file is written, durable before the Iceberg commit that adds it) and
+ * on restart calls index_load_file for every live data file with that
+ * file's deletion vector as the deleted-position predicate. Measured for
+ * 10,000,000 int64 keys in 10 files: INDEX_MEASURED below.
+ *
+ * INDEX_MEASURED (bench/index_mem.c, this machine, 2 cores, -O2):
+ *   50,000,000 int64 keys: 21.5 bytes/key by index_mem_bytes, 21.6 by RSS
+ *   (the sorted-array lower bound is 8); peak RSS during the last doubling
+ *   1.5 GiB; see BENCHMARKS.md for rates. Restart of 10,000,000 int64 keys
+ *   from 10 .fidx files (80 MB): ~0.9 s with the files in the page cache.
+ */
+#ifndef FLOE_INDEX_H
+#define FLOE_INDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "table/batch.h"
+#include "table/coltype.h"
+
+/* ---- locations ----------------------------------------------------------
+ * A location is a 64-bit value. The index stores it as given and interprets
+ * only bit 63 (for index_mem_count) and the reserved INDEX_LOC_NONE. The
+ * helpers below pack the two forms the table writer uses:
+ *   memory row:  bit 63 = 1, bits 0..62 = mem row ordinal (< 2^63 - 1)
+ *   file row:    bit 63 = 0, bits 39..62 = file id (< 2^24),
+ *                bits 0..38 = row position in the data file (< 2^39)
+ */
+#define INDEX_LOC_NONE     UINT64_MAX /* "no such key"; never stored */
+#define INDEX_LOC_MEM_BIT  (UINT64_C(1) << 63)
+#define INDEX_FILE_ID_MAX  ((UINT32_C(1) << 24) - 1)
+#define INDEX_POS_MAX      ((UINT64_C(1) << 39) - 1)
+#define INDEX_MEM_ORD_MAX  (INDEX_LOC_MEM_BIT - 2)
+#define INDEX_POS_NONE     UINT64_MAX /* index_remap_memory: row not written */
+
+static inline uint64_t index_loc_mem(uint64_t ordinal) /* ordinal <= INDEX_MEM_ORD_MAX */
+{
+	return INDEX_LOC_MEM_BIT | ordinal;
+}
+static inline uint64_t index_loc_file(uint32_t file_id, uint64_t pos) /* within the MAXes */
+{
+	return (uint64_t)file_id << 39 | pos;
+}
+static inline int index_loc_is_mem(uint64_t loc)
+{
+	return loc != INDEX_LOC_NONE && (loc & INDEX_LOC_MEM_BIT) != 0;
+}
+static inline uint64_t index_loc_mem_ordinal(uint64_t loc)
+{
+	return loc & ~INDEX_LOC_MEM_BIT;
+}
+static inline uint32_t index_loc_file_id(uint64_t loc)
+{
+	return (uint32_t)(loc >> 39) & INDEX_FILE_ID_MAX;
+}
+static inline uint64_t index_loc_pos(uint64_t loc)
+{
+	return loc & INDEX_POS_MAX;
+}
+
+/* ---- key description and encoding --------------------------------------- */
+
+#define INDEX_MAX_KEY_COLS 16
+#define INDEX_KEY_MAX      65535 /* longest encoded key, bytes */
+
+typedef struct index_keydesc {
+	int ncols;
+	int col[INDEX_MAX_KEY_COLS];       /* column index in the schema / batch */
+	uint8_t cls[INDEX_MAX_KEY_COLS];   /* encoding class (index.c), stored in .fidx */
+	uint8_t vwidth[INDEX_MAX_KEY_COLS]; /* batch value width, 0 for BC_BYTES */
+	uint32_t width;                    /* encoded key bytes if fixed, else 0 */
+} index_keydesc;
+
+/* Describes a key made of schema columns cols[0..ncols) in that order.
+ * FLOE_EINVAL (message names the column) for 0 or > INDEX_MAX_KEY_COLS
+ * columns, an index out of range, a column listed twice, or a float column. */
+int index_keydesc_init(index_keydesc *kd, const floe_schema *schema, const int *cols, int ncols,
+		       char *err);
+
+/* Replaces out's content with the encoded key of row `row` of b (a batch of
+ * the schema kd was made from). Errors: FLOE_EINVAL if b's columns do not
+ * have the key's shape; FLOE_ETOOBIG if the key exceeds INDEX_KEY_MAX bytes
+ * (message names the row); FLOE_ENOMEM (out is released then, so it is
+ * usable again). */
+int index_key_encode(const index_keydesc *kd, const batch *b, size_t row, buf *out, char *err);
+
+/* ---- the index ---------------------------------------------------------- */
+
+typedef struct index_map index_map;
+
+/* A new empty index for keys described by kd (copied). 0 or FLOE_ENOMEM.
+ * Free it with index_free. */
+int index_new(const index_keydesc *kd, index_map **out);
+void index_free(index_map *ix); /* NULL is a no-op */
+
+/* Keys below are encoded keys (index_key_encode or a .fidx). Every call
+ * checks the length: FLOE_EINVAL if a fixed-width key has another length or
+ * a key is longer than INDEX_KEY_MAX. */
+
+/* *loc_out = the key's location, or INDEX_LOC_NONE if absent. */
+int index_lookup(const index_map *ix, const uint8_t *key, size_t len, uint64_t *loc_out);
+/* Inserts key -> loc, or replaces the location of a present key.
+ * *old_out (may be NULL) = the previous location or INDEX_LOC_NONE.
+ * FLOE_EINVAL if loc == INDEX_LOC_NONE; FLOE_ENOMEM (index unchanged). */
+int index_put(index_map *ix, const uint8_t *key, size_t len, uint64_t loc, uint64_t *old_out);
+/* Removes the key; *old_out (may be NULL) = its location or INDEX_LOC_NONE
+ * when it was absent (not an error). Never fails for lack of memory. */
+int index_remove(index_map *ix, const uint8_t *key, size_t len, uint64_t *old_out);
+/* Sets the key's location to new_loc only if it is currently expect_loc;
+ * *done (may be NULL) = 1 if it did. */
+int index_remap_key(index_map *ix, const uint8_t *key, size_t len, uint64_t expect_loc,
+		    uint64_t new_loc, int *done);
+
+/* After a flush: the in-memory rows of batch b became rows of data file
+ * file_id. Contract: row r of b is the memory row with ordinal
+ * first_ordinal + r; pos[r] is its position in the data file, or
+ * INDEX_POS_NONE if it was not written (deleted or superseded in memory).
+ * For each written row whose key still maps to index_loc_mem(first_ordinal
+ * + r), the location becomes index_loc_file(file_id, pos[r]); a key that
+ * maps elsewhere (a newer row, or removed) is left alone. Cost: one encode
+ * and one lookup per row of b, whatever the size of the index. Call it once
+ * per memory batch flushed. *remapped (may be NULL) = keys changed; a writer
+ * that only writes live rows can check it equals the rows written.
+ * Errors: FLOE_EINVAL (file_id or a position out of range, b not of the key's
+ * shape: nothing changed), FLOE_ENOMEM / FLOE_ETOOBIG from encoding (rows
+ * before the failing one are remapped; calling again finishes the job). */
+int index_remap_memory(index_map *ix, const batch *b, uint64_t first_ordinal,
+		       const uint64_t *pos, uint32_t file_id, size_t *remapped, char *err);
+
+size_t index_count(const index_map *ix);
+size_t index_mem_count(const index_map *ix); /* entries with an in-memory location */
+/* Bytes allocated by the index: struct, table, arena chunks, scratch. */
+size_t index_mem_bytes(const index_map *ix);
+/* Grows the table so that n keys fit without another resize. FLOE_ENOMEM. */
+int index_reserve(index_map *ix, size_t n);
+/* Gives memory back: shrinks the table to fit the count (load <= 0.6) and
+ * copies the live arena keys into fresh chunks. FLOE_ENOMEM (unchanged). */
+int index_compact(index_map *ix);
+
+/* ---- per-data-file key lists (.fidx) -------------------------------------
+ * Byte layout (integers little-endian):
+ *   0      4  magic "FIDX"
+ *   4      2  version = 1
+ *   6      1  ncols (1..16)
+ *   7      1  0 (reserved)
+ *   8      n  encoding class of each key column (index.c: KC_*)
+ *   8+n    4  key width: encoded bytes per key when fixed, 0 = variable
+ *   12+n   8  count: rows in the data file
+ *   20+n   .. the keys in row-position order: width bytes each, or, when
+ *             variable, a LEB128 length (<= INDEX_KEY_MAX, at most 3 bytes,
+ *             minimal) followed by that many bytes
+ *   end-4  4  CRC32C of every byte before it
+ * A file is valid iff the CRC matches, magic and version are these, the
+ * columns are 1..16, the keys fill the body exactly (count keys, no byte
+ * left over) and count <= INDEX_POS_MAX + 1. */
+
+typedef struct index_fidx {
+	index_keydesc kd;
+	buf out;     /* the file so far */
+	buf scratch; /* index_fidx_add_row's encoded key */
+	uint64_t count;
+} index_fidx;
+
+/* Starts a key list (in memory) for a data file with keys described by kd. */
+void index_fidx_begin(index_fidx *w, const index_keydesc *kd);
+/* Appends the key of the next row position (an encoded key of kd's shape;
+ * FLOE_EINVAL otherwise, FLOE_ENOMEM). */
+int index_fidx_add(index_fidx *w, const uint8_t *key, size_t len);
+/* Appends the key of row `row` of b as the next row position
+ * (index_key_encode's errors). */
+int index_fidx_add_row(index_fidx *w, const batch *b, size_t row, char *err);
+/* Finishes the file and writes it durably (fs_put_durable: written, fsynced,
+ * renamed, directory fsynced). Releases w's memory whatever happens. */
+int index_fidx_commit(index_fidx *w, const char *path, char *err);
+/* Drops an unfinished key list. */
+void index_fidx_abandon(index_fidx *w);
+
+/* Answers whether row position pos of the data file is deleted (its
+ * deletion vector); 1 = deleted, 0 = live. */
+typedef int (*index_deleted_fn)(void *arg, uint64_t pos);
+
+/* Adds every not-deleted row of the key list at path as
+ * key -> index_loc_file(file_id, pos). is_deleted may be NULL (none deleted).
+ * *rows_out (may be NULL) = the rows the file lists, for comparing with the
+ * data file's record count.
+ * All or nothing: on any error the index is as before. Errors:
+ * FLOE_ENOTFOUND / FLOE_EIO (reading), FLOE_ECORRUPT (the file is damaged or
+ * not a key list; message names the path and what is wrong), FLOE_EINVAL
+ * (file_id out of range, or the file's key columns differ from the index's),
+ * FLOE_EEXIST (a live key is already in the index: the table's deletion
+ * vectors and key lists disagree), FLOE_ENOMEM. */
+int index_load_file(index_map *ix, const char *path, uint32_t file_id, index_deleted_fn is_deleted,
+		    void *arg, uint64_t *rows_out, char *err);
+/* The same for a key list already in memory (data, len); `name` is used in
+ * messages. The bytes are only read during the call. */
+int index_load_bytes(index_map *ix, const uint8_t *data, size_t len, const char *name,
+		     uint32_t file_id, index_deleted_fn is_deleted, void *arg, uint64_t *rows_out,
+		     char *err);
+
+#endif

@@ -1,0 +1,1070 @@
+/*
+ * test_index — the primary-key index against a reference model.
+ *
+ * The model: every key type gets a "universe" batch whose row j holds the
+ * j-th of K distinct keys (built so that they are distinct: extremes,
+ * empty strings, embedded NUL bytes, prefixes of each other, long keys);
+ * the reference is ref[j] = the location key j must have, or
+ * INDEX_LOC_NONE. 1,000,000 random operations over int64, string,
+ * composite (string, int32), uuid and decimal(38) keys check every result
+ * (old locations, lookups, count, mem_count) and simulate the writer's
+ * flushes through index_remap_memory. Then: encoding exactness and order,
+ * growth over many doublings with the bytes/key bound, remove/reinsert,
+ * arena compaction, and the .fidx files: round trip with a deletion
+ * predicate, all-or-nothing loads, every truncation, every flipped bit and
+ * damage behind a valid CRC.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "base/crc32c.h"
+#include "base/err.h"
+#include "storage/fs.h"
+#include "table/index.h"
+
+/* index_reserve(huge) must fail with NULL from calloc, not abort. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+	return "allocator_may_return_null=1";
+}
+
+static char tmpdir[] = "/tmp/test_index.XXXXXX";
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15u;
+
+static uint64_t rnd(void)
+{
+	/* splitmix64: deterministic, so a failure replays */
+	uint64_t z = (rng_state += 0x9e3779b97f4a7c15u);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+	return z ^ (z >> 31);
+}
+
+static size_t rnd_below(size_t n)
+{
+	return (size_t)(rnd() % n);
+}
+
+/* ---- schemas and key universes ----------------------------------------- */
+
+static floe_column c_int64[] = {{.name = "id", .type = FT_INT64}};
+static floe_column c_str[] = {{.name = "s", .type = FT_STRING}};
+static floe_column c_comp[] = {{.name = "s", .type = FT_STRING}, {.name = "n", .type = FT_INT32}};
+static floe_column c_uuid[] = {{.name = "u", .type = FT_UUID}};
+static floe_column c_dec[] = {{.name = "d", .type = FT_DECIMAL, .precision = 38, .scale = 4}};
+static const floe_schema s_int64 = {1, c_int64};
+static const floe_schema s_str = {1, c_str};
+static const floe_schema s_comp = {2, c_comp};
+static const floe_schema s_uuid = {1, c_uuid};
+static const floe_schema s_dec = {1, c_dec};
+static const int key_0[] = {0};
+static const int key_01[] = {0, 1};
+
+/* The j-th string: four families that cannot produce the same bytes (the
+ * raw family always ends in NUL, the others never contain one except the
+ * "…\0" family, which is 5+ bytes and starts with 'k'). */
+static size_t key_string(size_t j, char *out)
+{
+	switch (j % 4) {
+	case 0:
+		return j == 0 ? 0 : (size_t)sprintf(out, "key-%zu", j);
+	case 1:
+		for (int i = 0; i < 4; i++)
+			out[i] = (char)(j >> (8 * i));
+		return 4;
+	case 2:
+		return (size_t)sprintf(out, "key-%zu", j) + 1; /* includes the NUL */
+	default: {
+		size_t n = j % 300;
+		memset(out, 'x', n);
+		return n + (size_t)sprintf(out + n, "%zu", j);
+	}
+	}
+}
+
+static int64_t key_int64(size_t j)
+{
+	static const int64_t extremes[] = {INT64_MIN, INT64_MAX, 0, -1, 1, INT64_MIN + 1};
+	if (j < 6)
+		return extremes[j];
+	/* an odd multiplier is a bijection on 64 bits, so keys are distinct */
+	return (int64_t)((uint64_t)j * 0x9e3779b97f4a7c15u);
+}
+
+/* Appends key j of the schema's type family to b. */
+static void append_key(batch *b, const floe_schema *s, size_t j)
+{
+	char str[400];
+	batch_row_begin(b);
+	if (s == &s_int64) {
+		batch_set_i64(b, 0, key_int64(j));
+	} else if (s == &s_str) {
+		batch_set_bytes(b, 0, str, key_string(j, str));
+	} else if (s == &s_comp) {
+		/* five ints per string, so equal string parts are common */
+		batch_set_bytes(b, 0, str, key_string(j / 5, str));
+		batch_set_i32(b, 1, (int32_t)((int64_t)(j % 5) * 900000007 - 2000000000));
+	} else if (s == &s_uuid) {
+		uint8_t u[16];
+		put_be32(u, (uint32_t)j);
+		put_le64(u + 4, j * 0xbf58476d1ce4e5b9u);
+		put_le32(u + 12, (uint32_t)(j * 7));
+		batch_set_fixed(b, 0, u);
+	} else {
+		__int128 v = ((__int128)j - 100000) * (__int128)1000000000000000000 * 100 + (int)j;
+		uint8_t be[16];
+		for (int i = 0; i < 16; i++)
+			be[i] = (uint8_t)(v >> (8 * (15 - i)));
+		batch_set_fixed(b, 0, be);
+	}
+	batch_row_commit(b);
+	assert_int_equal(batch_check(b), 0);
+}
+
+/* Copies row r of src to the end of dst (same schema). */
+static void copy_row(batch *dst, const batch *src, size_t r)
+{
+	batch_row_begin(dst);
+	for (int c = 0; c < src->ncols; c++) {
+		const batch_col *col = &src->cols[c];
+		if (col->kind == BC_BYTES) {
+			uint64_t off[2];
+			memcpy(off, col->offsets.data + r * 8, 16);
+			batch_set_bytes(dst, c, col->bytes.data + off[0], off[1] - off[0]);
+		} else {
+			batch_set_fixed(dst, c, col->values.data + r * (size_t)col->width);
+		}
+	}
+	batch_row_commit(dst);
+	assert_int_equal(batch_check(dst), 0);
+}
+
+/* K encoded keys of one family, flat. */
+typedef struct universe {
+	const floe_schema *schema;
+	index_keydesc kd;
+	batch rows; /* row j = key j */
+	size_t k;
+	uint8_t *bytes;
+	size_t *off; /* k + 1 */
+} universe;
+
+static void universe_init(universe *u, const floe_schema *s, const int *cols, int ncols, size_t k)
+{
+	char err[ERR_LEN];
+	memset(u, 0, sizeof *u);
+	u->schema = s;
+	u->k = k;
+	assert_int_equal(index_keydesc_init(&u->kd, s, cols, ncols, err), 0);
+	assert_int_equal(batch_init(&u->rows, s), 0);
+	for (size_t j = 0; j < k; j++)
+		append_key(&u->rows, s, j);
+	buf all = {0}, key = {0};
+	u->off = calloc(k + 1, sizeof *u->off);
+	assert_non_null(u->off);
+	for (size_t j = 0; j < k; j++) {
+		assert_int_equal(index_key_encode(&u->kd, &u->rows, j, &key, err), 0);
+		buf_append(&all, key.data, key.len);
+		u->off[j + 1] = all.len;
+	}
+	assert_true(buf_ok(&all));
+	u->bytes = buf_steal(&all, NULL);
+	buf_release(&key);
+	/* exactness of the encoding: K distinct keys give K distinct byte
+	 * strings (checked through a fresh index) */
+	index_map *ix;
+	assert_int_equal(index_new(&u->kd, &ix), 0);
+	for (size_t j = 0; j < k; j++) {
+		uint64_t old;
+		assert_int_equal(index_put(ix, u->bytes + u->off[j], u->off[j + 1] - u->off[j], j, &old), 0);
+		assert_true(old == INDEX_LOC_NONE);
+	}
+	assert_int_equal(index_count(ix), k);
+	index_free(ix);
+}
+
+static void universe_clear(universe *u)
+{
+	batch_clear(&u->rows);
+	free(u->bytes);
+	free(u->off);
+}
+
+#define UKEY(u, j) ((u)->bytes + (u)->off[j]), ((u)->off[(j) + 1] - (u)->off[j])
+
+/* ---- the randomized model test ----------------------------------------- */
+
+typedef struct model {
+	universe *u;
+	index_map *ix;
+	uint64_t *ref; /* per key */
+	size_t ref_count, ref_mem;
+	batch mem; /* the writer's in-memory rows */
+	size_t *mem_key;
+	uint64_t mem_base;
+	uint32_t next_file;
+} model;
+
+static void model_set(model *m, size_t j, uint64_t loc)
+{
+	uint64_t old = m->ref[j];
+	m->ref_count += (loc != INDEX_LOC_NONE) - (old != INDEX_LOC_NONE);
+	m->ref_mem += (size_t)index_loc_is_mem(loc) - (size_t)index_loc_is_mem(old);
+	m->ref[j] = loc;
+}
+
+static void model_check_all(model *m)
+{
+	for (size_t j = 0; j < m->u->k; j++) {
+		uint64_t loc;
+		assert_int_equal(index_lookup(m->ix, UKEY(m->u, j), &loc), 0);
+		assert_true(loc == m->ref[j]);
+	}
+	assert_int_equal(index_count(m->ix), m->ref_count);
+	assert_int_equal(index_mem_count(m->ix), m->ref_mem);
+}
+
+/* The writer's flush: live memory rows get consecutive positions in a new
+ * file; dead ones sometimes get a position too (a row whose key maps
+ * elsewhere must be left alone). */
+static void model_flush(model *m)
+{
+	char err[ERR_LEN];
+	size_t n = m->mem.nrows, live = 0;
+	uint64_t *pos = malloc((n + 1) * sizeof *pos);
+	assert_non_null(pos);
+	uint64_t next = 0;
+	for (size_t r = 0; r < n; r++) {
+		int is_live = m->ref[m->mem_key[r]] == index_loc_mem(m->mem_base + r);
+		live += (size_t)is_live;
+		pos[r] = is_live || rnd_below(4) == 0 ? next++ : INDEX_POS_NONE;
+	}
+	uint32_t fid = m->next_file++ % (INDEX_FILE_ID_MAX + 1);
+	size_t remapped;
+	assert_int_equal(index_remap_memory(m->ix, &m->mem, m->mem_base, pos, fid, &remapped, err), 0);
+	assert_int_equal(remapped, live);
+	for (size_t r = 0; r < n; r++)
+		if (m->ref[m->mem_key[r]] == index_loc_mem(m->mem_base + r))
+			model_set(m, m->mem_key[r], index_loc_file(fid, pos[r]));
+	assert_int_equal(index_mem_count(m->ix), 0);
+	assert_int_equal(m->ref_mem, 0);
+	m->mem_base += n;
+	batch_reset(&m->mem);
+	free(pos);
+}
+
+static void model_run(const floe_schema *s, const int *cols, int ncols, size_t k, size_t nops)
+{
+	universe u;
+	universe_init(&u, s, cols, ncols, k);
+	model m = {.u = &u};
+	m.ref = malloc(k * sizeof *m.ref);
+	m.mem_key = malloc(nops * sizeof *m.mem_key);
+	assert_non_null(m.ref);
+	assert_non_null(m.mem_key);
+	for (size_t j = 0; j < k; j++)
+		m.ref[j] = INDEX_LOC_NONE;
+	assert_int_equal(index_new(&u.kd, &m.ix), 0);
+	assert_int_equal(batch_init(&m.mem, s), 0);
+	for (size_t op = 0; op < nops; op++) {
+		size_t j = rnd_below(k);
+		unsigned r = (unsigned)rnd_below(1000);
+		uint64_t loc, old;
+		if (r < 400) { /* insert / upsert */
+			if (r < 250) {
+				loc = index_loc_mem(m.mem_base + m.mem.nrows);
+				m.mem_key[m.mem.nrows] = j;
+				copy_row(&m.mem, &u.rows, j);
+			} else {
+				loc = index_loc_file((uint32_t)rnd_below(INDEX_FILE_ID_MAX + 1),
+						     rnd() & INDEX_POS_MAX);
+			}
+			assert_int_equal(index_put(m.ix, UKEY(&u, j), loc, &old), 0);
+			assert_true(old == m.ref[j]);
+			model_set(&m, j, loc);
+		} else if (r < 600) {
+			assert_int_equal(index_remove(m.ix, UKEY(&u, j), &old), 0);
+			assert_true(old == m.ref[j]);
+			model_set(&m, j, INDEX_LOC_NONE);
+		} else if (r < 995) {
+			assert_int_equal(index_lookup(m.ix, UKEY(&u, j), &loc), 0);
+			assert_true(loc == m.ref[j]);
+		} else if (r < 998) { /* remap one key, sometimes with a stale expectation */
+			uint64_t expect = rnd_below(2) ? m.ref[j] : index_loc_file(1, 1);
+			uint64_t nl = index_loc_file(2, op);
+			int done;
+			assert_int_equal(index_remap_key(m.ix, UKEY(&u, j), expect, nl, &done), 0);
+			int want = m.ref[j] != INDEX_LOC_NONE && m.ref[j] == expect;
+			assert_int_equal(done, want);
+			if (want)
+				model_set(&m, j, nl);
+		} else if (r == 998) {
+			model_flush(&m);
+		} else {
+			assert_int_equal(index_compact(m.ix), 0);
+		}
+		assert_int_equal(index_count(m.ix), m.ref_count);
+		assert_int_equal(index_mem_count(m.ix), m.ref_mem);
+		if (op % 100000 == 0)
+			model_check_all(&m);
+	}
+	model_flush(&m);
+	model_check_all(&m);
+	index_free(m.ix);
+	batch_clear(&m.mem);
+	free(m.ref);
+	free(m.mem_key);
+	universe_clear(&u);
+}
+
+/* 1,000,000 operations in all. */
+static void test_model_int64(void **state)
+{
+	(void)state;
+	model_run(&s_int64, key_0, 1, 50000, 400000);
+}
+
+static void test_model_string(void **state)
+{
+	(void)state;
+	model_run(&s_str, key_0, 1, 20000, 200000);
+}
+
+static void test_model_composite(void **state)
+{
+	(void)state;
+	model_run(&s_comp, key_01, 2, 20000, 200000);
+}
+
+static void test_model_uuid(void **state)
+{
+	(void)state;
+	model_run(&s_uuid, key_0, 1, 20000, 100000);
+}
+
+static void test_model_decimal(void **state)
+{
+	(void)state;
+	model_run(&s_dec, key_0, 1, 20000, 100000);
+}
+
+/* ---- encoding ----------------------------------------------------------- */
+
+static void encode_one(const index_keydesc *kd, const batch *b, size_t row, uint8_t *out,
+		       size_t *len)
+{
+	char err[ERR_LEN];
+	buf k = {0};
+	assert_int_equal(index_key_encode(kd, b, row, &k, err), 0);
+	memcpy(out, k.data, k.len);
+	*len = k.len;
+	buf_release(&k);
+}
+
+static int bytes_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+{
+	int c = memcmp(a, b, an < bn ? an : bn);
+	return c ? c : (an > bn) - (an < bn);
+}
+
+/* Rows of b are in ascending key order: their encodings must be too. */
+static void check_ascending(const index_keydesc *kd, const batch *b)
+{
+	uint8_t prev[512], cur[512];
+	size_t pn = 0, cn;
+	for (size_t r = 0; r < b->nrows; r++) {
+		encode_one(kd, b, r, cur, &cn);
+		if (r > 0)
+			assert_true(bytes_cmp(prev, pn, cur, cn) < 0);
+		memcpy(prev, cur, cn);
+		pn = cn;
+	}
+}
+
+static void test_encode_order(void **state)
+{
+	(void)state;
+	char err[ERR_LEN];
+	floe_column cols[] = {
+	    {.name = "i64", .type = FT_INT64},
+	    {.name = "d", .type = FT_DATE32},
+	    {.name = "dec", .type = FT_DECIMAL, .precision = 20, .scale = 0}, /* 9 bytes */
+	    {.name = "b", .type = FT_BOOLEAN},
+	    {.name = "s", .type = FT_STRING},
+	    {.name = "t", .type = FT_BINARY},
+	};
+	floe_schema s = {6, cols};
+	batch b;
+	assert_int_equal(batch_init(&b, &s), 0);
+	static const int64_t ints[] = {INT64_MIN, -5, -1, 0, 1, 7, INT64_MAX};
+	static const int32_t days[] = {INT32_MIN, -5, -1, 0, 1, 7, INT32_MAX};
+	for (size_t i = 0; i < 7; i++) {
+		uint8_t dec[9];
+		/* -(2^71) .. : sign-extended big-endian values in order */
+		int64_t v = ints[i];
+		dec[0] = v < 0 ? 0xff : 0;
+		put_be64(dec + 1, (uint64_t)v);
+		batch_row_begin(&b);
+		batch_set_i64(&b, 0, ints[i]);
+		batch_set_i32(&b, 1, days[i]);
+		batch_set_fixed(&b, 2, dec);
+		batch_set_bool(&b, 3, i >= 3);
+		batch_set_bytes(&b, 4, "a", 1);
+		batch_set_bytes(&b, 5, "", 0);
+		batch_row_commit(&b);
+	}
+	for (int c = 0; c < 4; c++) {
+		index_keydesc kd;
+		int col = c;
+		assert_int_equal(index_keydesc_init(&kd, &s, &col, 1, err), 0);
+		if (c != 3)
+			check_ascending(&kd, &b);
+	}
+	/* (string, binary): ("", x) < ("a", "") < ("a", "\0") < ("a\0", "")
+	 * < ("a\0", "b") < ("ab", "") and all distinct. */
+	batch_reset(&b);
+	static const struct {
+		const char *s, *t;
+		size_t sn, tn;
+	} pairs[] = {{"", "zz", 0, 2},   {"a", "", 1, 0},    {"a", "\0", 1, 1},
+		     {"a\0", "", 2, 0},  {"a\0", "b", 2, 1}, {"a\0\xff", "", 3, 0},
+		     {"a\x01", "", 2, 0}, {"ab", "", 2, 0}};
+	for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+		batch_row_begin(&b);
+		batch_set_i64(&b, 0, 0);
+		batch_set_i32(&b, 1, 0);
+		batch_set_null(&b, 2);
+		batch_set_bool(&b, 3, 0);
+		batch_set_bytes(&b, 4, pairs[i].s, pairs[i].sn);
+		batch_set_bytes(&b, 5, pairs[i].t, pairs[i].tn);
+		batch_row_commit(&b);
+	}
+	index_keydesc kd;
+	assert_int_equal(index_keydesc_init(&kd, &s, (int[]){4, 5}, 2, err), 0);
+	assert_int_equal(kd.width, 0);
+	check_ascending(&kd, &b);
+	batch_clear(&b);
+}
+
+static void test_encode_promotion_and_widths(void **state)
+{
+	(void)state;
+	char err[ERR_LEN];
+	floe_column cols[] = {
+	    {.name = "a", .type = FT_INT16},   {.name = "b", .type = FT_INT32},
+	    {.name = "c", .type = FT_INT64},   {.name = "u", .type = FT_UUID},
+	    {.name = "t", .type = FT_TIMESTAMPTZ},
+	    {.name = "d5", .type = FT_DECIMAL, .precision = 5},
+	    {.name = "d18", .type = FT_DECIMAL, .precision = 18},
+	};
+	floe_schema s = {7, cols};
+	batch b;
+	assert_int_equal(batch_init(&b, &s), 0);
+	batch_row_begin(&b);
+	batch_set_i32(&b, 0, -300);
+	batch_set_i32(&b, 1, -300);
+	batch_set_i64(&b, 2, -300);
+	batch_set_fixed(&b, 3, "0123456789abcdef");
+	batch_set_i64(&b, 4, 5);
+	batch_set_i32(&b, 5, -300);
+	batch_set_i64(&b, 6, -300);
+	batch_row_commit(&b);
+	uint8_t e[3][64];
+	size_t n[3];
+	for (int c = 0; c < 3; c++) {
+		index_keydesc kd;
+		assert_int_equal(index_keydesc_init(&kd, &s, &c, 1, err), 0);
+		assert_int_equal(kd.width, 8);
+		encode_one(&kd, &b, 0, e[c], &n[c]);
+	}
+	/* int16 -> int32 -> int64 promotion keeps the encoded key */
+	assert_memory_equal(e[0], e[1], 8);
+	assert_memory_equal(e[1], e[2], 8);
+	index_keydesc kd;
+	assert_int_equal(index_keydesc_init(&kd, &s, (int[]){5}, 1, err), 0);
+	assert_int_equal(kd.width, 8); /* decimal p <= 18: 8 bytes (inline) */
+	uint8_t d5[8], d18[8];
+	size_t dn;
+	encode_one(&kd, &b, 0, d5, &dn);
+	assert_int_equal(index_keydesc_init(&kd, &s, (int[]){6}, 1, err), 0);
+	encode_one(&kd, &b, 0, d18, &dn);
+	assert_memory_equal(d5, d18, 8);
+	/* (uuid, timestamptz) is 24 bytes: arena mode with a fixed width */
+	assert_int_equal(index_keydesc_init(&kd, &s, (int[]){3, 4}, 2, err), 0);
+	assert_int_equal(kd.width, 24);
+	uint8_t ut[24];
+	encode_one(&kd, &b, 0, ut, &dn);
+	assert_memory_equal(ut, "0123456789abcdef", 16);
+	index_map *ix;
+	assert_int_equal(index_new(&kd, &ix), 0);
+	uint64_t loc;
+	assert_int_equal(index_put(ix, ut, 24, 9, NULL), 0);
+	assert_int_equal(index_lookup(ix, ut, 24, &loc), 0);
+	assert_true(loc == 9);
+	assert_int_equal(index_lookup(ix, ut, 23, &loc), FLOE_EINVAL);
+	index_free(ix);
+	batch_clear(&b);
+}
+
+static void test_keydesc_errors(void **state)
+{
+	(void)state;
+	char err[ERR_LEN];
+	floe_column cols[] = {{.name = "f", .type = FT_FLOAT64},
+			      {.name = "id", .type = FT_INT64},
+			      {.name = "g", .type = FT_FLOAT32}};
+	floe_schema s = {3, cols};
+	index_keydesc kd;
+	assert_int_equal(index_keydesc_init(&kd, &s, (int[]){0}, 1, err), FLOE_EINVAL);
+	assert_non_null(strstr(err, "'f'"));
+	assert_int_equal(index_keydesc_init(&kd, &s, (int[]){2}, 1, err), FLOE_EINVAL);
+	assert_int_equal(index_keydesc_init(&kd, &s, (int[]){1, 1}, 2, err), FLOE_EINVAL);
+	assert_non_null(strstr(err, "twice"));
+	assert_int_equal(index_keydesc_init(&kd, &s, (int[]){3}, 1, err), FLOE_EINVAL);
+	assert_int_equal(index_keydesc_init(&kd, &s, (int[]){-1}, 1, err), FLOE_EINVAL);
+	assert_int_equal(index_keydesc_init(&kd, &s, (int[]){1}, 0, err), FLOE_EINVAL);
+	int many[INDEX_MAX_KEY_COLS + 1] = {0};
+	assert_int_equal(index_keydesc_init(&kd, &s, many, INDEX_MAX_KEY_COLS + 1, err),
+			 FLOE_EINVAL);
+	assert_int_equal(index_keydesc_init(&kd, &s, (int[]){1}, 1, err), 0);
+
+	/* a batch of another shape is refused, not misread */
+	batch b;
+	assert_int_equal(batch_init(&b, &s_str), 0);
+	append_key(&b, &s_str, 3);
+	buf k = {0};
+	assert_int_equal(index_key_encode(&kd, &b, 0, &k, err), FLOE_EINVAL);
+	index_keydesc skd;
+	assert_int_equal(index_keydesc_init(&skd, &s_str, key_0, 1, err), 0);
+	assert_int_equal(index_key_encode(&skd, &b, 1, &k, err), FLOE_EINVAL); /* no row 1 */
+	/* a key over INDEX_KEY_MAX bytes */
+	size_t big = INDEX_KEY_MAX + 1;
+	char *p = calloc(1, big);
+	assert_non_null(p);
+	batch_row_begin(&b);
+	batch_set_bytes(&b, 0, p, big);
+	batch_row_commit(&b);
+	assert_int_equal(index_key_encode(&skd, &b, 1, &k, err), FLOE_ETOOBIG);
+	assert_non_null(strstr(err, "row 1"));
+	/* and one exactly at the limit is fine */
+	batch_row_begin(&b);
+	batch_set_bytes(&b, 0, p, INDEX_KEY_MAX);
+	batch_row_commit(&b);
+	assert_int_equal(index_key_encode(&skd, &b, 2, &k, err), 0);
+	index_map *ix;
+	assert_int_equal(index_new(&skd, &ix), 0);
+	assert_int_equal(index_put(ix, k.data, k.len, 1, NULL), 0);
+	assert_int_equal(index_put(ix, (const uint8_t *)p, big, 1, NULL), FLOE_EINVAL);
+	assert_int_equal(index_put(ix, k.data, k.len, INDEX_LOC_NONE, NULL), FLOE_EINVAL);
+	uint64_t loc;
+	assert_int_equal(index_lookup(ix, k.data, k.len, &loc), 0);
+	assert_true(loc == 1);
+	index_free(ix);
+	index_free(NULL);
+	free(p);
+	buf_release(&k);
+	batch_clear(&b);
+}
+
+/* ---- growth, remove / reinsert, memory ---------------------------------- */
+
+static void put_be_key(uint8_t *k, int64_t v)
+{
+	put_be64(k, (uint64_t)v ^ INDEX_LOC_MEM_BIT);
+}
+
+static void test_growth_int64(void **state)
+{
+	(void)state;
+	char err[ERR_LEN];
+	index_keydesc kd;
+	assert_int_equal(index_keydesc_init(&kd, &s_int64, key_0, 1, err), 0);
+	index_map *ix;
+	assert_int_equal(index_new(&kd, &ix), 0);
+	const size_t n = 3000000;
+	size_t resizes = 0, last = index_mem_bytes(ix);
+	double worst = 0;
+	uint8_t k[8];
+	for (size_t i = 0; i < n; i++) {
+		/* keys 7i - 5: spread out, and 7i - 4 is never a key */
+		put_be_key(k, (int64_t)i * 7 - 5);
+		assert_int_equal(index_put(ix, k, 8, index_loc_file(1, i), NULL), 0);
+		size_t mb = index_mem_bytes(ix);
+		if (mb != last)
+			resizes++;
+		last = mb;
+		if (i >= 1000) {
+			double per = (double)mb / (double)(i + 1);
+			worst = per > worst ? per : worst;
+		}
+	}
+	assert_true(resizes >= 17);
+	assert_true(worst <= 40.0);
+	print_message("growth: %zu resizes, worst %.1f bytes/key, end %.1f\n", resizes, worst,
+		      (double)index_mem_bytes(ix) / (double)n);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t loc;
+		put_be_key(k, (int64_t)i * 7 - 5);
+		assert_int_equal(index_lookup(ix, k, 8, &loc), 0);
+		assert_true(loc == index_loc_file(1, i));
+		put_be_key(k, (int64_t)i * 7 - 4); /* never inserted */
+		assert_int_equal(index_lookup(ix, k, 8, &loc), 0);
+		assert_true(loc == INDEX_LOC_NONE);
+	}
+	/* remove the odd ones, reinsert them elsewhere, remove everything */
+	for (size_t i = 1; i < n; i += 2) {
+		uint64_t old;
+		put_be_key(k, (int64_t)i * 7 - 5);
+		assert_int_equal(index_remove(ix, k, 8, &old), 0);
+		assert_true(old == index_loc_file(1, i));
+	}
+	assert_int_equal(index_count(ix), n / 2);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t loc;
+		put_be_key(k, (int64_t)i * 7 - 5);
+		assert_int_equal(index_lookup(ix, k, 8, &loc), 0);
+		assert_true(loc == (i & 1 ? INDEX_LOC_NONE : index_loc_file(1, i)));
+	}
+	for (size_t i = 1; i < n; i += 2) {
+		uint64_t old;
+		put_be_key(k, (int64_t)i * 7 - 5);
+		assert_int_equal(index_put(ix, k, 8, index_loc_mem(i), &old), 0);
+		assert_true(old == INDEX_LOC_NONE);
+	}
+	assert_int_equal(index_mem_count(ix), n / 2);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t old;
+		put_be_key(k, (int64_t)i * 7 - 5);
+		assert_int_equal(index_remove(ix, k, 8, &old), 0);
+		assert_true(old == (i & 1 ? index_loc_mem(i) : index_loc_file(1, i)));
+		assert_int_equal(index_remove(ix, k, 8, &old), 0);
+		assert_true(old == INDEX_LOC_NONE);
+	}
+	assert_int_equal(index_count(ix), 0);
+	assert_int_equal(index_mem_count(ix), 0);
+	/* compaction shrinks the emptied table to its minimum */
+	size_t before = index_mem_bytes(ix);
+	assert_int_equal(index_compact(ix), 0);
+	assert_true(index_mem_bytes(ix) < before / 1000);
+	/* a reservation too large for any machine fails cleanly */
+	assert_int_equal(index_reserve(ix, SIZE_MAX / 4), FLOE_ENOMEM);
+	assert_int_equal(index_reserve(ix, (size_t)1 << 50), FLOE_ENOMEM);
+	put_be_key(k, 42);
+	assert_int_equal(index_put(ix, k, 8, 7, NULL), 0);
+	assert_int_equal(index_count(ix), 1);
+	index_free(ix);
+}
+
+static void test_arena_compaction(void **state)
+{
+	(void)state;
+	universe u;
+	universe_init(&u, &s_str, key_0, 1, 200000);
+	index_map *ix;
+	assert_int_equal(index_new(&u.kd, &ix), 0);
+	for (size_t j = 0; j < u.k; j++)
+		assert_int_equal(index_put(ix, UKEY(&u, j), j, NULL), 0);
+	size_t full = index_mem_bytes(ix);
+	/* remove 90%: the arena is compacted on the way (dead > live) */
+	for (size_t j = 0; j < u.k; j++)
+		if (j % 10)
+			assert_int_equal(index_remove(ix, UKEY(&u, j), NULL), 0);
+	size_t after = index_mem_bytes(ix);
+	assert_true(after < full);
+	assert_int_equal(index_compact(ix), 0);
+	size_t compacted = index_mem_bytes(ix);
+	print_message("arena: %zu bytes full, %zu after removing 90%%, %zu compacted\n", full,
+		      after, compacted);
+	assert_true(compacted < full / 4);
+	for (size_t j = 0; j < u.k; j++) {
+		uint64_t loc;
+		assert_int_equal(index_lookup(ix, UKEY(&u, j), &loc), 0);
+		assert_true(loc == (j % 10 ? INDEX_LOC_NONE : j));
+	}
+	/* reinsert everything on top of the compacted arena */
+	for (size_t j = 0; j < u.k; j++)
+		assert_int_equal(index_put(ix, UKEY(&u, j), j + 1, NULL), 0);
+	for (size_t j = 0; j < u.k; j++) {
+		uint64_t loc;
+		assert_int_equal(index_lookup(ix, UKEY(&u, j), &loc), 0);
+		assert_true(loc == j + 1);
+	}
+	index_free(ix);
+	universe_clear(&u);
+}
+
+/* ---- remap after a flush ------------------------------------------------ */
+
+static void test_remap_memory(void **state)
+{
+	(void)state;
+	char err[ERR_LEN];
+	universe u;
+	universe_init(&u, &s_comp, key_01, 2, 10);
+	index_map *ix;
+	assert_int_equal(index_new(&u.kd, &ix), 0);
+	batch mem;
+	assert_int_equal(batch_init(&mem, &s_comp), 0);
+	/* memory rows 100..104: keys 0, 1, 2, then 1 again (supersedes row
+	 * 101), then 3; key 2 is deleted afterwards; key 4 lives in a file. */
+	static const size_t keys[] = {0, 1, 2, 1, 3};
+	for (size_t r = 0; r < 5; r++) {
+		copy_row(&mem, &u.rows, keys[r]);
+		assert_int_equal(index_put(ix, UKEY(&u, keys[r]), index_loc_mem(100 + r), NULL), 0);
+	}
+	assert_int_equal(index_put(ix, UKEY(&u, 4), index_loc_file(3, 3), NULL), 0);
+	assert_int_equal(index_remove(ix, UKEY(&u, 2), NULL), 0);
+	assert_int_equal(index_mem_count(ix), 3);
+	/* the writer writes rows 100, 103, 104 at positions 0, 1, 2; it also
+	 * passes a position for the superseded row 101 to check it is ignored */
+	uint64_t pos[5] = {0, 7, INDEX_POS_NONE, 1, 2};
+	size_t remapped;
+	uint64_t bad[5] = {0, 1, 2, INDEX_POS_MAX + 1, 3};
+	assert_int_equal(index_remap_memory(ix, &mem, 100, bad, 9, &remapped, err), FLOE_EINVAL);
+	assert_int_equal(index_remap_memory(ix, &mem, 100, pos, INDEX_FILE_ID_MAX + 1, &remapped, err),
+			 FLOE_EINVAL);
+	assert_int_equal(index_remap_memory(ix, &mem, INDEX_MEM_ORD_MAX, pos, 9, &remapped, err),
+			 FLOE_EINVAL);
+	assert_int_equal(index_mem_count(ix), 3); /* nothing changed */
+	batch other;
+	assert_int_equal(batch_init(&other, &s_str), 0);
+	append_key(&other, &s_str, 1);
+	assert_int_equal(index_remap_memory(ix, &other, 0, pos, 9, &remapped, err), FLOE_EINVAL);
+	assert_int_equal(index_remap_memory(ix, &mem, 100, pos, 9, &remapped, err), 0);
+	assert_int_equal(remapped, 3);
+	assert_int_equal(index_mem_count(ix), 0);
+	static const struct {
+		size_t key;
+		uint64_t loc;
+	} want[] = {{0, 0}, {1, 1}, {2, INDEX_LOC_NONE}, {3, 2}, {4, 0}};
+	for (size_t i = 0; i < 5; i++) {
+		uint64_t loc, w = want[i].loc;
+		if (i == 4)
+			w = index_loc_file(3, 3);
+		else if (w != INDEX_LOC_NONE)
+			w = index_loc_file(9, w);
+		assert_int_equal(index_lookup(ix, UKEY(&u, want[i].key), &loc), 0);
+		assert_true(loc == w);
+	}
+	/* the location helpers round-trip their extremes */
+	uint64_t l = index_loc_file(INDEX_FILE_ID_MAX, INDEX_POS_MAX);
+	assert_false(index_loc_is_mem(l));
+	assert_int_equal(index_loc_file_id(l), INDEX_FILE_ID_MAX);
+	assert_true(index_loc_pos(l) == INDEX_POS_MAX);
+	assert_true(l != INDEX_LOC_NONE);
+	l = index_loc_mem(INDEX_MEM_ORD_MAX);
+	assert_true(index_loc_is_mem(l) && l != INDEX_LOC_NONE);
+	assert_true(index_loc_mem_ordinal(l) == INDEX_MEM_ORD_MAX);
+	assert_false(index_loc_is_mem(INDEX_LOC_NONE));
+	batch_clear(&other);
+	batch_clear(&mem);
+	index_free(ix);
+	universe_clear(&u);
+}
+
+/* ---- .fidx persistence -------------------------------------------------- */
+
+static int every_7th(void *arg, uint64_t pos)
+{
+	(void)arg;
+	return pos % 7 == 3;
+}
+
+static int del_one(void *arg, uint64_t pos)
+{
+	return pos == *(const uint64_t *)arg;
+}
+
+static void path_for(char *out, const char *name)
+{
+	snprintf(out, 4096, "%s/%s", tmpdir, name);
+}
+
+/* Writes keys [0, n) of u (position p = key p) to a .fidx file. */
+static void write_fidx(const universe *u, size_t n, const char *path)
+{
+	char err[ERR_LEN];
+	index_fidx w;
+	index_fidx_begin(&w, &u->kd);
+	for (size_t j = 0; j < n; j++)
+		assert_int_equal(index_fidx_add_row(&w, &u->rows, j, err), 0);
+	assert_int_equal(index_fidx_commit(&w, path, err), 0);
+}
+
+static void round_trip(const floe_schema *s, const int *cols, int ncols)
+{
+	char err[ERR_LEN], path[4096];
+	universe u;
+	universe_init(&u, s, cols, ncols, 5000);
+	path_for(path, "rt.fidx");
+	write_fidx(&u, u.k, path);
+	index_map *ix;
+	assert_int_equal(index_new(&u.kd, &ix), 0);
+	uint64_t rows;
+	assert_int_equal(index_load_file(ix, path, 77, every_7th, NULL, &rows, err), 0);
+	assert_int_equal(rows, u.k);
+	size_t live = 0;
+	for (size_t j = 0; j < u.k; j++) {
+		uint64_t loc;
+		assert_int_equal(index_lookup(ix, UKEY(&u, j), &loc), 0);
+		assert_true(loc == (every_7th(NULL, j) ? INDEX_LOC_NONE : index_loc_file(77, j)));
+		live += loc != INDEX_LOC_NONE;
+	}
+	assert_int_equal(index_count(ix), live);
+	/* loading it again (another file id) finds live keys already there:
+	 * FLOE_EEXIST and nothing of the second load stays */
+	assert_int_equal(index_load_file(ix, path, 78, NULL, NULL, &rows, err), FLOE_EEXIST);
+	assert_non_null(strstr(err, "already in the index"));
+	assert_int_equal(index_count(ix), live);
+	for (size_t j = 0; j < u.k; j++) {
+		uint64_t loc;
+		assert_int_equal(index_lookup(ix, UKEY(&u, j), &loc), 0);
+		assert_true(loc == (every_7th(NULL, j) ? INDEX_LOC_NONE : index_loc_file(77, j)));
+	}
+	index_free(ix);
+	universe_clear(&u);
+}
+
+static void test_fidx_round_trip(void **state)
+{
+	(void)state;
+	round_trip(&s_int64, key_0, 1);
+	round_trip(&s_str, key_0, 1);
+	round_trip(&s_comp, key_01, 2);
+	round_trip(&s_uuid, key_0, 1);
+	round_trip(&s_dec, key_0, 1);
+}
+
+static void test_fidx_all_or_nothing(void **state)
+{
+	(void)state;
+	char err[ERR_LEN], path[4096];
+	universe u;
+	universe_init(&u, &s_str, key_0, 1, 100);
+	/* a list with key 5 at positions 5 and 60 */
+	index_fidx w;
+	index_fidx_begin(&w, &u.kd);
+	for (size_t j = 0; j < 100; j++)
+		assert_int_equal(index_fidx_add(&w, UKEY(&u, j == 60 ? 5 : j)), 0);
+	path_for(path, "dup.fidx");
+	assert_int_equal(index_fidx_commit(&w, path, err), 0);
+	index_map *ix;
+	assert_int_equal(index_new(&u.kd, &ix), 0);
+	assert_int_equal(index_put(ix, UKEY(&u, 99), index_loc_mem(1), NULL), 0);
+	assert_int_equal(index_load_file(ix, path, 1, NULL, NULL, NULL, err), FLOE_EEXIST);
+	assert_non_null(strstr(err, "position 60"));
+	assert_int_equal(index_count(ix), 1);
+	/* with position 5 deleted only key 99, taken, is in the way */
+	uint64_t del5 = 5, rows;
+	assert_int_equal(index_load_file(ix, path, 1, del_one, &del5, &rows, err), FLOE_EEXIST);
+	assert_non_null(strstr(err, "position 99"));
+	assert_int_equal(index_count(ix), 1);
+	assert_int_equal(index_mem_count(ix), 1);
+	assert_int_equal(index_remove(ix, UKEY(&u, 99), NULL), 0);
+	assert_int_equal(index_load_file(ix, path, 1, del_one, &del5, &rows, err), 0);
+	assert_int_equal(rows, 100);
+	assert_int_equal(index_count(ix), 99);
+	uint64_t loc;
+	assert_int_equal(index_lookup(ix, UKEY(&u, 5), &loc), 0);
+	assert_true(loc == index_loc_file(1, 60));
+	assert_int_equal(index_lookup(ix, UKEY(&u, 60), &loc), 0);
+	assert_true(loc == INDEX_LOC_NONE);
+	/* an empty list, a missing file, a bad file id, another key shape */
+	index_fidx_begin(&w, &u.kd);
+	path_for(path, "empty.fidx");
+	assert_int_equal(index_fidx_commit(&w, path, err), 0);
+	assert_int_equal(index_load_file(ix, path, 2, NULL, NULL, &rows, err), 0);
+	assert_int_equal(rows, 0);
+	path_for(path, "missing.fidx");
+	assert_int_equal(index_load_file(ix, path, 2, NULL, NULL, &rows, err), FLOE_ENOTFOUND);
+	path_for(path, "empty.fidx");
+	assert_int_equal(index_load_file(ix, path, INDEX_FILE_ID_MAX + 1, NULL, NULL, &rows, err),
+			 FLOE_EINVAL);
+	index_keydesc ikd;
+	assert_int_equal(index_keydesc_init(&ikd, &s_int64, key_0, 1, err), 0);
+	index_map *iix;
+	assert_int_equal(index_new(&ikd, &iix), 0);
+	assert_int_equal(index_load_file(iix, path, 2, NULL, NULL, &rows, err), FLOE_EINVAL);
+	assert_non_null(strstr(err, "differ"));
+	/* a key of the wrong length is refused by the writer */
+	index_fidx_begin(&w, &ikd);
+	assert_int_equal(index_fidx_add(&w, (const uint8_t *)"1234567", 7), FLOE_EINVAL);
+	index_fidx_abandon(&w);
+	index_free(iix);
+	index_free(ix);
+	universe_clear(&u);
+}
+
+static uint8_t *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	uint8_t *p = malloc((size_t)n + 1);
+	assert_non_null(p);
+	assert_int_equal(fread(p, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	*len = (size_t)n;
+	return p;
+}
+
+/* Loads damaged bytes: must be FLOE_ECORRUPT and leave ix untouched. */
+static void expect_corrupt(index_map *ix, const uint8_t *p, size_t len)
+{
+	char err[ERR_LEN];
+	size_t before = index_count(ix);
+	int rc = index_load_bytes(ix, p, len, "t.fidx", 5, NULL, NULL, NULL, err);
+	if (rc != FLOE_ECORRUPT)
+		fail_msg("len %zu: rc %d (%s)", len, rc, rc ? err : "ok");
+	assert_non_null(strstr(err, "t.fidx"));
+	assert_int_equal(index_count(ix), before);
+}
+
+static void recrc(uint8_t *p, size_t len)
+{
+	put_le32(p + len - 4, crc32c(0, p, len - 4));
+}
+
+static void corruption(const floe_schema *s, size_t nkeys)
+{
+	char err[ERR_LEN], path[4096];
+	universe u;
+	universe_init(&u, s, key_0, 1, nkeys);
+	size_t nfile = nkeys - 1; /* the last key is put in the index instead */
+	path_for(path, "c.fidx");
+	write_fidx(&u, nfile, path);
+	size_t len;
+	uint8_t *orig = read_file(path, &len);
+	uint8_t *p = malloc(len);
+	assert_non_null(p);
+	index_map *ix;
+	assert_int_equal(index_new(&u.kd, &ix), 0);
+	assert_int_equal(index_put(ix, UKEY(&u, nkeys - 1), 1, NULL), 0); /* not in the file */
+	for (size_t n = 0; n < len; n++) {
+		uint8_t *t = malloc(n ? n : 1); /* exactly n bytes: ASan sees reads past n */
+		assert_non_null(t);
+		memcpy(t, orig, n);
+		expect_corrupt(ix, t, n);
+		free(t);
+	}
+	for (size_t i = 0; i < len; i++)
+		for (int bit = 0; bit < 8; bit++) {
+			memcpy(p, orig, len);
+			p[i] ^= (uint8_t)(1u << bit);
+			expect_corrupt(ix, p, len);
+		}
+	/* damage behind a valid CRC: the parser's own checks */
+	size_t nc = 1, hdr = 20 + nc;
+	struct {
+		size_t at;
+		uint8_t v;
+	} edits[] = {
+	    {0, 'G'},                    /* magic */
+	    {4, 2},                      /* version */
+	    {6, 0},                      /* no columns */
+	    {6, 17},                     /* too many columns */
+	    {6, 2},                      /* columns beyond the header */
+	    {7, 1},                      /* reserved */
+	    {8, 0},                      /* class 0 */
+	    {8, 11},                     /* unknown class */
+	    {8 + nc, 7},                 /* width */
+	    {12 + nc, (uint8_t)(nfile + 1)}, /* count one more */
+	    {12 + nc, (uint8_t)(nfile - 1)}, /* count one fewer */
+	    {12 + nc + 7, 0x80},         /* count huge */
+	};
+	for (size_t e = 0; e < sizeof edits / sizeof edits[0]; e++) {
+		memcpy(p, orig, len);
+		p[edits[e].at] = edits[e].v;
+		recrc(p, len);
+		expect_corrupt(ix, p, len);
+	}
+	if (u.kd.width == 0) {
+		/* a length past the end, an overlong length (0x80 0x00, a
+		 * 2-byte 0), a length over INDEX_KEY_MAX, a byte too many */
+		uint8_t *q = malloc(len + 8);
+		assert_non_null(q);
+		memcpy(q, orig, len);
+		q[hdr] = 0x7f;
+		recrc(q, len);
+		expect_corrupt(ix, q, len);
+		memcpy(q, orig, hdr);
+		put_le64(q + 12 + nc, 1);
+		q[hdr] = 0x80, q[hdr + 1] = 0x00;
+		recrc(q, hdr + 2 + 4);
+		expect_corrupt(ix, q, hdr + 2 + 4);
+		q[hdr] = 0x00; /* the same key, minimal, loads */
+		recrc(q, hdr + 1 + 4);
+		assert_int_equal(index_load_bytes(ix, q, hdr + 1 + 4, "q", 5, NULL, NULL, NULL, err), 0);
+		assert_int_equal(index_remove(ix, (const uint8_t *)"", 0, NULL), 0);
+		memcpy(q, orig, hdr);
+		put_le64(q + 12 + nc, 1);
+		q[hdr] = 0xff, q[hdr + 1] = 0xff, q[hdr + 2] = 0x07;
+		recrc(q, hdr + 3 + 4);
+		expect_corrupt(ix, q, hdr + 3 + 4);
+		/* one trailing byte after the last key */
+		memcpy(q, orig, len - 4);
+		q[len - 4] = 0;
+		recrc(q, len + 1);
+		expect_corrupt(ix, q, len + 1);
+		free(q);
+	}
+	/* the undamaged bytes still load */
+	assert_int_equal(index_load_bytes(ix, orig, len, "t.fidx", 5, NULL, NULL, NULL, err), 0);
+	assert_int_equal(index_count(ix), nkeys);
+	free(p);
+	free(orig);
+	index_free(ix);
+	universe_clear(&u);
+}
+
+static void test_fidx_corruption(void **state)
+{
+	(void)state;
+	corruption(&s_str, 12);   /* variable-length keys */
+	corruption(&s_int64, 12); /* fixed width */
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	return fs_remove_tree(tmpdir, NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_encode_order),
+	    cmocka_unit_test(test_encode_promotion_and_widths),
+	    cmocka_unit_test(test_keydesc_errors),
+	    cmocka_unit_test(test_model_int64),
+	    cmocka_unit_test(test_model_string),
+	    cmocka_unit_test(test_model_composite),
+	    cmocka_unit_test(test_model_uuid),
+	    cmocka_unit_test(test_model_decimal),
+	    cmocka_unit_test(test_growth_int64),
+	    cmocka_unit_test(test_arena_compaction),
+	    cmocka_unit_test(test_remap_memory),
+	    cmocka_unit_test(test_fidx_round_trip),
+	    cmocka_unit_test(test_fidx_all_or_nothing),
+	    cmocka_unit_test(test_fidx_corruption),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
