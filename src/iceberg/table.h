@@ -116,6 +116,17 @@ int ice_table_commit(ice_table *t, const ice_commit *c, int64_t *snapshot_id_out
  * values remove the key; other keys keep their value. */
 int ice_table_set_properties(ice_table *t, const json_t *properties, char *err);
 
+/* Calls fn(uri) once for every file reachable from any snapshot of the
+ * current metadata: manifest lists, manifests, data and delete files (full
+ * URIs as the metadata holds them). Stops and returns fn's value if non-zero. */
+int ice_table_reachable_files(const ice_table *t, int (*fn)(void *ctx, const char *uri), void *ctx,
+			      char *err);
+/* Calls fn(path, name) for every file in <dir>/<subdir> ("data" or
+ * "metadata") that no snapshot reaches, except metadata documents and the
+ * version hint: the leftovers of a crash in the middle of a commit. */
+int ice_table_orphans(const ice_table *t, const char *subdir,
+		      int (*fn)(void *ctx, const char *path, const char *name), void *ctx, char *err);
+
 /* Calls fn(dir) for each table directory found under root at depth `depth`
  * (e.g. 2 for root/<database>/<table>) that holds metadata/version-hint.text
  * or metadata/v*.metadata.json, in name order. Stops and returns fn's value

@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -319,6 +320,35 @@ fail:
 	return rc;
 }
 
+/* Orphans are files a crash left behind mid-commit (a data file written but
+ * never committed, manifests of an unpublished version, a metadata temp
+ * file). Only those older than the grace period go: a file that young might
+ * belong to a commit another process is making right now. */
+static int remove_orphan(void *ctx, const char *path, const char *name)
+{
+	floe_table *t = ctx;
+	struct stat st;
+	(void)name;
+	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+		return 0;
+	if ((long long)st.st_mtime > now_ms() / 1000 - t->cfg.orphan_grace_s)
+		return 0;
+	if (unlink(path) == 0)
+		log_info("table %s: removed orphan file %s (no snapshot references it)", t->name, path);
+	else
+		log_warn("table %s: cannot remove orphan %s: %s", t->name, path, strerror(errno));
+	return 0;
+}
+
+static void remove_orphans(floe_table *t)
+{
+	char err[ERR_LEN];
+	static const char *const subdirs[] = {"data", "metadata"};
+	for (size_t i = 0; i < 2; i++)
+		if (ice_table_orphans(t->ice, subdirs[i], remove_orphan, t, err))
+			log_warn("table %s: orphan scan of %s/ skipped: %s", t->name, subdirs[i], err);
+}
+
 /* Common tail of create and open: schema JSON for file footers, the WAL
  * (replayed and committed), the writer thread. */
 static int table_start(floe_table *t, char *err)
@@ -367,6 +397,8 @@ static int table_start(floe_table *t, char *err)
 			snprintf(t->ro_msg, sizeof t->ro_msg, "%s", cerr);
 		}
 	}
+	if (!t->ro_code)
+		remove_orphans(t);
 	if (pthread_create(&t->thread, NULL, writer_main, t) != 0)
 		return errf(err, FLOE_ENOMEM, "cannot start writer thread for table %s", t->name);
 	return 0;

@@ -7,6 +7,7 @@ import glob
 import json
 import os
 import random
+import shutil
 import signal
 import tempfile
 import threading
@@ -137,7 +138,10 @@ class CrashPointTest(unittest.TestCase):
         for point in CRASH_POINTS:
             with self.subTest(point=point):
                 d = tempfile.mkdtemp(prefix="floe-crash-")
-                f = Floe(data_dir=d).start()
+                cfg = os.path.join(d, "floe.json")
+                with open(cfg, "w") as fh:
+                    json.dump({"orphan_grace_seconds": 0}, fh)
+                f = Floe(data_dir=os.path.join(d, "data"), args=["--config", cfg]).start()
                 try:
                     f.create_table("c", SCHEMA)
                     f.ingest("c", [{"id": i, "batch": 0} for i in range(10)], mode="sync")
@@ -162,8 +166,15 @@ class CrashPointTest(unittest.TestCase):
                     read_avro(local_path(snap["manifest-list"]))
                     rows = table_rows(f.table_dir("c"))
                     self.assertEqual(sorted(r[0] for r in rows), list(range(10)) + list(range(100, 105)))
+                    # the crash's leftovers are gone: every data file is referenced
+                    live = {os.path.basename(local_path(e["data_file"]["file_path"]))
+                            for e in live_data_files(f.table_dir("c"))}
+                    self.assertEqual(set(os.listdir(os.path.join(f.table_dir("c"), "data"))), live)
+                    self.assertEqual([n for n in os.listdir(os.path.join(f.table_dir("c"), "metadata"))
+                                      if n.endswith(".tmp")], [])
                 finally:
                     f.cleanup()
+                    shutil.rmtree(d, ignore_errors=True)
 
 
 class WalDamageTest(unittest.TestCase):
