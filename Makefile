@@ -10,7 +10,7 @@ WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wfor
 CFLAGS  := -std=c17 $(OPT) $(WARN) -D_GNU_SOURCE -pthread -Isrc -I/usr/include/postgresql -MMD -MP
 LIBS    := -lmicrohttpd -ljansson -lzstd -lsnappy -lroaring -lz -lpq -lm -pthread
 DUCKDB  := vendor/duckdb
-DUCK_CFLAGS := -I$(DUCKDB)
+DUCK_CFLAGS := -isystem $(DUCKDB)
 DUCK_LIBS   := -L$(abspath $(DUCKDB)) -lduckdb -Wl,-rpath,$(abspath $(DUCKDB))
 
 ifdef SANITIZE

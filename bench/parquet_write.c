@@ -131,16 +131,16 @@ static int bench_floe(const bench_data *d, const char *path, int delta, double *
 {
 	char err[ERR_LEN];
 	pq_column_spec cols[2] = {
-		{.name = "id", .field_id = 1, .physical = PQ_INT64, .required = 1},
-		{.name = "name",
-		 .field_id = 2,
-		 .physical = PQ_BYTE_ARRAY,
-		 .logical = PQ_LOGICAL_STRING,
-		 .required = 1},
+	    {.name = "id", .field_id = 1, .physical = PQ_INT64, .required = 1},
+	    {.name = "name",
+	     .field_id = 2,
+	     .physical = PQ_BYTE_ARRAY,
+	     .logical = PQ_LOGICAL_STRING,
+	     .required = 1},
 	};
 	pq_column_data data[2] = {
-		{.values = d->id},
-		{.offsets = d->off, .bytes = d->bytes},
+	    {.values = d->id},
+	    {.offsets = d->off, .bytes = d->bytes},
 	};
 	pq_options opts;
 	pq_options_default(&opts);
@@ -186,9 +186,9 @@ static int bench_duck(duckdb_connection con, size_t n, const char *path, int v2,
 {
 	char sql[1024];
 	snprintf(sql, sizeof(sql),
-		 "COPY (SELECT range AS id, 'name'||range AS name FROM range(%zu)) TO '%s' "
-		 "(FORMAT parquet, COMPRESSION zstd%s)",
-		 n, path, v2 ? ", PARQUET_VERSION v2" : "");
+	         "COPY (SELECT range AS id, 'name'||range AS name FROM range(%zu)) TO '%s' "
+	         "(FORMAT parquet, COMPRESSION zstd%s)",
+	         n, path, v2 ? ", PARQUET_VERSION v2" : "");
 	duckdb_result res;
 	double t0 = bench_now();
 	if (bench_query(con, sql, &res))
@@ -210,9 +210,9 @@ static int bench_verify(duckdb_connection con, const bench_data *d, const char *
 {
 	char sql[1024];
 	snprintf(sql, sizeof(sql),
-		 "SELECT count(*)::VARCHAR, sum(id)::VARCHAR, min(name), max(name), "
-		 "sum(length(name))::VARCHAR FROM read_parquet('%s')",
-		 path);
+	         "SELECT count(*)::VARCHAR, sum(id)::VARCHAR, min(name), max(name), "
+	         "sum(length(name))::VARCHAR FROM read_parquet('%s')",
+	         path);
 	duckdb_result res;
 	if (bench_query(con, sql, &res))
 		return -1;
@@ -229,18 +229,18 @@ static int bench_verify(duckdb_connection con, const bench_data *d, const char *
 			hi = i;
 	}
 	snprintf(want[2], sizeof(want[2]), "%.*s", (int)(d->off[lo + 1] - d->off[lo]),
-		 (const char *)d->bytes + d->off[lo]);
+	         (const char *)d->bytes + d->off[lo]);
 	snprintf(want[3], sizeof(want[3]), "%.*s", (int)(d->off[hi + 1] - d->off[hi]),
-		 (const char *)d->bytes + d->off[hi]);
+	         (const char *)d->bytes + d->off[hi]);
 	snprintf(want[4], sizeof(want[4]), "%llu", len);
 	static const char *what[5] = {"count(*)", "sum(id)", "min(name)", "max(name)",
-				      "sum(length(name))"};
+	                              "sum(length(name))"};
 	int bad = 0;
 	for (int c = 0; c < 5; c++) {
 		char *v = duckdb_value_varchar(&res, (idx_t)c, 0);
 		if (!v || strcmp(v, want[c]) != 0) {
 			fprintf(stderr, "parquet_write: %s: %s = %s, want %s\n", path, what[c],
-				v ? v : "NULL", want[c]);
+			        v ? v : "NULL", want[c]);
 			bad = 1;
 		}
 		duckdb_free(v);
@@ -289,7 +289,7 @@ int main(int argc, char **argv)
 	    duckdb_open_ext(NULL, &db, config, &open_err) == DuckDBError ||
 	    duckdb_connect(db, &con) == DuckDBError) {
 		fprintf(stderr, "parquet_write: cannot start DuckDB: %s\n",
-			open_err ? open_err : "?");
+		        open_err ? open_err : "?");
 		goto fail;
 	}
 
@@ -323,12 +323,12 @@ int main(int argc, char **argv)
 	}
 
 	bench_row rows[6] = {
-		{"floe default (write)", best[0], bench_file_size(floe1)},
-		{"floe default (gen+write)", gen + best[0], bench_file_size(floe1)},
-		{"duckdb default (v1)", best[2], bench_file_size(duck1)},
-		{"floe delta (write)", best[1], bench_file_size(floe2)},
-		{"floe delta (gen+write)", gen + best[1], bench_file_size(floe2)},
-		{"duckdb PARQUET_VERSION v2", best[3], bench_file_size(duck2)},
+	    {"floe default (write)", best[0], bench_file_size(floe1)},
+	    {"floe default (gen+write)", gen + best[0], bench_file_size(floe1)},
+	    {"duckdb default (v1)", best[2], bench_file_size(duck1)},
+	    {"floe delta (write)", best[1], bench_file_size(floe2)},
+	    {"floe delta (gen+write)", gen + best[1], bench_file_size(floe2)},
+	    {"duckdb PARQUET_VERSION v2", best[3], bench_file_size(duck2)},
 	};
 	printf("parquet_write: %zu rows (id BIGINT, name VARCHAR), ZSTD, best of %d; "
 	       "duckdb threads=%s; column generation for floe %.3f s\n",

@@ -183,7 +183,7 @@ typedef struct pq_chunk_meta {
 	int64_t num_values;
 	int64_t uncompressed; /* headers included */
 	int64_t compressed;
-	int32_t dict_pages; /* data pages RLE_DICTIONARY */
+	int32_t dict_pages;  /* data pages RLE_DICTIONARY */
 	int32_t other_pages; /* data pages PLAIN / DELTA_* */
 	int64_t nulls;
 	int64_t nans;
@@ -218,9 +218,9 @@ typedef struct pq_col {
 
 	/* dictionary of the current chunk */
 	int dict_on;
-	buf dict_vals;   /* PLAIN bytes of the entries, in index order */
-	uint64_t *dkey;  /* per entry: the value bits (width <= 8) or its hash */
-	uint32_t *doff;  /* per entry: offset in dict_vals (byte types) */
+	buf dict_vals;  /* PLAIN bytes of the entries, in index order */
+	uint64_t *dkey; /* per entry: the value bits (width <= 8) or its hash */
+	uint32_t *doff; /* per entry: offset in dict_vals (byte types) */
 	uint32_t dict_n, dict_cap;
 	uint32_t *slots; /* open addressing: entry + 1, 0 empty */
 	int slot_bits;
@@ -258,8 +258,8 @@ struct pq_writer {
 	size_t fixed_row_bytes; /* PLAIN bytes per row of the fixed-width columns */
 
 	ZSTD_CCtx *zctx;
-	buf scratch; /* uncompressed page body */
-	buf zbuf;    /* compressed page body */
+	buf scratch;  /* uncompressed page body */
+	buf zbuf;     /* compressed page body */
 	int64_t *tmp; /* delta encoder input, PQ_PAGE_MAX_ROWS */
 
 	int64_t rg_rows;
@@ -381,7 +381,7 @@ static int pq_stats_ok(const pq_stats *st)
 }
 
 static void pq_stats_merge(const pq_col *c, pq_stats *st, const uint8_t *mn, size_t mnl,
-			   const uint8_t *mx, size_t mxl)
+                           const uint8_t *mx, size_t mxl)
 {
 	if (!st->has || pq_cmp(c, mn, mnl, pq_at(&st->min, 0), st->min.len) < 0) {
 		buf_reset(&st->min);
@@ -400,7 +400,7 @@ static void pq_stats_add(const pq_col *c, pq_stats *to, const pq_stats *from)
 	to->nans += from->nans;
 	if (from->has)
 		pq_stats_merge(c, to, pq_at(&from->min, 0), from->min.len, pq_at(&from->max, 0),
-			       from->max.len);
+		               from->max.len);
 }
 
 /* Min and max of the valid rows of a signed integer column (at least one). */
@@ -437,7 +437,7 @@ PQ_MINMAX_INT(pq_minmax_i64, int64_t, INT64_MIN, INT64_MAX)
  * +0.0 occurs (a second pass, taken only when an extreme is zero). */
 #define PQ_MINMAX_FLOAT(NAME, T)                                                                   \
 	static size_t NAME(const uint8_t *p, const uint8_t *valid, size_t n, T *mn, T *mx,         \
-			   int64_t *nans)                                                          \
+	                   int64_t *nans)                                                          \
 	{                                                                                          \
 		T lo = (T)INFINITY, hi = (T)-INFINITY;                                             \
 		size_t cnt = 0;                                                                    \
@@ -495,7 +495,7 @@ static inline uint64_t pq_prefix_key(const uint8_t *p, size_t len)
 }
 
 static inline int pq_key_cmp(uint64_t ka, const uint8_t *a, size_t al, uint64_t kb,
-			     const uint8_t *b, size_t bl)
+                             const uint8_t *b, size_t bl)
 {
 	if (ka != kb)
 		return ka < kb ? -1 : 1;
@@ -513,7 +513,7 @@ static inline int pq_key_cmp(uint64_t ka, const uint8_t *a, size_t al, uint64_t 
  * compares its first byte signed. At least one row is valid. */
 static inline __attribute__((always_inline)) void
 pq_minmax_bytes(const pq_col *c, pq_stats *st, const uint8_t *base, const uint64_t *off,
-		const uint8_t *valid, size_t n, const int varlen)
+                const uint8_t *valid, size_t n, const int varlen)
 {
 	uint64_t flip = c->signed_flba ? (uint64_t)1 << 63 : 0;
 	const uint8_t *mn = NULL, *mx = NULL;
@@ -544,7 +544,7 @@ pq_minmax_bytes(const pq_col *c, pq_stats *st, const uint8_t *base, const uint64
 
 /* Statistics of rows [r, r+n) of d merged into st; returns the null count. */
 static size_t pq_stats_rows(const pq_col *c, pq_stats *st, const pq_column_data *d, size_t r,
-			    size_t n)
+                            size_t n)
 {
 	const uint8_t *valid = d->valid && !c->spec.required ? d->valid + r : NULL;
 	size_t nulls = 0;
@@ -752,7 +752,7 @@ static void pq_bounds_of(const pq_col *c, const pq_stats *st, pq_bounds *b)
 	case PQ_BYTE_ARRAY:
 		if (b->min_len > PQ_STAT_MAX_BYTES) {
 			size_t cut = c->spec.logical == PQ_LOGICAL_STRING ? pq_utf8_cut(b->min)
-									   : PQ_STAT_MAX_BYTES;
+			                                                  : PQ_STAT_MAX_BYTES;
 			if (cut) {
 				b->min_len = cut;
 				b->min_exact = 0;
@@ -828,8 +828,7 @@ static inline uint32_t pq_rle_get(const void *v, int wide, size_t i)
 	return wide ? ((const uint32_t *)v)[i] : ((const uint8_t *)v)[i];
 }
 
-static void pq_rle_bitpacked(buf *out, const void *v, int wide, size_t start, size_t count,
-			     int bw)
+static void pq_rle_bitpacked(buf *out, const void *v, int wide, size_t start, size_t count, int bw)
 {
 	size_t groups = (count + 7) / 8;
 	thrift_put_varint(out, (uint64_t)groups << 1 | 1);
@@ -916,16 +915,16 @@ static void pq_delta_encode(buf *out, const int64_t *v, size_t n, int is32)
 		if (buf_reserve(out, need + 8))
 			return;
 		for (size_t k = 0; k * PQ_DELTA_MINIBLOCK < m; k++)
-			out->len += pq_pack_bits(out->data + out->len,
-						 packed + k * PQ_DELTA_MINIBLOCK, PQ_DELTA_MINIBLOCK,
-						 bw[k]);
+			out->len +=
+			    pq_pack_bits(out->data + out->len, packed + k * PQ_DELTA_MINIBLOCK,
+			                 PQ_DELTA_MINIBLOCK, bw[k]);
 	}
 }
 
 /* ---- compression and pages --------------------------------------------- */
 
 static int pq_compress(pq_writer *w, const uint8_t *src, size_t n, const uint8_t **out,
-		       size_t *outlen, char *err)
+                       size_t *outlen, char *err)
 {
 	static const uint8_t empty[1];
 	if (!src)
@@ -964,8 +963,8 @@ static int pq_compress(pq_writer *w, const uint8_t *src, size_t n, const uint8_t
 
 /* Compresses body and appends header + body to dst. For a data page, b is
  * its statistics; for a dictionary page b is NULL. Returns the page size. */
-static int pq_page_emit(pq_writer *w, pq_col *c, buf *dst, const uint8_t *body, size_t n,
-			int enc, size_t num_values, const pq_bounds *b, size_t *size, char *err)
+static int pq_page_emit(pq_writer *w, pq_col *c, buf *dst, const uint8_t *body, size_t n, int enc,
+                        size_t num_values, const pq_bounds *b, size_t *size, char *err)
 {
 	const uint8_t *z = NULL;
 	size_t zn = 0;
@@ -974,7 +973,7 @@ static int pq_page_emit(pq_writer *w, pq_col *c, buf *dst, const uint8_t *body, 
 		return rc;
 	if (n > (size_t)INT32_MAX || zn > (size_t)INT32_MAX)
 		return errf(err, FLOE_ETOOBIG, "parquet: column '%s': a %zu-byte page is too large",
-			    c->spec.name, n);
+		            c->spec.name, n);
 	size_t start = dst->len;
 	thrift_writer t;
 	thrift_init(&t, dst);
@@ -1082,9 +1081,10 @@ static int pq_dict_reserve(pq_col *c)
 /* Dictionary-encodes rows [r, r+n) of a column of 4- or 8-byte values into
  * the page's indices; stops at the first value that would push the
  * dictionary past dict_max_bytes. *done = rows consumed. */
-static inline __attribute__((always_inline)) int
-pq_dict_put_fixed(pq_writer *w, pq_col *c, const pq_column_data *d, size_t r, size_t n,
-		  size_t *done, const size_t width)
+static inline __attribute__((always_inline)) int pq_dict_put_fixed(pq_writer *w, pq_col *c,
+                                                                   const pq_column_data *d,
+                                                                   size_t r, size_t n, size_t *done,
+                                                                   const size_t width)
 {
 	const uint8_t *p = (const uint8_t *)d->values + r * width;
 	const uint8_t *valid = d->valid && !c->spec.required ? d->valid + r : NULL;
@@ -1132,8 +1132,8 @@ out:
 }
 
 /* The same for BYTE_ARRAY and FIXED_LEN_BYTE_ARRAY, keyed by a hash. */
-static int pq_dict_put_bytes(pq_writer *w, pq_col *c, const pq_column_data *d, size_t r,
-			     size_t n, size_t *done)
+static int pq_dict_put_bytes(pq_writer *w, pq_col *c, const pq_column_data *d, size_t r, size_t n,
+                             size_t *done)
 {
 	const uint8_t *valid = d->valid && !c->spec.required ? d->valid + r : NULL;
 	const uint64_t *off = c->spec.physical == PQ_BYTE_ARRAY ? d->offsets + r : NULL;
@@ -1198,7 +1198,7 @@ out:
 }
 
 static int pq_dict_put(pq_writer *w, pq_col *c, const pq_column_data *d, size_t r, size_t n,
-		       size_t *done, char *err)
+                       size_t *done, char *err)
 {
 	int rc;
 	if (pq_dict_reserve(c))
@@ -1255,8 +1255,8 @@ static int pq_dict_abandon(pq_col *c, char *err)
 static int pq_dict_page(pq_writer *w, pq_col *c, char *err)
 {
 	size_t size;
-	int rc = pq_page_emit(w, c, &c->dict_page, c->dict_vals.data, c->dict_vals.len, PQ_ENC_PLAIN,
-			      c->dict_n, NULL, &size, err);
+	int rc = pq_page_emit(w, c, &c->dict_page, c->dict_vals.data, c->dict_vals.len,
+	                      PQ_ENC_PLAIN, c->dict_n, NULL, &size, err);
 	if (rc)
 		return rc;
 	c->dict_on = 0;
@@ -1329,8 +1329,8 @@ static size_t pq_page_used(const pq_col *c)
 }
 
 /* Rows from r (at most n) that the current page can still take (>= 1). */
-static size_t pq_page_room(const pq_writer *w, const pq_col *c, const pq_column_data *d,
-			   size_t r, size_t n)
+static size_t pq_page_room(const pq_writer *w, const pq_col *c, const pq_column_data *d, size_t r,
+                           size_t n)
 {
 	size_t room = PQ_PAGE_MAX_ROWS - c->page_rows;
 	if (n < room)
@@ -1486,7 +1486,7 @@ static int pq_dict_overflow(pq_writer *w, pq_col *c, char *err)
 
 /* Appends rows [r, end) of one column to its chunk, cutting pages. */
 static int pq_col_write(pq_writer *w, pq_col *c, const pq_column_data *d, size_t r, size_t end,
-			char *err)
+                        char *err)
 {
 	int rc;
 	while (r < end) {
@@ -1498,7 +1498,8 @@ static int pq_col_write(pq_writer *w, pq_col *c, const pq_column_data *d, size_t
 		} else {
 			pq_plain_put(c, d, r, n);
 			if (!buf_ok(&c->vals))
-				return errf(err, FLOE_ENOMEM, "parquet: out of memory buffering a page");
+				return errf(err, FLOE_ENOMEM,
+				            "parquet: out of memory buffering a page");
 		}
 		if (!c->spec.required) {
 			if (d->valid)
@@ -1510,8 +1511,8 @@ static int pq_col_write(pq_writer *w, pq_col *c, const pq_column_data *d, size_t
 		if (c->dict_on) {
 			size_t present = done - nulls;
 			if (c->spec.physical == PQ_BYTE_ARRAY)
-				c->page_raw += (size_t)(d->offsets[r + done] - d->offsets[r]) +
-					       4 * present;
+				c->page_raw +=
+				    (size_t)(d->offsets[r + done] - d->offsets[r]) + 4 * present;
 			else
 				c->page_raw += present * c->width;
 		}
@@ -1552,8 +1553,8 @@ static size_t pq_rg_bytes(const pq_writer *w)
 		const pq_col *c = &w->cols[i];
 		total += (size_t)c->chunk_uncomp;
 		if (c->dict_on)
-			total += c->dict_vals.len +
-				 (c->idx_n * (size_t)pq_dict_bit_width(c) + 7) / 8;
+			total +=
+			    c->dict_vals.len + (c->idx_n * (size_t)pq_dict_bit_width(c) + 7) / 8;
 		else
 			total += c->vals.len;
 	}
@@ -1574,8 +1575,7 @@ static size_t pq_raw_bytes(const pq_writer *w, const pq_column_data *data, size_
  * many as fit the remaining budget at PLAIN size (an upper bound of what
  * they add), but at least a page's worth, so that columns that encode far
  * below PLAIN size do not shrink the slices geometrically. */
-static size_t pq_slice_rows(const pq_writer *w, const pq_column_data *data, size_t r,
-			    size_t nrows)
+static size_t pq_slice_rows(const pq_writer *w, const pq_column_data *data, size_t r, size_t nrows)
 {
 	size_t cur = pq_rg_bytes(w);
 	size_t budget = w->opts.row_group_bytes > cur ? w->opts.row_group_bytes - cur : 0;
@@ -1595,7 +1595,7 @@ static size_t pq_slice_rows(const pq_writer *w, const pq_column_data *data, size
 }
 
 static void pq_index_entry_bounds(const pq_col *c, const pq_page_info *pi, const uint8_t **mn,
-				  const uint8_t **mx)
+                                  const uint8_t **mx)
 {
 	*mn = pq_at(&c->pi_bytes, pi->min_off);
 	*mx = pq_at(&c->pi_bytes, pi->max_off);
@@ -1635,14 +1635,14 @@ static void pq_page_index(pq_writer *w, pq_col *c, pq_chunk_meta *m, int64_t dat
 		thrift_list_begin(&t, 2, THRIFT_BINARY, (uint32_t)c->npi);
 		for (size_t i = 0; i < c->npi; i++)
 			thrift_elem_binary(&t, pq_at(&c->pi_bytes, c->pi[i].min_off),
-					   c->pi[i].min_len);
+			                   c->pi[i].min_len);
 		thrift_list_begin(&t, 3, THRIFT_BINARY, (uint32_t)c->npi);
 		for (size_t i = 0; i < c->npi; i++)
 			thrift_elem_binary(&t, pq_at(&c->pi_bytes, c->pi[i].max_off),
-					   c->pi[i].max_len);
+			                   c->pi[i].max_len);
 		thrift_field_i32(&t, 4,
-				 asc ? PQ_ORDER_ASCENDING
-				     : (desc ? PQ_ORDER_DESCENDING : PQ_ORDER_UNORDERED));
+		                 asc ? PQ_ORDER_ASCENDING
+		                     : (desc ? PQ_ORDER_DESCENDING : PQ_ORDER_UNORDERED));
 		thrift_list_begin(&t, 5, THRIFT_I64, (uint32_t)c->npi);
 		for (size_t i = 0; i < c->npi; i++)
 			thrift_elem_i64(&t, c->pi[i].nulls);
@@ -1699,7 +1699,8 @@ static int pq_rowgroup_flush(pq_writer *w, char *err)
 		if (!rgs)
 			return errf(err, FLOE_ENOMEM, "parquet: out of memory");
 		w->rgs = rgs;
-		pq_chunk_meta *ch = realloc(w->chunks, (size_t)cap * (size_t)w->ncols * sizeof(*ch));
+		pq_chunk_meta *ch =
+		    realloc(w->chunks, (size_t)cap * (size_t)w->ncols * sizeof(*ch));
 		if (!ch)
 			return errf(err, FLOE_ENOMEM, "parquet: out of memory");
 		w->chunks = ch;
@@ -1774,7 +1775,8 @@ static void pq_schema_element(thrift_writer *t, const pq_column_spec *s)
 		ct = PQ_CT_UTF8;
 		break;
 	case PQ_LOGICAL_INT:
-		ct = PQ_CT_INT_8 + pq_bit_width((uint64_t)s->int_bits) - 4; /* 8 -> 15 .. 64 -> 18 */
+		ct =
+		    PQ_CT_INT_8 + pq_bit_width((uint64_t)s->int_bits) - 4; /* 8 -> 15 .. 64 -> 18 */
 		break;
 	case PQ_LOGICAL_DATE:
 		ct = PQ_CT_DATE;
@@ -1815,9 +1817,9 @@ static void pq_schema_element(thrift_writer *t, const pq_column_spec *s)
 		case PQ_LOGICAL_TIME:
 		case PQ_LOGICAL_TIMESTAMP:
 			thrift_struct_begin(t, s->logical == PQ_LOGICAL_TIME ? PQ_LT_TIME
-									  : PQ_LT_TIMESTAMP);
+			                                                     : PQ_LT_TIMESTAMP);
 			thrift_field_bool(t, 1,
-					  s->logical == PQ_LOGICAL_TIMESTAMP && s->utc_adjusted);
+			                  s->logical == PQ_LOGICAL_TIMESTAMP && s->utc_adjusted);
 			thrift_struct_begin(t, 2);
 			thrift_struct_begin(t, s->nanos ? PQ_UNIT_NANOS : PQ_UNIT_MICROS);
 			thrift_struct_end(t);
@@ -1841,7 +1843,7 @@ static void pq_schema_element(thrift_writer *t, const pq_column_spec *s)
 }
 
 static void pq_column_chunk(thrift_writer *t, const pq_writer *w, const pq_col *c,
-			    const pq_chunk_meta *m, int64_t ci_base, int64_t oi_base)
+                            const pq_chunk_meta *m, int64_t ci_base, int64_t oi_base)
 {
 	int enc[4], nenc = 0;
 	if (m->dict_pages)
@@ -1854,7 +1856,8 @@ static void pq_column_chunk(thrift_writer *t, const pq_writer *w, const pq_col *
 		enc[nenc++] = PQ_ENC_RLE_DICTIONARY;
 
 	thrift_elem_struct_begin(t);
-	thrift_field_i64(t, 2, m->dict_page_offset >= 0 ? m->dict_page_offset : m->data_page_offset);
+	thrift_field_i64(t, 2,
+	                 m->dict_page_offset >= 0 ? m->dict_page_offset : m->data_page_offset);
 	thrift_struct_begin(t, 3);
 	thrift_field_i32(t, 1, (int32_t)c->spec.physical);
 	thrift_list_begin(t, 2, THRIFT_I32, (uint32_t)nenc);
@@ -1933,8 +1936,8 @@ static int pq_footer(pq_writer *w, buf *out, int64_t ci_base, int64_t oi_base)
 		thrift_list_begin(&t, 1, THRIFT_STRUCT, (uint32_t)w->ncols);
 		for (int i = 0; i < w->ncols; i++)
 			pq_column_chunk(&t, w, &w->cols[i],
-					&w->chunks[(size_t)g * (size_t)w->ncols + (size_t)i], ci_base,
-					oi_base);
+			                &w->chunks[(size_t)g * (size_t)w->ncols + (size_t)i],
+			                ci_base, oi_base);
 		thrift_field_i64(&t, 2, rg->uncompressed);
 		thrift_field_i64(&t, 3, rg->num_rows);
 		thrift_field_i64(&t, 5, rg->offset);
@@ -1992,12 +1995,13 @@ static int pq_check_spec(const pq_column_spec *s, int i, char *err)
 	pq_physical p = s->physical;
 	if (p != PQ_BOOLEAN && p != PQ_INT32 && p != PQ_INT64 && p != PQ_FLOAT && p != PQ_DOUBLE &&
 	    p != PQ_BYTE_ARRAY && p != PQ_FIXED_LEN_BYTE_ARRAY)
-		return errf(err, FLOE_EINVAL, "parquet: column '%s': unknown physical type %d", name,
-			    (int)p);
+		return errf(err, FLOE_EINVAL, "parquet: column '%s': unknown physical type %d",
+		            name, (int)p);
 	if (p == PQ_FIXED_LEN_BYTE_ARRAY && s->type_length <= 0)
-		return errf(err, FLOE_EINVAL, "parquet: column '%s': FIXED_LEN_BYTE_ARRAY needs a "
-					      "positive type_length",
-			    name);
+		return errf(err, FLOE_EINVAL,
+		            "parquet: column '%s': FIXED_LEN_BYTE_ARRAY needs a "
+		            "positive type_length",
+		            name);
 	int ok;
 	switch (s->logical) {
 	case PQ_LOGICAL_NONE:
@@ -2007,7 +2011,8 @@ static int pq_check_spec(const pq_column_spec *s, int i, char *err)
 		ok = p == PQ_BYTE_ARRAY;
 		break;
 	case PQ_LOGICAL_INT:
-		ok = (p == PQ_INT32 && (s->int_bits == 8 || s->int_bits == 16 || s->int_bits == 32)) ||
+		ok = (p == PQ_INT32 &&
+		      (s->int_bits == 8 || s->int_bits == 16 || s->int_bits == 32)) ||
 		     (p == PQ_INT64 && s->int_bits == 64);
 		break;
 	case PQ_LOGICAL_DATE:
@@ -2018,11 +2023,10 @@ static int pq_check_spec(const pq_column_spec *s, int i, char *err)
 		ok = p == PQ_INT64;
 		break;
 	case PQ_LOGICAL_DECIMAL: {
-		int maxp = p == PQ_INT32   ? 9
-			   : p == PQ_INT64 ? 18
-			   : p == PQ_FIXED_LEN_BYTE_ARRAY
-				   ? pq_flba_max_precision(s->type_length)
-				   : 0;
+		int maxp = p == PQ_INT32                  ? 9
+		           : p == PQ_INT64                ? 18
+		           : p == PQ_FIXED_LEN_BYTE_ARRAY ? pq_flba_max_precision(s->type_length)
+		                                          : 0;
 		ok = s->precision >= 1 && s->precision <= maxp && s->scale >= 0 &&
 		     s->scale <= s->precision;
 		break;
@@ -2036,10 +2040,10 @@ static int pq_check_spec(const pq_column_spec *s, int i, char *err)
 	}
 	if (!ok)
 		return errf(err, FLOE_EINVAL,
-			    "parquet: column '%s': logical type %d does not fit physical type %d "
-			    "(int_bits %d, precision %d, scale %d, type_length %d)",
-			    name, (int)s->logical, (int)p, s->int_bits, s->precision, s->scale,
-			    s->type_length);
+		            "parquet: column '%s': logical type %d does not fit physical type %d "
+		            "(int_bits %d, precision %d, scale %d, type_length %d)",
+		            name, (int)s->logical, (int)p, s->int_bits, s->precision, s->scale,
+		            s->type_length);
 	return 0;
 }
 
@@ -2051,15 +2055,16 @@ static int pq_check_options(const pq_options *o, char *err)
 	if (o->codec == PQ_CODEC_ZSTD &&
 	    (o->zstd_level < ZSTD_minCLevel() || o->zstd_level > ZSTD_maxCLevel()))
 		return errf(err, FLOE_EINVAL, "parquet: zstd level %d is outside %d..%d",
-			    o->zstd_level, ZSTD_minCLevel(), ZSTD_maxCLevel());
+		            o->zstd_level, ZSTD_minCLevel(), ZSTD_maxCLevel());
 	if (o->row_group_bytes == 0 || o->page_bytes == 0)
-		return errf(err, FLOE_EINVAL, "parquet: row_group_bytes and page_bytes must be > 0");
+		return errf(err, FLOE_EINVAL,
+		            "parquet: row_group_bytes and page_bytes must be > 0");
 	if (o->page_bytes > PQ_PAGE_BYTES_MAX)
 		return errf(err, FLOE_EINVAL, "parquet: page_bytes %zu is above %zu", o->page_bytes,
-			    PQ_PAGE_BYTES_MAX);
+		            PQ_PAGE_BYTES_MAX);
 	if (o->dict_max_bytes > UINT32_MAX / 2)
 		return errf(err, FLOE_EINVAL, "parquet: dict_max_bytes %zu is too large",
-			    o->dict_max_bytes);
+		            o->dict_max_bytes);
 	return 0;
 }
 
@@ -2113,8 +2118,8 @@ static char *pq_strdup(const char *s)
 }
 
 int pq_writer_open(const pq_column_spec *cols, int ncols, const pq_kv *kv, int nkv,
-		   const pq_options *opts, pq_sink_fn sink, void *sink_ctx, pq_writer **out,
-		   char *err)
+                   const pq_options *opts, pq_sink_fn sink, void *sink_ctx, pq_writer **out,
+                   char *err)
 {
 	int rc;
 	pq_writer *w = NULL;
@@ -2137,8 +2142,8 @@ int pq_writer_open(const pq_column_spec *cols, int ncols, const pq_kv *kv, int n
 			goto fail;
 		for (int j = 0; j < i; j++)
 			if (strcmp(cols[i].name, cols[j].name) == 0) {
-				rc = errf(err, FLOE_EINVAL, "parquet: column name '%s' appears twice",
-					  cols[i].name);
+				rc = errf(err, FLOE_EINVAL,
+				          "parquet: column name '%s' appears twice", cols[i].name);
 				goto fail;
 			}
 	}
@@ -2191,9 +2196,10 @@ int pq_writer_open(const pq_column_spec *cols, int ncols, const pq_kv *kv, int n
 		}
 		w->fixed_row_bytes += c->width;
 		c->signed_flba = c->spec.physical == PQ_FIXED_LEN_BYTE_ARRAY &&
-				 c->spec.logical == PQ_LOGICAL_DECIMAL;
+		                 c->spec.logical == PQ_LOGICAL_DECIMAL;
 		c->other_enc = PQ_ENC_PLAIN;
-		if (o.delta_encodings && (c->spec.physical == PQ_INT32 || c->spec.physical == PQ_INT64))
+		if (o.delta_encodings &&
+		    (c->spec.physical == PQ_INT32 || c->spec.physical == PQ_INT64))
 			c->other_enc = PQ_ENC_DELTA_BINARY_PACKED;
 		if (o.delta_encodings && c->spec.physical == PQ_BYTE_ARRAY)
 			c->other_enc = PQ_ENC_DELTA_LENGTH_BYTE_ARRAY;
@@ -2220,7 +2226,7 @@ int pq_writer_open(const pq_column_spec *cols, int ncols, const pq_kv *kv, int n
 		size_t r = ZSTD_CCtx_setParameter(w->zctx, ZSTD_c_compressionLevel, o.zstd_level);
 		if (ZSTD_isError(r)) {
 			rc = errf(err, FLOE_EINVAL, "parquet: zstd level %d: %s", o.zstd_level,
-				  ZSTD_getErrorName(r));
+			          ZSTD_getErrorName(r));
 			goto fail;
 		}
 	}
@@ -2236,8 +2242,7 @@ fail:
 }
 
 /* Checks a batch before any of it is encoded. */
-static int pq_check_batch(const pq_writer *w, const pq_column_data *data, size_t nrows,
-			  char *err)
+static int pq_check_batch(const pq_writer *w, const pq_column_data *data, size_t nrows, char *err)
 {
 	for (int i = 0; i < w->ncols; i++) {
 		const pq_col *c = &w->cols[i];
@@ -2245,20 +2250,22 @@ static int pq_check_batch(const pq_writer *w, const pq_column_data *data, size_t
 		const char *name = c->spec.name;
 		if (c->spec.physical == PQ_BYTE_ARRAY) {
 			if (!d->offsets || (!d->bytes && d->offsets[nrows] != d->offsets[0]))
-				return errf(err, FLOE_EINVAL, "parquet: column '%s': no offsets/bytes",
-					    name);
+				return errf(err, FLOE_EINVAL,
+				            "parquet: column '%s': no offsets/bytes", name);
 			for (size_t r = 0; r < nrows; r++) {
 				uint64_t len = d->offsets[r + 1] - d->offsets[r];
 				if (d->offsets[r + 1] < d->offsets[r])
-					return errf(err, FLOE_EINVAL,
-						    "parquet: column '%s': offsets decrease at row %zu",
-						    name, r);
+					return errf(
+					    err, FLOE_EINVAL,
+					    "parquet: column '%s': offsets decrease at row %zu",
+					    name, r);
 				if (len > PQ_VALUE_MAX)
-					return errf(err, FLOE_ETOOBIG,
-						    "parquet: column '%s': row %zu holds %llu bytes, "
-						    "above the %llu a Parquet value may have",
-						    name, r, (unsigned long long)len,
-						    (unsigned long long)PQ_VALUE_MAX);
+					return errf(
+					    err, FLOE_ETOOBIG,
+					    "parquet: column '%s': row %zu holds %llu bytes, "
+					    "above the %llu a Parquet value may have",
+					    name, r, (unsigned long long)len,
+					    (unsigned long long)PQ_VALUE_MAX);
 			}
 		} else if (!d->values) {
 			return errf(err, FLOE_EINVAL, "parquet: column '%s': no values", name);
@@ -2267,8 +2274,8 @@ static int pq_check_batch(const pq_writer *w, const pq_column_data *data, size_t
 			const uint8_t *z = memchr(d->valid, 0, nrows);
 			if (z)
 				return errf(err, FLOE_EINVAL,
-					    "parquet: column '%s' is required but row %zu is null",
-					    name, (size_t)(z - d->valid));
+				            "parquet: column '%s' is required but row %zu is null",
+				            name, (size_t)(z - d->valid));
 		}
 	}
 	return 0;

@@ -19,8 +19,10 @@
  *            blobs as DuckDB prints them, nested types as their literal).
  *
  * Values come from duckdb_value_varchar, so text stops at a NUL byte (cast
- * to BLOB to see such bytes) and nested types (LIST, STRUCT, MAP, ...) must be
- * cast to VARCHAR in the SQL; duckq fails rather than print them wrongly.
+ * to BLOB to see such bytes), and types it cannot render — nested types
+ * (LIST, STRUCT, MAP, ...), UUID, TIMESTAMP WITH TIME ZONE, TIMESTAMP_NS —
+ * must be cast to VARCHAR in the SQL (`u::VARCHAR`); duckq fails with a
+ * message naming the column rather than print them wrongly.
  *
  * The database is in memory unless -d names a file. Extensions are never
  * downloaded (autoinstall_known_extensions=false); the built-in parquet and
@@ -153,9 +155,10 @@ static int duckq_print_value(duckdb_result *res, idx_t col, idx_t row, bool json
 	}
 	char *p = duckdb_value_varchar(res, col, row);
 	if (!p) {
-		fprintf(stderr, "duckq: column '%s' has a type duckdb_value_varchar cannot render; "
-				"cast it to VARCHAR in the SQL\n",
-			duckdb_column_name(res, col));
+		fprintf(stderr,
+		        "duckq: column '%s' has a type duckdb_value_varchar cannot render; "
+		        "cast it to VARCHAR in the SQL\n",
+		        duckdb_column_name(res, col));
 		return -1;
 	}
 	size_t n = strlen(p);
@@ -240,8 +243,8 @@ int main(int argc, char **argv)
 		goto fail;
 	}
 	if (duckdb_open_ext(dbfile, &db, config, &open_err) == DuckDBError) {
-		fprintf(stderr, "duckq: cannot open %s: %s\n", dbfile ? dbfile : ":memory:",
-			open_err ? open_err : "unknown error");
+		fprintf(stderr, "duckq: cannot open %s: %s\n",
+		        dbfile ? dbfile : ":memory:", open_err ? open_err : "unknown error");
 		goto fail;
 	}
 	if (duckdb_connect(db, &conn) == DuckDBError) {

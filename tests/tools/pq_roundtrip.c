@@ -97,8 +97,7 @@ typedef struct rt_ctx {
 	const char *cfg;
 } rt_ctx;
 
-static void rt_check(rt_ctx *t, int ok, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+static void rt_check(rt_ctx *t, int ok, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static void rt_check(rt_ctx *t, int ok, const char *fmt, ...)
 {
@@ -157,60 +156,241 @@ enum {
 };
 
 static rt_col rt_cols[C_NCOLS] = {
-	[C_BREQ] = {{"b_req", 1, PQ_BOOLEAN, PQ_LOGICAL_NONE, 1, 0, 0, 0, 0, 0, 0},
-		    RT_BOOL, DUCKDB_TYPE_BOOLEAN, "BOOLEAN", NULL, 1, 0, 0, 0, 0},
-	[C_BOPT] = {{"b_opt", 2, PQ_BOOLEAN, PQ_LOGICAL_NONE, 0, 0, 0, 0, 0, 0, 0},
-		    RT_BOOL, DUCKDB_TYPE_BOOLEAN, "BOOLEAN", NULL, 1, 0, 0, 0, 0},
-	[C_I8] = {{"i8", 3, PQ_INT32, PQ_LOGICAL_INT, 0, 0, 0, 0, 8, 0, 0},
-		  RT_INT, DUCKDB_TYPE_TINYINT, "TINYINT", "INT_8", 4, 0, 0, 0, 0},
-	[C_I16] = {{"i16", 4, PQ_INT32, PQ_LOGICAL_INT, 1, 0, 0, 0, 16, 0, 0},
-		   RT_INT, DUCKDB_TYPE_SMALLINT, "SMALLINT", "INT_16", 4, 0, 0, 0, 0},
-	[C_I32] = {{"i32", 5, PQ_INT32, PQ_LOGICAL_NONE, 1, 0, 0, 0, 0, 0, 0},
-		   RT_INT, DUCKDB_TYPE_INTEGER, "INTEGER", NULL, 4, 0, 0, 0, 0},
-	[C_I64] = {{"i64", 6, PQ_INT64, PQ_LOGICAL_NONE, 0, 0, 0, 0, 0, 0, 0},
-		   RT_INT, DUCKDB_TYPE_BIGINT, "BIGINT", NULL, 8, 0, 0, 0, 0},
-	[C_F32] = {{"f32", 7, PQ_FLOAT, PQ_LOGICAL_NONE, 0, 0, 0, 0, 0, 0, 0},
-		   RT_FLOAT, DUCKDB_TYPE_FLOAT, "FLOAT", NULL, 4, 0, 0, 0, 0},
-	[C_F64] = {{"f64", 8, PQ_DOUBLE, PQ_LOGICAL_NONE, 1, 0, 0, 0, 0, 0, 0},
-		   RT_FLOAT, DUCKDB_TYPE_DOUBLE, "DOUBLE", NULL, 8, 0, 0, 0, 0},
-	[C_DEC9] = {{"dec9", 9, PQ_INT32, PQ_LOGICAL_DECIMAL, 0, 0, 9, 2, 0, 0, 0},
-		    RT_DEC, DUCKDB_TYPE_DECIMAL, "DECIMAL(9,2)", "DECIMAL", 4, 0, 0, 0, 0},
-	[C_DEC18] = {{"dec18", 10, PQ_INT64, PQ_LOGICAL_DECIMAL, 1, 0, 18, 4, 0, 0, 0},
-		     RT_DEC, DUCKDB_TYPE_DECIMAL, "DECIMAL(18,4)", "DECIMAL", 8, 0, 0, 0, 0},
-	[C_DEC38] = {{"dec38", 11, PQ_FIXED_LEN_BYTE_ARRAY, PQ_LOGICAL_DECIMAL, 0, 16, 38, 10, 0,
-		      0, 0},
-		     RT_DEC, DUCKDB_TYPE_DECIMAL, "DECIMAL(38,10)", "DECIMAL", 16, 0, 0, 0, 0},
-	[C_STR] = {{"str", 12, PQ_BYTE_ARRAY, PQ_LOGICAL_STRING, 0, 0, 0, 0, 0, 0, 0},
-		   RT_STR, DUCKDB_TYPE_VARCHAR, "VARCHAR", "UTF8", 0, 0, 0, 0, 0},
-	[C_LOWCARD] = {{"lowcard", 13, PQ_BYTE_ARRAY, PQ_LOGICAL_STRING, 1, 0, 0, 0, 0, 0, 0},
-		       RT_STR, DUCKDB_TYPE_VARCHAR, "VARCHAR", "UTF8", 0, 0, 0, 0, 0},
-	[C_BIN] = {{"bin", 14, PQ_BYTE_ARRAY, PQ_LOGICAL_NONE, 0, 0, 0, 0, 0, 0, 0},
-		   RT_BIN, DUCKDB_TYPE_BLOB, "BLOB", NULL, 0, 0, 0, 0, 0},
-	[C_DATE] = {{"d", 15, PQ_INT32, PQ_LOGICAL_DATE, 0, 0, 0, 0, 0, 0, 0},
-		    RT_DATE, DUCKDB_TYPE_DATE, "DATE", "DATE", 4, 0, 0, 0, 0},
-	[C_TSUTC] = {{"ts_utc", 16, PQ_INT64, PQ_LOGICAL_TIMESTAMP, 1, 0, 0, 0, 0, 1, 0},
-		     RT_TS, DUCKDB_TYPE_TIMESTAMP_TZ, "TIMESTAMP WITH TIME ZONE",
-		     "TIMESTAMP_MICROS", 8, 0, 0, 0, 0},
-	[C_TSLOCAL] = {{"ts_local", 17, PQ_INT64, PQ_LOGICAL_TIMESTAMP, 0, 0, 0, 0, 0, 0, 0},
-		       RT_TS, DUCKDB_TYPE_TIMESTAMP, "TIMESTAMP", "TIMESTAMP_MICROS", 8, 0, 0, 0,
-		       0},
-	[C_TSNS] = {{"ts_ns", 18, PQ_INT64, PQ_LOGICAL_TIMESTAMP, 0, 0, 0, 0, 0, 0, 1},
-		    RT_TS, DUCKDB_TYPE_TIMESTAMP_NS, "TIMESTAMP_NS", NULL, 8, 0, 0, 0, 0},
-	[C_TIME] = {{"t", 19, PQ_INT64, PQ_LOGICAL_TIME, 1, 0, 0, 0, 0, 0, 0},
-		    RT_TIME, DUCKDB_TYPE_TIME, "TIME", "TIME_MICROS", 8, 0, 0, 0, 0},
-	[C_UUID] = {{"u", 20, PQ_FIXED_LEN_BYTE_ARRAY, PQ_LOGICAL_UUID, 0, 16, 0, 0, 0, 0, 0},
-		    RT_UUID, DUCKDB_TYPE_UUID, "UUID", NULL, 16, 0, 0, 0, 0},
-	[C_FALLBACK] = {{"fallback", 21, PQ_INT64, PQ_LOGICAL_NONE, 1, 0, 0, 0, 0, 0, 0},
-			RT_INT, DUCKDB_TYPE_BIGINT, "BIGINT", NULL, 8, 0, 0, 0, 0},
-	[C_NULLS] = {{"nulls", 22, PQ_INT32, PQ_LOGICAL_NONE, 0, 0, 0, 0, 0, 0, 0},
-		     RT_INT, DUCKDB_TYPE_INTEGER, "INTEGER", NULL, 4, 0, 0, 0, 0},
-	[C_NANPAGE] = {{"nanpage", 23, PQ_DOUBLE, PQ_LOGICAL_NONE, 0, 0, 0, 0, 0, 0, 0},
-		       RT_FLOAT, DUCKDB_TYPE_DOUBLE, "DOUBLE", NULL, 8, 0, 0, 0, 0},
+    [C_BREQ] = {{"b_req", 1, PQ_BOOLEAN, PQ_LOGICAL_NONE, 1, 0, 0, 0, 0, 0, 0},
+                RT_BOOL,
+                DUCKDB_TYPE_BOOLEAN,
+                "BOOLEAN",
+                NULL,
+                1,
+                0,
+                0,
+                0,
+                0},
+    [C_BOPT] = {{"b_opt", 2, PQ_BOOLEAN, PQ_LOGICAL_NONE, 0, 0, 0, 0, 0, 0, 0},
+                RT_BOOL,
+                DUCKDB_TYPE_BOOLEAN,
+                "BOOLEAN",
+                NULL,
+                1,
+                0,
+                0,
+                0,
+                0},
+    [C_I8] = {{"i8", 3, PQ_INT32, PQ_LOGICAL_INT, 0, 0, 0, 0, 8, 0, 0},
+              RT_INT,
+              DUCKDB_TYPE_TINYINT,
+              "TINYINT",
+              "INT_8",
+              4,
+              0,
+              0,
+              0,
+              0},
+    [C_I16] = {{"i16", 4, PQ_INT32, PQ_LOGICAL_INT, 1, 0, 0, 0, 16, 0, 0},
+               RT_INT,
+               DUCKDB_TYPE_SMALLINT,
+               "SMALLINT",
+               "INT_16",
+               4,
+               0,
+               0,
+               0,
+               0},
+    [C_I32] = {{"i32", 5, PQ_INT32, PQ_LOGICAL_NONE, 1, 0, 0, 0, 0, 0, 0},
+               RT_INT,
+               DUCKDB_TYPE_INTEGER,
+               "INTEGER",
+               NULL,
+               4,
+               0,
+               0,
+               0,
+               0},
+    [C_I64] = {{"i64", 6, PQ_INT64, PQ_LOGICAL_NONE, 0, 0, 0, 0, 0, 0, 0},
+               RT_INT,
+               DUCKDB_TYPE_BIGINT,
+               "BIGINT",
+               NULL,
+               8,
+               0,
+               0,
+               0,
+               0},
+    [C_F32] = {{"f32", 7, PQ_FLOAT, PQ_LOGICAL_NONE, 0, 0, 0, 0, 0, 0, 0},
+               RT_FLOAT,
+               DUCKDB_TYPE_FLOAT,
+               "FLOAT",
+               NULL,
+               4,
+               0,
+               0,
+               0,
+               0},
+    [C_F64] = {{"f64", 8, PQ_DOUBLE, PQ_LOGICAL_NONE, 1, 0, 0, 0, 0, 0, 0},
+               RT_FLOAT,
+               DUCKDB_TYPE_DOUBLE,
+               "DOUBLE",
+               NULL,
+               8,
+               0,
+               0,
+               0,
+               0},
+    [C_DEC9] = {{"dec9", 9, PQ_INT32, PQ_LOGICAL_DECIMAL, 0, 0, 9, 2, 0, 0, 0},
+                RT_DEC,
+                DUCKDB_TYPE_DECIMAL,
+                "DECIMAL(9,2)",
+                "DECIMAL",
+                4,
+                0,
+                0,
+                0,
+                0},
+    [C_DEC18] = {{"dec18", 10, PQ_INT64, PQ_LOGICAL_DECIMAL, 1, 0, 18, 4, 0, 0, 0},
+                 RT_DEC,
+                 DUCKDB_TYPE_DECIMAL,
+                 "DECIMAL(18,4)",
+                 "DECIMAL",
+                 8,
+                 0,
+                 0,
+                 0,
+                 0},
+    [C_DEC38] = {{"dec38", 11, PQ_FIXED_LEN_BYTE_ARRAY, PQ_LOGICAL_DECIMAL, 0, 16, 38, 10, 0, 0, 0},
+                 RT_DEC,
+                 DUCKDB_TYPE_DECIMAL,
+                 "DECIMAL(38,10)",
+                 "DECIMAL",
+                 16,
+                 0,
+                 0,
+                 0,
+                 0},
+    [C_STR] = {{"str", 12, PQ_BYTE_ARRAY, PQ_LOGICAL_STRING, 0, 0, 0, 0, 0, 0, 0},
+               RT_STR,
+               DUCKDB_TYPE_VARCHAR,
+               "VARCHAR",
+               "UTF8",
+               0,
+               0,
+               0,
+               0,
+               0},
+    [C_LOWCARD] = {{"lowcard", 13, PQ_BYTE_ARRAY, PQ_LOGICAL_STRING, 1, 0, 0, 0, 0, 0, 0},
+                   RT_STR,
+                   DUCKDB_TYPE_VARCHAR,
+                   "VARCHAR",
+                   "UTF8",
+                   0,
+                   0,
+                   0,
+                   0,
+                   0},
+    [C_BIN] = {{"bin", 14, PQ_BYTE_ARRAY, PQ_LOGICAL_NONE, 0, 0, 0, 0, 0, 0, 0},
+               RT_BIN,
+               DUCKDB_TYPE_BLOB,
+               "BLOB",
+               NULL,
+               0,
+               0,
+               0,
+               0,
+               0},
+    [C_DATE] = {{"d", 15, PQ_INT32, PQ_LOGICAL_DATE, 0, 0, 0, 0, 0, 0, 0},
+                RT_DATE,
+                DUCKDB_TYPE_DATE,
+                "DATE",
+                "DATE",
+                4,
+                0,
+                0,
+                0,
+                0},
+    [C_TSUTC] = {{"ts_utc", 16, PQ_INT64, PQ_LOGICAL_TIMESTAMP, 1, 0, 0, 0, 0, 1, 0},
+                 RT_TS,
+                 DUCKDB_TYPE_TIMESTAMP_TZ,
+                 "TIMESTAMP WITH TIME ZONE",
+                 "TIMESTAMP_MICROS",
+                 8,
+                 0,
+                 0,
+                 0,
+                 0},
+    [C_TSLOCAL] = {{"ts_local", 17, PQ_INT64, PQ_LOGICAL_TIMESTAMP, 0, 0, 0, 0, 0, 0, 0},
+                   RT_TS,
+                   DUCKDB_TYPE_TIMESTAMP,
+                   "TIMESTAMP",
+                   "TIMESTAMP_MICROS",
+                   8,
+                   0,
+                   0,
+                   0,
+                   0},
+    [C_TSNS] = {{"ts_ns", 18, PQ_INT64, PQ_LOGICAL_TIMESTAMP, 0, 0, 0, 0, 0, 0, 1},
+                RT_TS,
+                DUCKDB_TYPE_TIMESTAMP_NS,
+                "TIMESTAMP_NS",
+                NULL,
+                8,
+                0,
+                0,
+                0,
+                0},
+    [C_TIME] = {{"t", 19, PQ_INT64, PQ_LOGICAL_TIME, 1, 0, 0, 0, 0, 0, 0},
+                RT_TIME,
+                DUCKDB_TYPE_TIME,
+                "TIME",
+                "TIME_MICROS",
+                8,
+                0,
+                0,
+                0,
+                0},
+    [C_UUID] = {{"u", 20, PQ_FIXED_LEN_BYTE_ARRAY, PQ_LOGICAL_UUID, 0, 16, 0, 0, 0, 0, 0},
+                RT_UUID,
+                DUCKDB_TYPE_UUID,
+                "UUID",
+                NULL,
+                16,
+                0,
+                0,
+                0,
+                0},
+    [C_FALLBACK] = {{"fallback", 21, PQ_INT64, PQ_LOGICAL_NONE, 1, 0, 0, 0, 0, 0, 0},
+                    RT_INT,
+                    DUCKDB_TYPE_BIGINT,
+                    "BIGINT",
+                    NULL,
+                    8,
+                    0,
+                    0,
+                    0,
+                    0},
+    [C_NULLS] = {{"nulls", 22, PQ_INT32, PQ_LOGICAL_NONE, 0, 0, 0, 0, 0, 0, 0},
+                 RT_INT,
+                 DUCKDB_TYPE_INTEGER,
+                 "INTEGER",
+                 NULL,
+                 4,
+                 0,
+                 0,
+                 0,
+                 0},
+    [C_NANPAGE] = {{"nanpage", 23, PQ_DOUBLE, PQ_LOGICAL_NONE, 0, 0, 0, 0, 0, 0, 0},
+                   RT_FLOAT,
+                   DUCKDB_TYPE_DOUBLE,
+                   "DOUBLE",
+                   NULL,
+                   8,
+                   0,
+                   0,
+                   0,
+                   0},
 };
 
 /* 10^38 - 1, the largest DECIMAL(38) unscaled value, big-endian. */
 static const uint8_t rt_dec38_max[16] = {0x4B, 0x3B, 0x4C, 0xA8, 0x5A, 0x86, 0xC4, 0x7A,
-					 0x09, 0x8A, 0x22, 0x3F, 0xFF, 0xFF, 0xFF, 0xFF};
+                                         0x09, 0x8A, 0x22, 0x3F, 0xFF, 0xFF, 0xFF, 0xFF};
 
 static void rt_negate16(uint8_t *p)
 {
@@ -223,14 +403,14 @@ static void rt_negate16(uint8_t *p)
 }
 
 static const char *const rt_words[] = {
-	"",
-	"a",
-	"h\xC3\xA9llo w\xC3\xB6rld",
-	"\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E",
-	"emoji \xF0\x9F\x98\x80!",
-	"tab\there\nnewline\\backslash",
-	"\xC3\xBF\xC3\xBF high",
-	"zzz",
+    "",
+    "a",
+    "h\xC3\xA9llo w\xC3\xB6rld",
+    "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E",
+    "emoji \xF0\x9F\x98\x80!",
+    "tab\there\nnewline\\backslash",
+    "\xC3\xBF\xC3\xBF high",
+    "zzz",
 };
 
 /* Appends row i's string: short words, numbered words, and long strings
@@ -344,7 +524,8 @@ static int rt_generate(void)
 		memcpy(rt_cols[C_DEC9].values + 4 * i, &d9, 4);
 		memcpy(rt_cols[C_DEC18].values + 8 * i, &d18, 8);
 		uint8_t *d38 = rt_cols[C_DEC38].values + 16 * i;
-		int64_t hi = (int64_t)(rt_rand() % 10000000000000000000ull - 5000000000000000000ull);
+		int64_t hi =
+		    (int64_t)(rt_rand() % 10000000000000000000ull - 5000000000000000000ull);
 		put_be64(d38, (uint64_t)hi);
 		put_be64(d38 + 8, rt_rand());
 		if (i % 500 == 1)
@@ -563,7 +744,8 @@ static void rt_put_clock(buf *b, int64_t units, int digits)
 	for (int i = 0; i < digits; i++)
 		per_sec *= 10;
 	int64_t secs = units / per_sec, frac = units % per_sec;
-	buf_printf(b, "%02d:%02d:%02d", (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
+	buf_printf(b, "%02d:%02d:%02d", (int)(secs / 3600), (int)(secs / 60 % 60),
+	           (int)(secs % 60));
 	if (frac) {
 		char f[16];
 		int n = digits;
@@ -600,8 +782,8 @@ static void rt_put_decimal(buf *b, const rt_col *c, const uint8_t *v)
 		x = (__int128)(int64_t)get_be64(v);
 		x = (__int128)((unsigned __int128)x << 64) | get_be64(v + 8);
 	}
-	unsigned __int128 u = x < 0 ? (unsigned __int128)0 - (unsigned __int128)x
-				    : (unsigned __int128)x;
+	unsigned __int128 u =
+	    x < 0 ? (unsigned __int128)0 - (unsigned __int128)x : (unsigned __int128)x;
 	char digits[64];
 	int n = 0;
 	do {
@@ -671,7 +853,7 @@ static void rt_render(buf *b, const rt_col *c, const uint8_t *v, size_t len)
 	case RT_UUID:
 		for (int i = 0; i < 16; i++)
 			buf_printf(b, "%s%02x", i == 4 || i == 6 || i == 8 || i == 10 ? "-" : "",
-				   v[i]);
+			           v[i]);
 		break;
 	case RT_FLOAT:
 		break;
@@ -717,7 +899,7 @@ static char *rt_cell(rt_rows *r, idx_t col, idx_t row)
 
 /* Checks that a cell equals want (NULL meaning SQL NULL). */
 static void rt_cell_is(rt_ctx *t, rt_rows *r, idx_t col, idx_t row, const char *want,
-		       const char *what)
+                       const char *what)
 {
 	char *v = rt_cell(r, col, row);
 	int ok = (!v && !want) || (v && want && strcmp(v, want) == 0);
@@ -731,21 +913,22 @@ static void rt_check_schema(duckdb_connection con, rt_ctx *t, const char *path)
 {
 	char sql[4096];
 	snprintf(sql, sizeof(sql),
-		 "SELECT name, type, type_length, repetition_type, converted_type, scale, "
-		 "precision, field_id, duckdb_type, num_children FROM parquet_schema('%s')",
-		 path);
+	         "SELECT name, type, type_length, repetition_type, converted_type, scale, "
+	         "precision, field_id, duckdb_type, num_children FROM parquet_schema('%s')",
+	         path);
 	rt_rows r;
 	if (rt_query(con, t, sql, &r))
 		return;
 	rt_check(t, r.nrows == C_NCOLS + 1, "parquet_schema: %llu rows, want %d",
-		 (unsigned long long)r.nrows, C_NCOLS + 1);
+	         (unsigned long long)r.nrows, C_NCOLS + 1);
 	if (r.nrows == C_NCOLS + 1) {
 		char n[32];
 		snprintf(n, sizeof(n), "%d", C_NCOLS);
 		rt_cell_is(t, &r, 9, 0, n, "root num_children");
 	}
-	static const char *const phys[] = {"BOOLEAN", "INT32", "INT64", "INT96",
-					   "FLOAT",   "DOUBLE", "BYTE_ARRAY", "FIXED_LEN_BYTE_ARRAY"};
+	static const char *const phys[] = {
+	    "BOOLEAN", "INT32",  "INT64",      "INT96",
+	    "FLOAT",   "DOUBLE", "BYTE_ARRAY", "FIXED_LEN_BYTE_ARRAY"};
 	for (idx_t i = 1; i < r.nrows && i <= C_NCOLS; i++) {
 		const rt_col *c = &rt_cols[i - 1];
 		char what[128], num[32];
@@ -777,15 +960,15 @@ static void rt_check_schema(duckdb_connection con, rt_ctx *t, const char *path)
 }
 
 static void rt_check_file_meta(duckdb_connection con, rt_ctx *t, const char *path,
-			       const pq_file_result *res)
+                               const pq_file_result *res)
 {
 	char sql[4096], want[64];
 	snprintf(sql, sizeof(sql),
-		 "SELECT created_by, num_rows, num_row_groups, format_version, "
-		 "len(column_orders), len(list_filter(column_orders, x -> x = "
-		 "'ColumnOrder(TYPE_ORDER=TypeDefinedOrder())')), file_size_bytes "
-		 "FROM parquet_file_metadata('%s')",
-		 path);
+	         "SELECT created_by, num_rows, num_row_groups, format_version, "
+	         "len(column_orders), len(list_filter(column_orders, x -> x = "
+	         "'ColumnOrder(TYPE_ORDER=TypeDefinedOrder())')), file_size_bytes "
+	         "FROM parquet_file_metadata('%s')",
+	         path);
 	rt_rows r;
 	if (rt_query(con, t, sql, &r) == 0 && r.nrows == 1) {
 		rt_cell_is(t, &r, 0, 0, "floe-roundtrip", "created_by");
@@ -802,14 +985,15 @@ static void rt_check_file_meta(duckdb_connection con, rt_ctx *t, const char *pat
 	}
 	rt_rows_free(&r);
 	snprintf(sql, sizeof(sql),
-		 "SELECT decode(key), decode(value) FROM parquet_kv_metadata('%s') ORDER BY 1",
-		 path);
+	         "SELECT decode(key), decode(value) FROM parquet_kv_metadata('%s') ORDER BY 1",
+	         path);
 	if (rt_query(con, t, sql, &r) == 0) {
 		rt_check(t, r.nrows == 2, "kv metadata: %llu entries, want 2",
-			 (unsigned long long)r.nrows);
+		         (unsigned long long)r.nrows);
 		if (r.nrows == 2) {
 			rt_cell_is(t, &r, 0, 0, "iceberg.schema", "kv key 0");
-			rt_cell_is(t, &r, 1, 0, "{\"type\":\"struct\",\"fields\":[]}", "kv value 0");
+			rt_cell_is(t, &r, 1, 0, "{\"type\":\"struct\",\"fields\":[]}",
+			           "kv value 0");
 			rt_cell_is(t, &r, 0, 1, "writer", "kv key 1");
 			rt_cell_is(t, &r, 1, 1, "pq_roundtrip \xE2\x9C\x93", "kv value 1");
 		}
@@ -819,7 +1003,7 @@ static void rt_check_file_meta(duckdb_connection con, rt_ctx *t, const char *pat
 
 /* Compares one DuckDB vector cell with row i of column c. */
 static int rt_cell_equal(const rt_col *c, duckdb_vector vec, idx_t j, size_t i, char *why,
-			 size_t whylen)
+                         size_t whylen)
 {
 	uint64_t *validity = duckdb_vector_get_validity(vec);
 	int dv = !validity || duckdb_validity_row_is_valid(validity, j);
@@ -856,7 +1040,7 @@ static int rt_cell_equal(const rt_col *c, duckdb_vector vec, idx_t j, size_t i, 
 		int32_t want;
 		memcpy(&want, v, 4);
 		int32_t got = c->dtype == DUCKDB_TYPE_TINYINT ? ((const int8_t *)data)[j]
-							      : ((const int16_t *)data)[j];
+		                                              : ((const int16_t *)data)[j];
 		if (got != want) {
 			snprintf(why, whylen, "%d, want %d", got, want);
 			return 0;
@@ -870,7 +1054,7 @@ static int rt_cell_equal(const rt_col *c, duckdb_vector vec, idx_t j, size_t i, 
 			const char *p = duckdb_string_t_data(s);
 			if (n != len || memcmp(p, v, len) != 0) {
 				snprintf(why, whylen, "string '%.*s', want '%.*s'", (int)n, p,
-					 (int)len, (const char *)v);
+				         (int)len, (const char *)v);
 				return 0;
 			}
 			return 1;
@@ -901,8 +1085,8 @@ static void rt_check_values(duckdb_connection con, rt_ctx *t, const char *path)
 {
 	char sql[4096];
 	snprintf(sql, sizeof(sql),
-		 "SELECT * FROM read_parquet('%s', file_row_number=true) ORDER BY file_row_number",
-		 path);
+	         "SELECT * FROM read_parquet('%s', file_row_number=true) ORDER BY file_row_number",
+	         path);
 	duckdb_result res;
 	if (duckdb_query(con, sql, &res) == DuckDBError) {
 		rt_check(t, 0, "read_parquet: %s", duckdb_result_error(&res));
@@ -911,12 +1095,12 @@ static void rt_check_values(duckdb_connection con, rt_ctx *t, const char *path)
 	}
 	idx_t ncols = duckdb_column_count(&res);
 	rt_check(t, ncols == C_NCOLS + 1, "read_parquet: %llu columns, want %d",
-		 (unsigned long long)ncols, C_NCOLS + 1);
+	         (unsigned long long)ncols, C_NCOLS + 1);
 	int types_ok = ncols == C_NCOLS + 1;
 	for (int c = 0; types_ok && c < C_NCOLS; c++) {
 		duckdb_type got = duckdb_column_type(&res, (idx_t)c);
 		rt_check(t, got == rt_cols[c].dtype, "column %s: DuckDB type %d, want %d",
-			 rt_cols[c].spec.name, (int)got, (int)rt_cols[c].dtype);
+		         rt_cols[c].spec.name, (int)got, (int)rt_cols[c].dtype);
 		types_ok &= got == rt_cols[c].dtype;
 	}
 	if (!types_ok) {
@@ -931,7 +1115,7 @@ static void rt_check_values(duckdb_connection con, rt_ctx *t, const char *path)
 	while ((chunk = duckdb_fetch_chunk(res)) != NULL) {
 		idx_t k = duckdb_data_chunk_get_size(chunk);
 		const int64_t *rn =
-			duckdb_vector_get_data(duckdb_data_chunk_get_vector(chunk, C_NCOLS));
+		    duckdb_vector_get_data(duckdb_data_chunk_get_vector(chunk, C_NCOLS));
 		for (idx_t j = 0; j < k; j++)
 			order_ok &= rn[j] == (int64_t)(row + j);
 		for (int c = 0; c < C_NCOLS && row + k <= RT_ROWS; c++) {
@@ -954,15 +1138,15 @@ static void rt_check_values(duckdb_connection con, rt_ctx *t, const char *path)
 	rt_check(t, order_ok, "read_parquet: file_row_number out of order");
 	for (int c = 0; c < C_NCOLS; c++)
 		rt_check(t, bad[c] == 0, "values of %s: %zu wrong, first at row %zu: %s",
-			 rt_cols[c].spec.name, bad[c], bad[c] ? first_bad[c] : 0,
-			 bad[c] ? why[c] : "");
+		         rt_cols[c].spec.name, bad[c], bad[c] ? first_bad[c] : 0,
+		         bad[c] ? why[c] : "");
 }
 
 /* A float statistic as DuckDB printed it, against the value the Parquet
  * rules make us write (zero min -> -0.0, zero max -> +0.0). DuckDB leaves
  * infinite bounds out (NULL), which is its choice, not a wrong file. */
 static void rt_check_float_stat(rt_ctx *t, const rt_col *c, const char *got, const uint8_t *v,
-				int is_max, const char *what)
+                                int is_max, const char *what)
 {
 	double want = rt_float(c, v);
 	if (want == 0)
@@ -974,8 +1158,8 @@ static void rt_check_float_stat(rt_ctx *t, const rt_col *c, const char *got, con
 	double g = strtod(got, NULL);
 	if (c->spec.physical == PQ_FLOAT) /* DuckDB prints the shortest float text */
 		g = (float)g;
-	rt_check(t, g == want && !!signbit(g) == !!signbit(want), "%s: %s, want %s%.17g", what,
-		 got, signbit(want) ? "(neg) " : "", want);
+	rt_check(t, g == want && !!signbit(g) == !!signbit(want), "%s: %s, want %s%.17g", what, got,
+	         signbit(want) ? "(neg) " : "", want);
 }
 
 static int rt_is_bool_true(const char *s)
@@ -984,7 +1168,7 @@ static int rt_is_bool_true(const char *s)
 }
 
 static void rt_check_bound(rt_ctx *t, const rt_col *c, const char *got, const char *exact,
-			   const uint8_t *v, size_t len, int is_max, const char *what)
+                           const uint8_t *v, size_t len, int is_max, const char *what)
 {
 	buf want = {0};
 	rt_render(&want, c, v, len);
@@ -992,14 +1176,14 @@ static void rt_check_bound(rt_ctx *t, const rt_col *c, const char *got, const ch
 	int is_exact = rt_is_bool_true(exact);
 	if (c->kind != RT_STR || len <= RT_STAT_MAX) {
 		rt_check(t, got && strcmp(got, (const char *)want.data) == 0 && is_exact,
-			 "%s: '%s' (exact %s), want '%s' (exact)", what, got ? got : "NULL",
-			 exact ? exact : "NULL", (const char *)want.data);
+		         "%s: '%s' (exact %s), want '%s' (exact)", what, got ? got : "NULL",
+		         exact ? exact : "NULL", (const char *)want.data);
 	} else if (!got) {
 		rt_check(t, 0, "%s: NULL for a %zu-byte value", what, len);
 	} else if (is_exact) {
 		/* No shorter bound existed (e.g. all U+10FFFF): exact value. */
-		rt_check(t, strcmp(got, (const char *)want.data) == 0,
-			 "%s: exact '%s', want '%s'", what, got, (const char *)want.data);
+		rt_check(t, strcmp(got, (const char *)want.data) == 0, "%s: exact '%s', want '%s'",
+		         what, got, (const char *)want.data);
 	} else {
 		size_t gl = strlen(got);
 		int ok = gl <= RT_STAT_MAX + 4 && gl > 0;
@@ -1008,7 +1192,7 @@ static void rt_check_bound(rt_ctx *t, const rt_col *c, const char *got, const ch
 		else
 			ok &= rt_bytes_cmp((const uint8_t *)got, gl, v, len) > 0;
 		rt_check(t, ok, "%s: truncated bound '%s' does not bound '%s'", what, got,
-			 (const char *)want.data);
+		         (const char *)want.data);
 	}
 	buf_release(&want);
 }
@@ -1023,25 +1207,25 @@ static int rt_has_word(const char *list, const char *word)
 }
 
 static void rt_check_metadata(duckdb_connection con, rt_ctx *t, const rt_config *cfg,
-			      const char *path, const pq_file_result *res)
+                              const char *path, const pq_file_result *res)
 {
 	char sql[4096];
 	snprintf(sql, sizeof(sql),
-		 "SELECT row_group_id, column_id, row_group_num_rows, num_values, "
-		 "stats_null_count, stats_min_value, stats_max_value, min_is_exact, max_is_exact, "
-		 "stats_min, stats_max, encodings, compression, dictionary_page_offset, "
-		 "data_page_offset, file_offset, total_compressed_size, path_in_schema "
-		 "FROM parquet_metadata('%s') ORDER BY row_group_id, column_id",
-		 path);
+	         "SELECT row_group_id, column_id, row_group_num_rows, num_values, "
+	         "stats_null_count, stats_min_value, stats_max_value, min_is_exact, max_is_exact, "
+	         "stats_min, stats_max, encodings, compression, dictionary_page_offset, "
+	         "data_page_offset, file_offset, total_compressed_size, path_in_schema "
+	         "FROM parquet_metadata('%s') ORDER BY row_group_id, column_id",
+	         path);
 	rt_rows r;
 	if (rt_query(con, t, sql, &r))
 		return;
 	rt_check(t, r.nrows == (idx_t)res->nrow_groups * C_NCOLS,
-		 "parquet_metadata: %llu chunks, want %d", (unsigned long long)r.nrows,
-		 res->nrow_groups * C_NCOLS);
+	         "parquet_metadata: %llu chunks, want %d", (unsigned long long)r.nrows,
+	         res->nrow_groups * C_NCOLS);
 	static const char *const codec[] = {[PQ_CODEC_UNCOMPRESSED] = "UNCOMPRESSED",
-					    [PQ_CODEC_SNAPPY] = "SNAPPY",
-					    [PQ_CODEC_ZSTD] = "ZSTD"};
+	                                    [PQ_CODEC_SNAPPY] = "SNAPPY",
+	                                    [PQ_CODEC_ZSTD] = "ZSTD"};
 	size_t start = 0;
 	int64_t comp[C_NCOLS] = {0};
 	int fallback_seen = 0, dict_seen = 0, delta_seen = 0;
@@ -1056,18 +1240,18 @@ static void rt_check_metadata(duckdb_connection con, rt_ctx *t, const rt_config 
 		char what[160], want[64];
 		snprintf(what, sizeof(what), "rg %llu %s", (unsigned long long)g, col->spec.name);
 		rt_check(t, cell[17] && strcmp(cell[17], col->spec.name) == 0, "%s: path '%s'",
-			 what, cell[17] ? cell[17] : "NULL");
+		         what, cell[17] ? cell[17] : "NULL");
 		rt_check(t, cell[3] && strtoull(cell[3], NULL, 10) == rows,
-			 "%s: num_values %s, want %zu", what, cell[3] ? cell[3] : "NULL", rows);
+		         "%s: num_values %s, want %zu", what, cell[3] ? cell[3] : "NULL", rows);
 		rt_stats st;
 		rt_stats_of(col, start, start + rows, &st);
 		snprintf(want, sizeof(want), "%lld", (long long)st.nulls);
 		rt_check(t, cell[4] && strcmp(cell[4], want) == 0, "%s: null_count %s, want %s",
-			 what, cell[4] ? cell[4] : "NULL", want);
+		         what, cell[4] ? cell[4] : "NULL", want);
 		rt_check(t, !cell[9] && !cell[10], "%s: deprecated min/max written", what);
 		if (!st.has) {
 			rt_check(t, !cell[5] && !cell[6], "%s: min/max on a chunk without values",
-				 what);
+			         what);
 		} else if (col->kind == RT_FLOAT) {
 			char w2[200];
 			snprintf(w2, sizeof(w2), "%s min", what);
@@ -1082,41 +1266,41 @@ static void rt_check_metadata(duckdb_connection con, rt_ctx *t, const rt_config 
 			rt_check_bound(t, col, cell[6], cell[8], st.max, st.max_len, 1, w2);
 		}
 		rt_check(t, cell[12] && strcmp(cell[12], codec[cfg->codec]) == 0,
-			 "%s: compression %s", what, cell[12] ? cell[12] : "NULL");
+		         "%s: compression %s", what, cell[12] ? cell[12] : "NULL");
 		const char *enc = cell[11] ? cell[11] : "";
 		int has_dict_page = cell[13] != NULL;
 		int dict_enc = rt_has_word(enc, "RLE_DICTIONARY");
 		rt_check(t, has_dict_page == dict_enc, "%s: dictionary page %d but encodings '%s'",
-			 what, has_dict_page, enc);
+		         what, has_dict_page, enc);
 		rt_check(t, rt_has_word(enc, "RLE") == !col->spec.required,
-			 "%s: RLE (levels) in '%s' for %s column", what, enc,
-			 col->spec.required ? "a required" : "an optional");
+		         "%s: RLE (levels) in '%s' for %s column", what, enc,
+		         col->spec.required ? "a required" : "an optional");
 		if (cfg->dict_max == 0 || col->spec.physical == PQ_BOOLEAN)
 			rt_check(t, !dict_enc, "%s: dictionary used: '%s'", what, enc);
 		if (c == C_LOWCARD && cfg->dict_max != 0)
 			rt_check(t, dict_enc && !rt_has_word(enc, "PLAIN_DICTIONARY"),
-				 "%s: low-cardinality column not dictionary-encoded: '%s'", what,
-				 enc);
+			         "%s: low-cardinality column not dictionary-encoded: '%s'", what,
+			         enc);
 		dict_seen |= dict_enc;
 		/* Only with delta encodings do the encodings show a fallback
 		 * (PLAIN is also the dictionary page's encoding). */
 		if (c == C_FALLBACK && dict_enc && rt_has_word(enc, "DELTA_BINARY_PACKED"))
 			fallback_seen = 1;
 		delta_seen |= rt_has_word(enc, "DELTA_BINARY_PACKED") ||
-			      rt_has_word(enc, "DELTA_LENGTH_BYTE_ARRAY");
+		              rt_has_word(enc, "DELTA_LENGTH_BYTE_ARRAY");
 		int64_t dict_off = cell[13] ? strtoll(cell[13], NULL, 10) : -1;
 		int64_t data_off = cell[14] ? strtoll(cell[14], NULL, 10) : -1;
 		int64_t file_off = cell[15] ? strtoll(cell[15], NULL, 10) : -1;
 		rt_check(t, data_off > dict_off && data_off >= 4,
-			 "%s: data page offset %lld, dictionary page offset %lld", what,
-			 (long long)data_off, (long long)dict_off);
+		         "%s: data page offset %lld, dictionary page offset %lld", what,
+		         (long long)data_off, (long long)dict_off);
 		rt_check(t, file_off == (dict_off >= 0 ? dict_off : data_off),
-			 "%s: ColumnChunk.file_offset %lld is not the first page", what,
-			 (long long)file_off);
+		         "%s: ColumnChunk.file_offset %lld is not the first page", what,
+		         (long long)file_off);
 		if (c == 0 && (int)g < res->nrow_groups)
 			rt_check(t, file_off == res->row_group_offsets[g],
-				 "%s: row group offset %lld, result says %lld", what,
-				 (long long)file_off, (long long)res->row_group_offsets[g]);
+			         "%s: row group offset %lld, result says %lld", what,
+			         (long long)file_off, (long long)res->row_group_offsets[g]);
 		comp[c] += cell[16] ? strtoll(cell[16], NULL, 10) : 0;
 		for (idx_t k = 0; k < 18; k++)
 			duckdb_free(cell[k]);
@@ -1127,43 +1311,45 @@ static void rt_check_metadata(duckdb_connection con, rt_ctx *t, const rt_config 
 	rt_check(t, start == RT_ROWS, "row groups hold %zu rows, want %d", start, RT_ROWS);
 	for (int c = 0; c < C_NCOLS; c++)
 		rt_check(t, comp[c] == res->cols[c].compressed_bytes,
-			 "%s: compressed size %lld in the footer, %lld in the result",
-			 rt_cols[c].spec.name, (long long)comp[c],
-			 (long long)res->cols[c].compressed_bytes);
+		         "%s: compressed size %lld in the footer, %lld in the result",
+		         rt_cols[c].spec.name, (long long)comp[c],
+		         (long long)res->cols[c].compressed_bytes);
 	if (cfg->delta && cfg->dict_max != 0 && cfg->dict_max != (size_t)-1)
 		rt_check(t, fallback_seen,
-			 "no chunk of 'fallback' has RLE_DICTIONARY and DELTA_BINARY_PACKED pages");
+		         "no chunk of 'fallback' has RLE_DICTIONARY and DELTA_BINARY_PACKED pages");
 	if (cfg->dict_max != 0)
 		rt_check(t, dict_seen, "no chunk is dictionary-encoded");
-	rt_check(t, delta_seen == cfg->delta, "DELTA encodings %s", cfg->delta ? "missing" : "used");
+	rt_check(t, delta_seen == cfg->delta, "DELTA encodings %s",
+	         cfg->delta ? "missing" : "used");
 }
 
 /* pq_file_result against the data: exact min/max and counts. */
 static void rt_check_result(rt_ctx *t, const pq_file_result *res)
 {
 	rt_check(t, res->num_rows == RT_ROWS && res->ncols == C_NCOLS,
-		 "result: %lld rows, %d columns", (long long)res->num_rows, res->ncols);
+	         "result: %lld rows, %d columns", (long long)res->num_rows, res->ncols);
 	for (int c = 0; c < C_NCOLS && c < res->ncols; c++) {
 		const rt_col *col = &rt_cols[c];
 		const pq_column_result *cr = &res->cols[c];
 		rt_stats st;
 		rt_stats_of(col, 0, RT_ROWS, &st);
-		rt_check(t, cr->num_values == RT_ROWS && cr->null_count == st.nulls &&
-				    cr->nan_count == st.nans,
-			 "result %s: values %lld nulls %lld nans %lld, want %d %lld %lld",
-			 col->spec.name, (long long)cr->num_values, (long long)cr->null_count,
-			 (long long)cr->nan_count, RT_ROWS, (long long)st.nulls,
-			 (long long)st.nans);
+		rt_check(t,
+		         cr->num_values == RT_ROWS && cr->null_count == st.nulls &&
+		             cr->nan_count == st.nans,
+		         "result %s: values %lld nulls %lld nans %lld, want %d %lld %lld",
+		         col->spec.name, (long long)cr->num_values, (long long)cr->null_count,
+		         (long long)cr->nan_count, RT_ROWS, (long long)st.nulls,
+		         (long long)st.nans);
 		rt_check(t, cr->has_min_max == st.has, "result %s: has_min_max %d", col->spec.name,
-			 cr->has_min_max);
+		         cr->has_min_max);
 		if (!st.has || !cr->has_min_max)
 			continue;
 		rt_check(t, cr->min_len == st.min_len && memcmp(cr->min, st.min, st.min_len) == 0,
-			 "result %s: min is not the exact minimum", col->spec.name);
+		         "result %s: min is not the exact minimum", col->spec.name);
 		rt_check(t, cr->max_len == st.max_len && memcmp(cr->max, st.max, st.max_len) == 0,
-			 "result %s: max is not the exact maximum", col->spec.name);
+		         "result %s: max is not the exact maximum", col->spec.name);
 		rt_check(t, cr->compressed_bytes > 0 && cr->uncompressed_bytes > 0,
-			 "result %s: sizes", col->spec.name);
+		         "result %s: sizes", col->spec.name);
 	}
 }
 
@@ -1173,18 +1359,18 @@ static void rt_check_file(rt_ctx *t, const char *path, const pq_file_result *res
 	uint8_t head[4], tail[8];
 	long size = -1;
 	int ok = f && fread(head, 1, 4, f) == 4 && fseek(f, -8, SEEK_END) == 0 &&
-		 fread(tail, 1, 8, f) == 8 && fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) > 0;
+	         fread(tail, 1, 8, f) == 8 && fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) > 0;
 	if (f)
 		fclose(f);
 	rt_check(t, ok, "cannot read %s back", path);
 	if (!ok)
 		return;
 	rt_check(t, memcmp(head, "PAR1", 4) == 0 && memcmp(tail + 4, "PAR1", 4) == 0,
-		 "magic missing at the start or end");
+	         "magic missing at the start or end");
 	rt_check(t, get_le32(tail) > 0 && get_le32(tail) < (uint32_t)size - 12,
-		 "footer length %u in a %ld-byte file", get_le32(tail), size);
+	         "footer length %u in a %ld-byte file", get_le32(tail), size);
 	rt_check(t, size == res->file_size, "file is %ld bytes, writer reported %lld", size,
-		 (long long)res->file_size);
+	         (long long)res->file_size);
 }
 
 /* ---- driver ----------------------------------------------------------- */
@@ -1219,7 +1405,7 @@ static int rt_write(const rt_config *cfg, const char *path, pq_file_result *res,
 	if (cfg->row_group)
 		o.row_group_bytes = cfg->row_group;
 	pq_kv kv[2] = {{"iceberg.schema", "{\"type\":\"struct\",\"fields\":[]}"},
-		       {"writer", "pq_roundtrip \xE2\x9C\x93"}};
+	               {"writer", "pq_roundtrip \xE2\x9C\x93"}};
 	rt_file fs = {fopen(path, "wb")};
 	if (!fs.f)
 		return errf(err, FLOE_EIO, "%s: %s", path, strerror(errno));
@@ -1253,12 +1439,12 @@ int main(int argc, char **argv)
 {
 	const char *dir = argc > 1 ? argv[1] : "/tmp";
 	static const rt_config configs[] = {
-		{"zstd-dict-fallback", PQ_CODEC_ZSTD, 0, 4096, 8192, 400000},
-		{"snappy-delta-fallback", PQ_CODEC_SNAPPY, 1, 4096, 8192, 400000},
-		{"uncompressed-nodict", PQ_CODEC_UNCOMPRESSED, 0, 0, 4096, 300000},
-		{"zstd-defaults", PQ_CODEC_ZSTD, 0, (size_t)-1, 0, 0},
-		{"zstd-delta-defaults", PQ_CODEC_ZSTD, 1, (size_t)-1, 0, 0},
-		{"snappy-tiny-pages", PQ_CODEC_SNAPPY, 0, 100000, 300, 50000},
+	    {"zstd-dict-fallback", PQ_CODEC_ZSTD, 0, 4096, 8192, 400000},
+	    {"snappy-delta-fallback", PQ_CODEC_SNAPPY, 1, 4096, 8192, 400000},
+	    {"uncompressed-nodict", PQ_CODEC_UNCOMPRESSED, 0, 0, 4096, 300000},
+	    {"zstd-defaults", PQ_CODEC_ZSTD, 0, (size_t)-1, 0, 0},
+	    {"zstd-delta-defaults", PQ_CODEC_ZSTD, 1, (size_t)-1, 0, 0},
+	    {"snappy-tiny-pages", PQ_CODEC_SNAPPY, 0, 100000, 300, 50000},
 	};
 	int total_pass = 0, total_fail = 0;
 	duckdb_database db = NULL;
@@ -1275,7 +1461,8 @@ int main(int argc, char **argv)
 	    duckdb_set_config(dconf, "autoload_known_extensions", "true") == DuckDBError ||
 	    duckdb_open_ext(NULL, &db, dconf, &open_err) == DuckDBError ||
 	    duckdb_connect(db, &con) == DuckDBError) {
-		fprintf(stderr, "pq_roundtrip: cannot start DuckDB: %s\n", open_err ? open_err : "?");
+		fprintf(stderr, "pq_roundtrip: cannot start DuckDB: %s\n",
+		        open_err ? open_err : "?");
 		total_fail++;
 		goto done;
 	}

@@ -30,6 +30,7 @@
 #include "base/buf.h"
 #include "base/err.h"
 #include "format/parquet.h"
+#include "format/thrift.h"
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -59,7 +60,7 @@ static pq_options opts_plain(void)
 
 /* Writes one batch; returns 0 or the error of the failing call. */
 static int write_file(const pq_column_spec *cols, int ncols, const pq_column_data *data,
-		      size_t nrows, const pq_options *o, mem_sink *s, pq_file_result *res)
+                      size_t nrows, const pq_options *o, mem_sink *s, pq_file_result *res)
 {
 	char err[ERR_LEN];
 	pq_writer *w;
@@ -196,8 +197,8 @@ static int read_page(const uint8_t *p, size_t n, page *pg)
 				uint8_t h2 = p[r.i++];
 				if (h2 == 0)
 					break;
-				int16_t id2 = (h2 >> 4) ? (int16_t)(l2 + (h2 >> 4))
-							: (int16_t)rd_zigzag(&r);
+				int16_t id2 =
+				    (h2 >> 4) ? (int16_t)(l2 + (h2 >> 4)) : (int16_t)rd_zigzag(&r);
 				l2 = id2;
 				if ((h2 & 0x0F) == 5 && id2 <= 2) {
 					int32_t v = (int32_t)rd_zigzag(&r);
@@ -264,9 +265,10 @@ static void test_file_tail_and_magic(void **state)
 	assert_int_equal(res.nrow_groups, 1);
 	assert_int_equal(res.row_group_offsets[0], 4);
 	/* created_by (field 6, right after row_groups: delta 2) */
-	assert_non_null(memmem(footer, flen, "\x28\x04"
-					     "floe",
-			       6));
+	assert_non_null(memmem(footer, flen,
+	                       "\x28\x04"
+	                       "floe",
+	                       6));
 	pq_file_result_free(&res);
 	buf_release(&s.out);
 }
@@ -282,21 +284,20 @@ static void test_exact_plain_page(void **state)
 	pq_file_result res;
 	assert_int_equal(write_file(&col, 1, &d, 3, &o, &s, &res), 0);
 	static const uint8_t want[] = {
-		'P', 'A', 'R', '1',
-		0x15, 0x00,                   /* type DATA_PAGE */
-		0x15, 0x18,                   /* uncompressed 12 */
-		0x15, 0x18,                   /* compressed 12 */
-		0x2C,                         /* data_page_header */
-		0x15, 0x06,                   /* num_values 3 */
-		0x15, 0x00,                   /* PLAIN */
-		0x15, 0x06, 0x15, 0x06,       /* RLE, RLE */
-		0x1C,                         /* statistics */
-		0x36, 0x00,                   /* null_count 0 */
-		0x28, 0x04, 0x2C, 0x01, 0x00, 0x00, /* max_value 300 */
-		0x18, 0x04, 0xFF, 0xFF, 0xFF, 0xFF, /* min_value -1 */
-		0x11, 0x11,                   /* exact, exact */
-		0x00, 0x00, 0x00,             /* stops */
-		0x05, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0x2C, 0x01, 0x00, 0x00,
+	    'P',  'A',  'R',  '1',  0x15, 0x00, /* type DATA_PAGE */
+	    0x15, 0x18,                         /* uncompressed 12 */
+	    0x15, 0x18,                         /* compressed 12 */
+	    0x2C,                               /* data_page_header */
+	    0x15, 0x06,                         /* num_values 3 */
+	    0x15, 0x00,                         /* PLAIN */
+	    0x15, 0x06, 0x15, 0x06,             /* RLE, RLE */
+	    0x1C,                               /* statistics */
+	    0x36, 0x00,                         /* null_count 0 */
+	    0x28, 0x04, 0x2C, 0x01, 0x00, 0x00, /* max_value 300 */
+	    0x18, 0x04, 0xFF, 0xFF, 0xFF, 0xFF, /* min_value -1 */
+	    0x11, 0x11,                         /* exact, exact */
+	    0x00, 0x00, 0x00,                   /* stops */
+	    0x05, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0x2C, 0x01, 0x00, 0x00,
 	};
 	assert_true(s.out.len > sizeof(want));
 	assert_memory_equal(s.out.data, want, sizeof(want));
@@ -308,8 +309,7 @@ static void test_exact_plain_page(void **state)
 
 /* Writes an optional INT32 column with the given validity and checks the
  * definition levels (length prefix + RLE hybrid) followed by the values. */
-static void check_def_levels(const uint8_t *valid, size_t n, const uint8_t *levels,
-			     size_t nlevels)
+static void check_def_levels(const uint8_t *valid, size_t n, const uint8_t *levels, size_t nlevels)
 {
 	pq_column_spec col = {.name = "o", .field_id = 1, .physical = PQ_INT32};
 	int32_t v[64];
@@ -342,7 +342,7 @@ static void test_def_levels_rle_bitpacked(void **state)
 
 	uint8_t alt[16];
 	for (int i = 0; i < 16; i++)
-		alt[i] = (uint8_t)!(i & 1);
+		alt[i] = (uint8_t) !(i & 1);
 	static const uint8_t l_alt[] = {0x05, 0x55, 0x55}; /* 2 bit-packed groups */
 	check_def_levels(alt, 16, l_alt, sizeof(l_alt));
 
@@ -400,11 +400,10 @@ static void test_dictionary_pages(void **state)
 	pq_file_result res;
 	assert_int_equal(write_file(&col, 1, &d, 12, &o, &s, &res), 0);
 	static const uint8_t want[] = {
-		'P', 'A', 'R', '1',
-		0x15, 0x04, 0x15, 0x20, 0x15, 0x20, /* DICTIONARY_PAGE, 16, 16 */
-		0x4C, 0x15, 0x04, 0x15, 0x00, 0x00, /* 2 values, PLAIN */
-		0x00,
-		7, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0,
+	    'P',  'A',  'R',  '1',  0x15, 0x04, 0x15, 0x20, 0x15, 0x20, /* DICTIONARY_PAGE, 16, 16
+	                                                                 */
+	    0x4C, 0x15, 0x04, 0x15, 0x00, 0x00,                         /* 2 values, PLAIN */
+	    0x00, 7,    0,    0,    0,    0,    0,    0,    0,    9,    0, 0, 0, 0, 0, 0, 0,
 	};
 	assert_memory_equal(s.out.data, want, sizeof(want));
 	page pg;
@@ -491,9 +490,12 @@ static void test_delta_encodings(void **state)
 {
 	(void)state;
 	pq_column_spec cols[2] = {
-		{.name = "i", .field_id = 1, .physical = PQ_INT64, .required = 1},
-		{.name = "s", .field_id = 2, .physical = PQ_BYTE_ARRAY, .logical = PQ_LOGICAL_STRING,
-		 .required = 1},
+	    {.name = "i", .field_id = 1, .physical = PQ_INT64, .required = 1},
+	    {.name = "s",
+	     .field_id = 2,
+	     .physical = PQ_BYTE_ARRAY,
+	     .logical = PQ_LOGICAL_STRING,
+	     .required = 1},
 	};
 	int64_t v[5] = {1, 2, 3, 4, 5};
 	uint64_t off[6] = {0, 1, 3, 3, 3, 3};
@@ -597,7 +599,7 @@ static void test_double_infinities(void **state)
 }
 
 static void check_minmax(const pq_column_spec *col, const pq_column_data *d, size_t n,
-			 const void *mn, size_t mnl, const void *mx, size_t mxl)
+                         const void *mn, size_t mnl, const void *mx, size_t mxl)
 {
 	pq_options o;
 	pq_options_default(&o);
@@ -645,10 +647,13 @@ static void test_statistics_every_type(void **state)
 	check_minmax(&cd, &d, 3, &dlo, 8, &dhi, 8);
 
 	/* STRING: unsigned bytes, so é (C3 A9) sorts after z */
-	pq_column_spec cs = {.name = "s", .field_id = 1, .physical = PQ_BYTE_ARRAY,
-			     .logical = PQ_LOGICAL_STRING, .required = 1};
+	pq_column_spec cs = {.name = "s",
+	                     .field_id = 1,
+	                     .physical = PQ_BYTE_ARRAY,
+	                     .logical = PQ_LOGICAL_STRING,
+	                     .required = 1};
 	const char *sb = "az\xC3\xA9"
-			 "ab";
+	                 "ab";
 	uint64_t so[6] = {0, 1, 2, 4, 4, 6}; /* a, z, é, "", ab */
 	d = (pq_column_data){.offsets = so, .bytes = (const uint8_t *)sb};
 	check_minmax(&cs, &d, 5, "", 0, "\xC3\xA9", 2);
@@ -662,14 +667,19 @@ static void test_statistics_every_type(void **state)
 	check_minmax(&cbin, &d, 4, bmin, 1, bmax, 2);
 
 	/* DECIMAL(38,10) FLBA(16): signed big-endian two's complement */
-	pq_column_spec cdec = {.name = "m", .field_id = 1, .physical = PQ_FIXED_LEN_BYTE_ARRAY,
-			       .logical = PQ_LOGICAL_DECIMAL, .type_length = 16, .precision = 38,
-			       .scale = 10, .required = 1};
+	pq_column_spec cdec = {.name = "m",
+	                       .field_id = 1,
+	                       .physical = PQ_FIXED_LEN_BYTE_ARRAY,
+	                       .logical = PQ_LOGICAL_DECIMAL,
+	                       .type_length = 16,
+	                       .precision = 38,
+	                       .scale = 10,
+	                       .required = 1};
 	uint8_t dec[4][16];
 	memset(dec, 0, sizeof(dec));
-	dec[0][15] = 1;              /* +1 */
-	memset(dec[1], 0xFF, 16);    /* -1 */
-	memset(dec[2], 0xFF, 16);    /* -2^100 */
+	dec[0][15] = 1;           /* +1 */
+	memset(dec[1], 0xFF, 16); /* -1 */
+	memset(dec[2], 0xFF, 16); /* -2^100 */
 	memset(dec[2] + 3, 0, 13);
 	dec[2][3] = 0xF0;
 	dec[3][15] = 5; /* +5 */
@@ -677,8 +687,12 @@ static void test_statistics_every_type(void **state)
 	check_minmax(&cdec, &d, 4, dec[2], 16, dec[3], 16);
 
 	/* UUID: unsigned bytes */
-	pq_column_spec cu = {.name = "u", .field_id = 1, .physical = PQ_FIXED_LEN_BYTE_ARRAY,
-			     .logical = PQ_LOGICAL_UUID, .type_length = 16, .required = 1};
+	pq_column_spec cu = {.name = "u",
+	                     .field_id = 1,
+	                     .physical = PQ_FIXED_LEN_BYTE_ARRAY,
+	                     .logical = PQ_LOGICAL_UUID,
+	                     .type_length = 16,
+	                     .required = 1};
 	uint8_t u[2][16];
 	memset(u[0], 0x80, 16);
 	memset(u[1], 0x7F, 16);
@@ -686,13 +700,20 @@ static void test_statistics_every_type(void **state)
 	check_minmax(&cu, &d, 2, u[1], 16, u[0], 16);
 
 	/* DATE and TIMESTAMP: signed ints */
-	pq_column_spec cdt = {.name = "t", .field_id = 1, .physical = PQ_INT32,
-			      .logical = PQ_LOGICAL_DATE, .required = 1};
+	pq_column_spec cdt = {.name = "t",
+	                      .field_id = 1,
+	                      .physical = PQ_INT32,
+	                      .logical = PQ_LOGICAL_DATE,
+	                      .required = 1};
 	int32_t days[3] = {-719162, 0, 2932896};
 	d = (pq_column_data){.values = days};
 	check_minmax(&cdt, &d, 3, &days[0], 4, &days[2], 4);
-	pq_column_spec cts = {.name = "t", .field_id = 1, .physical = PQ_INT64,
-			      .logical = PQ_LOGICAL_TIMESTAMP, .utc_adjusted = 1, .required = 1};
+	pq_column_spec cts = {.name = "t",
+	                      .field_id = 1,
+	                      .physical = PQ_INT64,
+	                      .logical = PQ_LOGICAL_TIMESTAMP,
+	                      .utc_adjusted = 1,
+	                      .required = 1};
 	int64_t ts[2] = {1700000000000000, -1};
 	d = (pq_column_data){.values = ts};
 	check_minmax(&cts, &d, 2, &ts[1], 8, &ts[0], 8);
@@ -725,8 +746,11 @@ static void test_long_string_bounds(void **state)
 	for (int i = 0; i < 70; i++)
 		buf_put_u8(&b, 'b');
 	uint64_t off[3] = {0, l1, b.len};
-	pq_column_spec col = {.name = "s", .field_id = 1, .physical = PQ_BYTE_ARRAY,
-			      .logical = PQ_LOGICAL_STRING, .required = 1};
+	pq_column_spec col = {.name = "s",
+	                      .field_id = 1,
+	                      .physical = PQ_BYTE_ARRAY,
+	                      .logical = PQ_LOGICAL_STRING,
+	                      .required = 1};
 	pq_column_data d = {.offsets = off, .bytes = b.data};
 	pq_options o = opts_plain();
 	mem_sink s = {0};
@@ -790,14 +814,13 @@ static void test_codecs_roundtrip(void **state)
 			uint8_t *out = malloc(got + 1);
 			assert_non_null(out);
 			if (codecs[k] == PQ_CODEC_ZSTD) {
-				assert_int_equal(ZSTD_decompress(out, got, pg.body,
-								 (size_t)pg.compressed),
-						 got);
+				assert_int_equal(
+				    ZSTD_decompress(out, got, pg.body, (size_t)pg.compressed), got);
 			} else if (codecs[k] == PQ_CODEC_SNAPPY) {
 				assert_int_equal(snappy_uncompress((const char *)pg.body,
-								   (size_t)pg.compressed,
-								   (char *)out, &got),
-						 SNAPPY_OK);
+				                                   (size_t)pg.compressed,
+				                                   (char *)out, &got),
+				                 SNAPPY_OK);
 				assert_int_equal(got, (size_t)pg.uncompressed);
 			} else {
 				assert_int_equal(pg.compressed, pg.uncompressed);
@@ -830,8 +853,8 @@ static void test_row_groups_and_batches(void **state)
 	(void)state;
 	enum { N = 20000 };
 	pq_column_spec cols[2] = {
-		{.name = "a", .field_id = 1, .physical = PQ_INT64, .required = 1},
-		{.name = "s", .field_id = 2, .physical = PQ_BYTE_ARRAY, .logical = PQ_LOGICAL_STRING},
+	    {.name = "a", .field_id = 1, .physical = PQ_INT64, .required = 1},
+	    {.name = "s", .field_id = 2, .physical = PQ_BYTE_ARRAY, .logical = PQ_LOGICAL_STRING},
 	};
 	static int64_t v[N];
 	static uint64_t off[N + 1];
@@ -877,6 +900,70 @@ static void test_row_groups_and_batches(void **state)
 	buf_release(&s.out);
 }
 
+/* ColumnIndex and OffsetIndex bytes follow the pages, then the footer. */
+static void test_page_index(void **state)
+{
+	(void)state;
+	enum { N = 250 };
+	pq_column_spec col = {.name = "p", .field_id = 1, .physical = PQ_INT32, .required = 1};
+	int32_t v[N];
+	for (int i = 0; i < N; i++)
+		v[i] = i;
+	pq_column_data d = {.values = v};
+	pq_options o = opts_plain();
+	o.page_bytes = 400; /* 100 rows a page */
+	mem_sink s = {0};
+	pq_file_result res;
+	assert_int_equal(write_file(&col, 1, &d, N, &o, &s, &res), 0);
+	page pg[3];
+	size_t off[4] = {4};
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(read_page(s.out.data + off[i], s.out.len - off[i], &pg[i]), 0);
+		assert_int_equal(pg[i].num_values, i < 2 ? 100 : 50);
+		off[i + 1] = off[i] + pg[i].header_len + (size_t)pg[i].compressed;
+	}
+	buf want = {0};
+	static const uint8_t ci[] = {
+	    0x19, 0x31, 0x02, 0x02, 0x02, /* null_pages */
+	    0x19, 0x38, 0x04, 0,    0,    0, 0, 0x04, 100, 0, 0, 0, 0x04, 200, 0, 0, 0, /* mins */
+	    0x19, 0x38, 0x04, 99,   0,    0, 0, 0x04, 199, 0, 0, 0, 0x04, 249, 0, 0, 0, /* maxs */
+	    0x15, 0x02,                   /* ASCENDING */
+	    0x19, 0x36, 0x00, 0x00, 0x00, /* null_counts */
+	    0x00,
+	};
+	buf_append(&want, ci, sizeof(ci));
+	buf_put_u8(&want, 0x19);
+	buf_put_u8(&want, 0x3C);
+	for (int i = 0; i < 3; i++) {
+		buf_put_u8(&want, 0x16);
+		thrift_put_varint(&want, thrift_zigzag((int64_t)off[i]));
+		buf_put_u8(&want, 0x15);
+		thrift_put_varint(&want, thrift_zigzag((int64_t)(off[i + 1] - off[i])));
+		buf_put_u8(&want, 0x16);
+		thrift_put_varint(&want, thrift_zigzag(100 * i));
+		buf_put_u8(&want, 0x00);
+	}
+	buf_put_u8(&want, 0x00);
+	assert_true(s.out.len > off[3] + want.len);
+	assert_memory_equal(s.out.data + off[3], want.data, want.len);
+	/* the ColumnChunk points at both: offset_index_offset (4), length (5),
+	 * column_index_offset (6), length (7) */
+	buf cc = {0};
+	buf_put_u8(&cc, 0x16);
+	thrift_put_varint(&cc, thrift_zigzag((int64_t)(off[3] + sizeof(ci))));
+	buf_put_u8(&cc, 0x15);
+	thrift_put_varint(&cc, thrift_zigzag((int64_t)(want.len - sizeof(ci))));
+	buf_put_u8(&cc, 0x16);
+	thrift_put_varint(&cc, thrift_zigzag((int64_t)off[3]));
+	buf_put_u8(&cc, 0x15);
+	thrift_put_varint(&cc, thrift_zigzag((int64_t)sizeof(ci)));
+	assert_non_null(find(&s.out, cc.data, cc.len));
+	buf_release(&cc);
+	buf_release(&want);
+	pq_file_result_free(&res);
+	buf_release(&s.out);
+}
+
 static void test_bad_specs(void **state)
 {
 	(void)state;
@@ -884,27 +971,40 @@ static void test_bad_specs(void **state)
 	mem_sink s = {0};
 	pq_writer *w = NULL;
 	pq_column_spec bad[] = {
-		{.name = "s", .field_id = 1, .physical = PQ_INT32, .logical = PQ_LOGICAL_STRING},
-		{.name = "d", .field_id = 1, .physical = PQ_INT32, .logical = PQ_LOGICAL_DECIMAL,
-		 .precision = 10},
-		{.name = "d", .field_id = 1, .physical = PQ_FIXED_LEN_BYTE_ARRAY, .type_length = 16,
-		 .logical = PQ_LOGICAL_DECIMAL, .precision = 39},
-		{.name = "f", .field_id = 1, .physical = PQ_FIXED_LEN_BYTE_ARRAY},
-		{.name = "u", .field_id = 1, .physical = PQ_FIXED_LEN_BYTE_ARRAY, .type_length = 8,
-		 .logical = PQ_LOGICAL_UUID},
-		{.name = "i", .field_id = 1, .physical = PQ_INT64, .logical = PQ_LOGICAL_INT,
-		 .int_bits = 16},
-		{.name = "", .field_id = 1, .physical = PQ_INT32},
+	    {.name = "s", .field_id = 1, .physical = PQ_INT32, .logical = PQ_LOGICAL_STRING},
+	    {.name = "d",
+	     .field_id = 1,
+	     .physical = PQ_INT32,
+	     .logical = PQ_LOGICAL_DECIMAL,
+	     .precision = 10},
+	    {.name = "d",
+	     .field_id = 1,
+	     .physical = PQ_FIXED_LEN_BYTE_ARRAY,
+	     .type_length = 16,
+	     .logical = PQ_LOGICAL_DECIMAL,
+	     .precision = 39},
+	    {.name = "f", .field_id = 1, .physical = PQ_FIXED_LEN_BYTE_ARRAY},
+	    {.name = "u",
+	     .field_id = 1,
+	     .physical = PQ_FIXED_LEN_BYTE_ARRAY,
+	     .type_length = 8,
+	     .logical = PQ_LOGICAL_UUID},
+	    {.name = "i",
+	     .field_id = 1,
+	     .physical = PQ_INT64,
+	     .logical = PQ_LOGICAL_INT,
+	     .int_bits = 16},
+	    {.name = "", .field_id = 1, .physical = PQ_INT32},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_int_equal(pq_writer_open(&bad[i], 1, NULL, 0, NULL, mem_write, &s, &w, err),
-				 FLOE_EINVAL);
+		                 FLOE_EINVAL);
 		assert_null(w);
 	}
 	pq_column_spec dup[2] = {{.name = "a", .physical = PQ_INT32},
-				 {.name = "a", .physical = PQ_INT64}};
+	                         {.name = "a", .physical = PQ_INT64}};
 	assert_int_equal(pq_writer_open(dup, 2, NULL, 0, NULL, mem_write, &s, &w, err),
-			 FLOE_EINVAL);
+	                 FLOE_EINVAL);
 	assert_non_null(strstr(err, "'a'"));
 	pq_options o;
 	pq_options_default(&o);
@@ -975,21 +1075,22 @@ static void test_write_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_file_tail_and_magic),
-		cmocka_unit_test(test_exact_plain_page),
-		cmocka_unit_test(test_def_levels_rle_bitpacked),
-		cmocka_unit_test(test_boolean_plain_bits),
-		cmocka_unit_test(test_dictionary_pages),
-		cmocka_unit_test(test_dictionary_fallback),
-		cmocka_unit_test(test_delta_encodings),
-		cmocka_unit_test(test_float_statistics),
-		cmocka_unit_test(test_double_infinities),
-		cmocka_unit_test(test_statistics_every_type),
-		cmocka_unit_test(test_long_string_bounds),
-		cmocka_unit_test(test_codecs_roundtrip),
-		cmocka_unit_test(test_row_groups_and_batches),
-		cmocka_unit_test(test_bad_specs),
-		cmocka_unit_test(test_write_errors),
+	    cmocka_unit_test(test_file_tail_and_magic),
+	    cmocka_unit_test(test_exact_plain_page),
+	    cmocka_unit_test(test_def_levels_rle_bitpacked),
+	    cmocka_unit_test(test_boolean_plain_bits),
+	    cmocka_unit_test(test_dictionary_pages),
+	    cmocka_unit_test(test_dictionary_fallback),
+	    cmocka_unit_test(test_delta_encodings),
+	    cmocka_unit_test(test_float_statistics),
+	    cmocka_unit_test(test_double_infinities),
+	    cmocka_unit_test(test_statistics_every_type),
+	    cmocka_unit_test(test_long_string_bounds),
+	    cmocka_unit_test(test_codecs_roundtrip),
+	    cmocka_unit_test(test_row_groups_and_batches),
+	    cmocka_unit_test(test_page_index),
+	    cmocka_unit_test(test_bad_specs),
+	    cmocka_unit_test(test_write_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

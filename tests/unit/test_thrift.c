@@ -62,11 +62,11 @@ static void test_field_delta_and_stop(void **state)
 	buf b = {0};
 	thrift_writer t;
 	thrift_init(&t, &b);
-	thrift_field_i32(&t, 1, 1);   /* delta 1, I32: 0x15, zigzag 2 */
-	thrift_field_i64(&t, 2, -1);  /* delta 1, I64: 0x16, zigzag 1 */
-	thrift_field_i32(&t, 17, 0);  /* delta 15: still short: 0xF5 */
+	thrift_field_i32(&t, 1, 1);    /* delta 1, I32: 0x15, zigzag 2 */
+	thrift_field_i64(&t, 2, -1);   /* delta 1, I64: 0x16, zigzag 1 */
+	thrift_field_i32(&t, 17, 0);   /* delta 15: still short: 0xF5 */
 	thrift_field_i32(&t, 18, -64); /* zigzag 127 */
-	thrift_field_i32(&t, 19, 64); /* zigzag 128: two bytes */
+	thrift_field_i32(&t, 19, 64);  /* zigzag 128: two bytes */
 	assert_int_equal(thrift_finish(&t), 0);
 	EXPECT(&b, 0x15, 0x02, 0x16, 0x01, 0xF5, 0x00, 0x15, 0x7F, 0x15, 0x80, 0x01, 0x00);
 	buf_release(&b);
@@ -78,10 +78,10 @@ static void test_long_field_ids(void **state)
 	buf b = {0};
 	thrift_writer t;
 	thrift_init(&t, &b);
-	thrift_field_i32(&t, 16, 5);   /* delta 16: long form, id zigzag 32 */
-	thrift_field_i32(&t, 3, 5);    /* going back: long form, id zigzag 6 */
-	thrift_field_i64(&t, 300, 7);  /* id zigzag 600 = D8 04 */
-	thrift_field_i32(&t, -2, 1);   /* negative id: zigzag 3 */
+	thrift_field_i32(&t, 16, 5);  /* delta 16: long form, id zigzag 32 */
+	thrift_field_i32(&t, 3, 5);   /* going back: long form, id zigzag 6 */
+	thrift_field_i64(&t, 300, 7); /* id zigzag 600 = D8 04 */
+	thrift_field_i32(&t, -2, 1);  /* negative id: zigzag 3 */
 	assert_int_equal(thrift_finish(&t), 0);
 	EXPECT(&b, 0x05, 0x20, 0x0A, 0x05, 0x06, 0x0A, 0x06, 0xD8, 0x04, 0x0E, 0x05, 0x03, 0x02,
 	       0x00);
@@ -156,8 +156,8 @@ static void test_lists(void **state)
 	thrift_elem_string(&t, "x");
 	assert_int_equal(thrift_finish(&t), 0);
 	EXPECT(&b, 0x19, 0x35, 0x02, 0x01, 0xD8, 0x04, /* list<i32> of 3 */
-	       0x19, 0x21, 0x01, 0x02,                  /* list<bool>: type 1, 1 / 2 */
-	       0x19, 0x08,                              /* empty list<binary> */
+	       0x19, 0x21, 0x01, 0x02,                 /* list<bool>: type 1, 1 / 2 */
+	       0x19, 0x08,                             /* empty list<binary> */
 	       0x19, 0x18, 0x01, 'x', 0x00);
 	buf_release(&b);
 }
@@ -207,8 +207,8 @@ static void test_list_of_structs(void **state)
 	}
 	thrift_field_i64(&t, 3, 9); /* back in the top struct: delta 1 from 2 */
 	assert_int_equal(thrift_finish(&t), 0);
-	EXPECT(&b, 0x29, 0x2C, 0x15, 0x00, 0x38, 0x01, 'n', 0x00, 0x15, 0x02, 0x38, 0x01, 'n',
-	       0x00, 0x16, 0x12, 0x00);
+	EXPECT(&b, 0x29, 0x2C, 0x15, 0x00, 0x38, 0x01, 'n', 0x00, 0x15, 0x02, 0x38, 0x01, 'n', 0x00,
+	       0x16, 0x12, 0x00);
 	buf_release(&b);
 }
 
@@ -277,16 +277,16 @@ static void test_misuse_is_reported(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_varint_zigzag),
-		cmocka_unit_test(test_field_delta_and_stop),
-		cmocka_unit_test(test_long_field_ids),
-		cmocka_unit_test(test_negative_and_wide_numbers),
-		cmocka_unit_test(test_bools_and_binary),
-		cmocka_unit_test(test_nested_structs),
-		cmocka_unit_test(test_lists),
-		cmocka_unit_test(test_long_list_header),
-		cmocka_unit_test(test_list_of_structs),
-		cmocka_unit_test(test_misuse_is_reported),
+	    cmocka_unit_test(test_varint_zigzag),
+	    cmocka_unit_test(test_field_delta_and_stop),
+	    cmocka_unit_test(test_long_field_ids),
+	    cmocka_unit_test(test_negative_and_wide_numbers),
+	    cmocka_unit_test(test_bools_and_binary),
+	    cmocka_unit_test(test_nested_structs),
+	    cmocka_unit_test(test_lists),
+	    cmocka_unit_test(test_long_list_header),
+	    cmocka_unit_test(test_list_of_structs),
+	    cmocka_unit_test(test_misuse_is_reported),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
