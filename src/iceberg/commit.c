@@ -794,9 +794,8 @@ int ice_table_commit(ice_table *t, const ice_commit *c, int64_t *snapshot_id_out
 	    .manifest_list = p.list_uri,
 	    .summary = ice_build_summary(t, c, &p),
 	};
-	if (!(doc = ice_meta_next(t, p.now_ms, err))) {
+	if ((rc = ice_meta_next(t, p.now_ms, &doc, err))) {
 		json_decref(snap.summary);
-		rc = FLOE_ENOMEM;
 		goto fail;
 	}
 	if ((rc = ice_meta_add_snapshot(doc, &snap, err)) ||

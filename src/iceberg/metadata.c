@@ -52,6 +52,8 @@ static int ice_random_bytes(void *p, size_t n, char *err)
 	return 0;
 }
 
+/* Wall-clock milliseconds, but never before doc's last-updated-ms (doc may
+ * be NULL): metadata timestamps must not go back when the clock does. */
 int64_t ice_meta_now_ms(const json_t *doc)
 {
 	struct timespec ts;
@@ -125,15 +127,15 @@ int ice_meta_check_properties(const json_t *p, const char *what, char *err)
 	return 0;
 }
 
-json_t *ice_meta_create(const char *location, const ice_schema *schema, const json_t *properties,
-                        int64_t now_ms, char *err)
+int ice_meta_create(const char *location, const ice_schema *schema, const json_t *properties,
+                    int64_t now_ms, json_t **out, char *err)
 {
 	char uuid[ICE_UUID_LEN];
-	json_t *doc = NULL, *schemas = NULL, *props = NULL;
-	if (ice_meta_check_properties(properties, "table properties", err))
-		return NULL;
-	if (ice_meta_new_uuid(uuid, err))
-		return NULL;
+	json_t *schemas = NULL, *props = NULL;
+	int rc;
+	if ((rc = ice_meta_check_properties(properties, "table properties", err)) ||
+	    (rc = ice_meta_new_uuid(uuid, err)))
+		return rc;
 	json_t *sj = ice_schema_to_json(schema);
 	if (!sj || !(schemas = json_array()) || json_array_append_new(schemas, sj)) {
 		if (!schemas)
@@ -143,26 +145,27 @@ json_t *ice_meta_create(const char *location, const ice_schema *schema, const js
 	props = properties ? json_deep_copy(properties) : json_object();
 	if (!props)
 		goto fail;
-	/* Key order as Java's TableMetadataParser writes it. "o" steals. */
-	doc = json_pack("{s:i, s:s, s:s, s:I, s:I, s:i, s:i, s:o, s:i, s:[{s:i, s:[]}], s:i, s:i, "
-	                "s:[{s:i, s:[]}], s:o, s:n, s:I, s:{}, s:[], s:[], s:[], s:[], s:[]}",
-	                "format-version", 3, "table-uuid", uuid, "location", location,
-	                "last-sequence-number", (json_int_t)0, "last-updated-ms",
-	                (json_int_t)now_ms, "last-column-id", (int)ice_schema_max_field_id(schema),
-	                "current-schema-id", (int)schema->schema_id, "schemas", schemas,
-	                "default-spec-id", 0, "partition-specs", "spec-id", 0, "fields",
-	                "last-partition-id", 999, "default-sort-order-id", 0, "sort-orders",
-	                "order-id", 0, "fields", "properties", props, "current-snapshot-id",
-	                "next-row-id", (json_int_t)0, "refs", "snapshots", "statistics",
-	                "partition-statistics", "snapshot-log", "metadata-log");
+	/* Key order as Java's TableMetadataParser writes it. "o" steals the
+	 * reference, also when json_pack fails. */
+	json_t *doc = json_pack(
+	    "{s:i, s:s, s:s, s:I, s:I, s:i, s:i, s:o, s:i, s:[{s:i, s:[]}], s:i, s:i, "
+	    "s:[{s:i, s:[]}], s:o, s:n, s:I, s:{}, s:[], s:[], s:[], s:[], s:[]}",
+	    "format-version", 3, "table-uuid", uuid, "location", location, "last-sequence-number",
+	    (json_int_t)0, "last-updated-ms", (json_int_t)now_ms, "last-column-id",
+	    (int)ice_schema_max_field_id(schema), "current-schema-id", (int)schema->schema_id,
+	    "schemas", schemas, "default-spec-id", 0, "partition-specs", "spec-id", 0, "fields",
+	    "last-partition-id", 999, "default-sort-order-id", 0, "sort-orders", "order-id", 0,
+	    "fields", "properties", props, "current-snapshot-id", "next-row-id", (json_int_t)0,
+	    "refs", "snapshots", "statistics", "partition-statistics", "snapshot-log",
+	    "metadata-log");
 	if (!doc)
-		errf(err, FLOE_ENOMEM, "out of memory building table metadata");
-	return doc;
+		return errf(err, FLOE_ENOMEM, "out of memory building table metadata");
+	*out = doc;
+	return 0;
 fail:
 	json_decref(schemas);
 	json_decref(props);
-	errf(err, FLOE_ENOMEM, "out of memory building table metadata");
-	return NULL;
+	return errf(err, FLOE_ENOMEM, "out of memory building table metadata");
 }
 
 /* An integer member; FLOE_EINVAL naming it when missing or not an integer. */
@@ -320,15 +323,13 @@ static int ice_meta_previous_versions_max(const json_t *doc)
 	return v < 1 ? 1 : (int)v; /* like Java: at least one entry */
 }
 
-json_t *ice_meta_next(const ice_table *t, int64_t now_ms, char *err)
+int ice_meta_next(const ice_table *t, int64_t now_ms, json_t **out, char *err)
 {
 	char file[ICE_PATH_MAX];
 	int n =
 	    snprintf(file, sizeof file, "%s/metadata/v%d.metadata.json", t->location, t->version);
-	if (n < 0 || (size_t)n >= sizeof file) {
-		errf(err, FLOE_EINVAL, "table location too long: %s", t->location);
-		return NULL;
-	}
+	if (n < 0 || (size_t)n >= sizeof file)
+		return errf(err, FLOE_EINVAL, "table location too long: %s", t->location);
 	json_t *doc = json_deep_copy(t->doc);
 	if (!doc)
 		goto fail;
@@ -345,11 +346,11 @@ json_t *ice_meta_next(const ice_table *t, int64_t now_ms, char *err)
 	while (json_array_size(log) > max)
 		if (json_array_remove(log, 0))
 			goto fail;
-	return doc;
+	*out = doc;
+	return 0;
 fail:
 	json_decref(doc);
-	errf(err, FLOE_ENOMEM, "out of memory building table metadata");
-	return NULL;
+	return errf(err, FLOE_ENOMEM, "out of memory building table metadata");
 }
 
 int ice_meta_add_snapshot(json_t *doc, ice_meta_snapshot *s, char *err)

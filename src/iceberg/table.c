@@ -186,9 +186,9 @@ int ice_table_create(const char *dir, const ice_schema *schema, const json_t *pr
 		return errf(err, FLOE_EEXIST, "a table exists at %s (version %d)", canon, version);
 	if (snprintf(location, sizeof location, "file://%s", canon) >= (int)sizeof location)
 		return errf(err, FLOE_EINVAL, "table directory too long: %s", canon);
-	json_t *doc = ice_meta_create(location, schema, properties, ice_meta_now_ms(NULL), err);
-	if (!doc)
-		return FLOE_ENOMEM;
+	json_t *doc = NULL;
+	if ((rc = ice_meta_create(location, schema, properties, ice_meta_now_ms(NULL), &doc, err)))
+		return rc;
 	if ((rc = ice_catalog_publish(canon, 1, doc, &published, err))) {
 		json_decref(doc);
 		return rc;
@@ -280,10 +280,9 @@ int ice_table_set_properties(ice_table *t, const json_t *properties, char *err)
 	if (t->poisoned)
 		return errf(err, FLOE_EIO, "table %s: an earlier commit failed midway; reload it",
 		            t->dir);
-	json_t *doc = ice_meta_next(t, ice_meta_now_ms(t->doc), err);
-	if (!doc)
-		return FLOE_ENOMEM;
-	if ((rc = ice_meta_update_properties(doc, properties, err)) ||
+	json_t *doc = NULL;
+	if ((rc = ice_meta_next(t, ice_meta_now_ms(t->doc), &doc, err)) ||
+	    (rc = ice_meta_update_properties(doc, properties, err)) ||
 	    (rc = ice_meta_parse(doc, &view, err)) ||
 	    (rc = ice_catalog_publish(t->dir, t->version + 1, doc, &published, err)))
 		goto fail;

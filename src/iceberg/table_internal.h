@@ -56,20 +56,22 @@ struct ice_table {
 };
 
 /* --- metadata.c --- */
+/* Wall-clock ms, never earlier than doc's last-updated-ms (doc may be NULL). */
 int64_t ice_meta_now_ms(const json_t *doc);
+/* A random (version 4) UUID in its 36-character text form. */
 int ice_meta_new_uuid(char out[ICE_UUID_LEN], char *err);
 /* A random positive 63-bit id not used by any snapshot of doc. */
 int ice_meta_new_snapshot_id(const json_t *doc, int64_t *out, char *err);
-/* The v1 document of a new table; NULL with err set on failure. */
-json_t *ice_meta_create(const char *location, const ice_schema *schema, const json_t *properties,
-                        int64_t now_ms, char *err);
+/* The v1 document of a new table (no snapshot) into *out. */
+int ice_meta_create(const char *location, const ice_schema *schema, const json_t *properties,
+                    int64_t now_ms, json_t **out, char *err);
 /* Checks a document (format-version 3, required keys and types, unpartitioned,
  * consistent current snapshot) and fills *v with pointers into it. */
 int ice_meta_parse(json_t *doc, ice_meta_view *v, char *err);
-/* A deep copy of t's document for version t->version + 1: last-updated-ms is
+/* *out = a deep copy of t's document for version t->version + 1: last-updated-ms is
  * advanced to now_ms and metadata-log gains t's current file (bounded by
  * write.metadata.previous-versions-max). */
-json_t *ice_meta_next(const ice_table *t, int64_t now_ms, char *err);
+int ice_meta_next(const ice_table *t, int64_t now_ms, json_t **out, char *err);
 
 typedef struct ice_meta_snapshot {
 	int64_t snapshot_id;
