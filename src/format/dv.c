@@ -276,14 +276,14 @@ struct dv_portable {
 static int dv_short(struct dv_portable *r, size_t need, const char *what)
 {
 	return errf(r->err, FLOE_ECORRUPT,
-		    "dv: bitmap for key %" PRIu32 ": %s needs %zu bytes at offset %zu, %zu left", r->key,
-		    what, need, r->pos, r->n - r->pos);
+	            "dv: bitmap for key %" PRIu32 ": %s needs %zu bytes at offset %zu, %zu left",
+	            r->key, what, need, r->pos, r->n - r->pos);
 }
 
 static int dv_bad(struct dv_portable *r, uint32_t c, const char *what)
 {
-	return errf(r->err, FLOE_ECORRUPT, "dv: bitmap for key %" PRIu32 ": container %" PRIu32 ": %s",
-		    r->key, c, what);
+	return errf(r->err, FLOE_ECORRUPT,
+	            "dv: bitmap for key %" PRIu32 ": container %" PRIu32 ": %s", r->key, c, what);
 }
 
 /* Checks one run container at r->pos holding `card` values. */
@@ -345,8 +345,8 @@ static int dv_check_array(struct dv_portable *r, uint32_t c, uint32_t card)
  * other data) against rule 4; on success *used is its size and *card its
  * cardinality. key only labels messages.
  */
-static int dv_check_portable(const uint8_t *p, size_t n, uint32_t key, size_t *used,
-			     uint64_t *card, char *err)
+static int dv_check_portable(const uint8_t *p, size_t n, uint32_t key, size_t *used, uint64_t *card,
+                             char *err)
 {
 	struct dv_portable r = {.p = p, .n = n, .key = key, .err = err};
 	const uint8_t *runflags = NULL;
@@ -369,11 +369,13 @@ static int dv_check_portable(const uint8_t *p, size_t n, uint32_t key, size_t *u
 		r.pos = 8;
 		if (count > DV_MAX_CONTAINERS)
 			return errf(err, FLOE_ECORRUPT,
-				    "dv: bitmap for key %" PRIu32 ": %" PRIu32 " containers (at most %u)",
-				    key, count, DV_MAX_CONTAINERS);
+			            "dv: bitmap for key %" PRIu32 ": %" PRIu32
+			            " containers (at most %u)",
+			            key, count, DV_MAX_CONTAINERS);
 	} else {
 		return errf(err, FLOE_ECORRUPT,
-			    "dv: bitmap for key %" PRIu32 ": unknown cookie 0x%08" PRIx32, key, cookie);
+		            "dv: bitmap for key %" PRIu32 ": unknown cookie 0x%08" PRIx32, key,
+		            cookie);
 	}
 	if (n - r.pos < 4 * (size_t)count)
 		return dv_short(&r, 4 * (size_t)count, "container keys");
@@ -482,30 +484,32 @@ static int dv_parse_vector(const uint8_t *v, size_t n, dv *d, char *err)
 	int rc;
 	roaring_bitmap_t *bm = NULL;
 	if (n < 8)
-		return errf(err, FLOE_ECORRUPT, "dv: vector of %zu bytes has no room for its bitmap count",
-			    n);
+		return errf(err, FLOE_ECORRUPT,
+		            "dv: vector of %zu bytes has no room for its bitmap count", n);
 	uint64_t count = get_le64(v);
 	size_t room = (n - 8) / (4 + DV_MIN_BITMAP_BYTES);
 	if (count > room)
 		return errf(err, FLOE_ECORRUPT,
-			    "dv: bitmap count %" PRIu64 " exceeds what %zu vector bytes can hold", count,
-			    n);
+		            "dv: bitmap count %" PRIu64 " exceeds what %zu vector bytes can hold",
+		            count, n);
 	size_t pos = 8;
 	int64_t prev = -1; /* last key read, empty bitmaps included */
 	for (uint64_t i = 0; i < count; i++) {
 		if (n - pos < 4)
-			return errf(err, FLOE_ECORRUPT, "dv: bitmap %" PRIu64 ": no room for its key",
-				    i);
+			return errf(err, FLOE_ECORRUPT,
+			            "dv: bitmap %" PRIu64 ": no room for its key", i);
 		uint32_t key = get_le32(v + pos);
 		pos += 4;
 		if (key > DV_MAX_KEY)
 			return errf(err, FLOE_ECORRUPT,
-				    "dv: bitmap key %" PRIu32 " exceeds the largest allowed (%" PRIu32 ")",
-				    key, DV_MAX_KEY);
+			            "dv: bitmap key %" PRIu32
+			            " exceeds the largest allowed (%" PRIu32 ")",
+			            key, DV_MAX_KEY);
 		if ((int64_t)key <= prev)
 			return errf(err, FLOE_ECORRUPT,
-				    "dv: bitmap key %" PRIu32 " does not ascend (previous %" PRId64 ")",
-				    key, prev);
+			            "dv: bitmap key %" PRIu32 " does not ascend (previous %" PRId64
+			            ")",
+			            key, prev);
 		prev = key;
 		size_t used;
 		uint64_t card;
@@ -513,17 +517,19 @@ static int dv_parse_vector(const uint8_t *v, size_t n, dv *d, char *err)
 			return rc;
 		bm = roaring_bitmap_portable_deserialize_safe((const char *)v + pos, used);
 		if (!bm)
-			return errf(err, FLOE_ENOMEM, "dv: out of memory decoding bitmap for key %" PRIu32,
-				    key);
+			return errf(err, FLOE_ENOMEM,
+			            "dv: out of memory decoding bitmap for key %" PRIu32, key);
 		if (roaring_bitmap_get_cardinality(bm) != card ||
 		    roaring_bitmap_portable_size_in_bytes(bm) != used) {
 			rc = errf(err, FLOE_ECORRUPT,
-				  "dv: bitmap for key %" PRIu32 ": CRoaring decoded it differently", key);
+			          "dv: bitmap for key %" PRIu32 ": CRoaring decoded it differently",
+			          key);
 			goto fail;
 		}
 		if (key == DV_MAX_KEY && card > 0 &&
 		    roaring_bitmap_maximum(bm) > DV_MAX_LOW_AT_MAX_KEY) {
-			rc = errf(err, FLOE_ECORRUPT, "dv: position beyond %" PRIu64, DV_MAX_POSITION);
+			rc = errf(err, FLOE_ECORRUPT, "dv: position beyond %" PRIu64,
+			          DV_MAX_POSITION);
 			goto fail;
 		}
 		pos += used;
@@ -555,20 +561,23 @@ int dv_parse_blob(const uint8_t *p, size_t n, dv **out, char *err)
 	*out = NULL;
 	if (n < DV_BLOB_OVERHEAD)
 		return errf(err, FLOE_ECORRUPT, "dv: blob of %zu bytes is shorter than %d", n,
-			    DV_BLOB_OVERHEAD);
+		            DV_BLOB_OVERHEAD);
 	uint32_t len = get_be32(p);
 	if ((uint64_t)len + 8 != n)
 		return errf(err, FLOE_ECORRUPT,
-			    "dv: length field %" PRIu32 " does not match a blob of %zu bytes (expected %zu)",
-			    len, n, n - 8);
+		            "dv: length field %" PRIu32
+		            " does not match a blob of %zu bytes (expected %zu)",
+		            len, n, n - 8);
 	if (memcmp(p + 4, DV_MAGIC, 4) != 0)
-		return errf(err, FLOE_ECORRUPT, "dv: bad magic %02x%02x%02x%02x (expected d1d33964)",
-			    p[4], p[5], p[6], p[7]);
+		return errf(err, FLOE_ECORRUPT,
+		            "dv: bad magic %02x%02x%02x%02x (expected d1d33964)", p[4], p[5], p[6],
+		            p[7]);
 	uint32_t stored = get_be32(p + 4 + len);
 	uint32_t crc = (uint32_t)crc32(0L, p + 4, (uInt)len);
 	if (stored != crc)
 		return errf(err, FLOE_ECORRUPT,
-			    "dv: CRC mismatch: stored %08" PRIx32 ", computed %08" PRIx32, stored, crc);
+		            "dv: CRC mismatch: stored %08" PRIx32 ", computed %08" PRIx32, stored,
+		            crc);
 	if ((rc = dv_new(&d)))
 		return errf(err, rc, "dv: out of memory");
 	if ((rc = dv_parse_vector(p + 8, len - 4, d, err)))

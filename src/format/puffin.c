@@ -61,7 +61,7 @@
 #define PUFFIN_MAGIC_LEN   4
 #define PUFFIN_FOOTER_TAIL 12 /* payload size, flags, magic */
 /* Leading magic + an empty footer: the smallest file there can be. */
-#define PUFFIN_MIN_FILE (2 * PUFFIN_MAGIC_LEN + PUFFIN_FOOTER_TAIL)
+#define PUFFIN_MIN_FILE        (2 * PUFFIN_MAGIC_LEN + PUFFIN_FOOTER_TAIL)
 #define PUFFIN_FLAG_COMPRESSED 0x01
 
 /* ---- writer -------------------------------------------------------------- */
@@ -154,7 +154,7 @@ static int puffin_entry(const puffin_blob *desc, uint64_t off, size_t n, json_t 
 	}
 	if (desc->compression_codec) {
 		rc = errf(err, FLOE_EINVAL, "puffin: compressed blobs (%s) are not supported",
-			  desc->compression_codec);
+		          desc->compression_codec);
 		goto fail;
 	}
 	if ((rc = puffin_set_str(e, "type", desc->type, err)))
@@ -182,7 +182,7 @@ static int puffin_entry(const puffin_blob *desc, uint64_t off, size_t n, json_t 
 			const puffin_kv *kv = &desc->props[i];
 			if (!kv->key || !kv->value || json_object_get(props, kv->key)) {
 				rc = errf(err, FLOE_EINVAL,
-					  "puffin: blob property %zu is missing or repeated", i);
+				          "puffin: blob property %zu is missing or repeated", i);
 				goto fail;
 			}
 			if ((rc = puffin_set_str(props, kv->key, kv->value, err)))
@@ -204,8 +204,8 @@ fail:
 	return rc;
 }
 
-int puffin_writer_open(puffin_sink_fn sink, void *ctx, const char *created_by,
-		       puffin_writer **out, char *err)
+int puffin_writer_open(puffin_sink_fn sink, void *ctx, const char *created_by, puffin_writer **out,
+                       char *err)
 {
 	int rc;
 	json_t *props = NULL;
@@ -233,8 +233,8 @@ fail:
 	return rc;
 }
 
-int puffin_writer_add_blob(puffin_writer *w, const puffin_blob *desc, const uint8_t *data,
-			   size_t n, puffin_blob_pos *pos, char *err)
+int puffin_writer_add_blob(puffin_writer *w, const puffin_blob *desc, const uint8_t *data, size_t n,
+                           puffin_blob_pos *pos, char *err)
 {
 	int rc;
 	json_t *e = NULL;
@@ -262,7 +262,7 @@ fail:
 }
 
 int puffin_writer_add_dv(puffin_writer *w, const char *referenced_data_file, const dv *d,
-			 puffin_blob_pos *pos, char *err)
+                         puffin_blob_pos *pos, char *err)
 {
 	int rc;
 	if (w->failed)
@@ -275,26 +275,26 @@ int puffin_writer_add_dv(puffin_writer *w, const char *referenced_data_file, con
 	if ((rc = dv_serialize_blob(d, &w->scratch))) {
 		errf(err, rc, "puffin: encoding the deletion vector for %s failed (%s)",
 		     referenced_data_file,
-		     rc == FLOE_ENOMEM   ? "out of memory"
+		     rc == FLOE_ENOMEM    ? "out of memory"
 		     : rc == FLOE_ETOOBIG ? "too big"
-					  : "CRoaring wrote an invalid bitmap");
+		                          : "CRoaring wrote an invalid bitmap");
 		goto fail;
 	}
 	char card[24];
 	snprintf(card, sizeof card, "%" PRIu64, dv_cardinality(d));
 	const int32_t field = PUFFIN_DV_FIELD;
 	const puffin_kv props[] = {
-		{"referenced-data-file", referenced_data_file},
-		{"cardinality", card},
+	    {"referenced-data-file", referenced_data_file},
+	    {"cardinality", card},
 	};
 	const puffin_blob desc = {
-		.type = PUFFIN_DV_TYPE,
-		.fields = &field,
-		.nfields = 1,
-		.snapshot_id = -1,
-		.sequence_number = -1,
-		.props = props,
-		.nprops = sizeof props / sizeof props[0],
+	    .type = PUFFIN_DV_TYPE,
+	    .fields = &field,
+	    .nfields = 1,
+	    .snapshot_id = -1,
+	    .sequence_number = -1,
+	    .props = props,
+	    .nprops = sizeof props / sizeof props[0],
 	};
 	return puffin_writer_add_blob(w, &desc, w->scratch.data, w->scratch.len, pos, err);
 fail:
@@ -367,8 +367,7 @@ struct puffin_file {
 };
 
 /* Fills out[] from a JSON object of strings (NULL obj: none). */
-static int puffin_read_props(json_t *obj, puffin_kv *out, size_t *n, const char *where,
-			     char *err)
+static int puffin_read_props(json_t *obj, puffin_kv *out, size_t *n, const char *where, char *err)
 {
 	const char *key;
 	json_t *val;
@@ -381,7 +380,7 @@ static int puffin_read_props(json_t *obj, puffin_kv *out, size_t *n, const char 
 	{
 		if (!json_is_string(val))
 			return errf(err, FLOE_ECORRUPT, "puffin: %s property '%s' is not a string",
-				    where, key);
+			            where, key);
 		out[(*n)++] = (puffin_kv){key, json_string_value(val)};
 	}
 	return 0;
@@ -393,14 +392,14 @@ static int puffin_read_int(json_t *e, size_t i, const char *key, json_int_t *v, 
 	json_t *j = json_object_get(e, key);
 	if (!json_is_integer(j))
 		return errf(err, FLOE_ECORRUPT, "puffin: blob %zu: '%s' missing or not an integer",
-			    i, key);
+		            i, key);
 	*v = json_integer_value(j);
 	return 0;
 }
 
 /* Rule 4 for blob entry i; fields and props are taken from the pools. */
 static int puffin_read_entry(puffin_file *f, size_t i, json_t *e, uint64_t footer_start,
-			     int32_t **fields, puffin_kv **kvs, char *err)
+                             int32_t **fields, puffin_kv **kvs, char *err)
 {
 	int rc;
 	puffin_blob *b = &f->blobs[i];
@@ -411,13 +410,13 @@ static int puffin_read_entry(puffin_file *f, size_t i, json_t *e, uint64_t foote
 	json_t *codec = json_object_get(e, "compression-codec");
 	if (!json_is_string(type))
 		return errf(err, FLOE_ECORRUPT, "puffin: blob %zu: 'type' missing or not a string",
-			    i);
+		            i);
 	if (!json_is_array(flds))
-		return errf(err, FLOE_ECORRUPT, "puffin: blob %zu: 'fields' missing or not an array",
-			    i);
+		return errf(err, FLOE_ECORRUPT,
+		            "puffin: blob %zu: 'fields' missing or not an array", i);
 	if (codec && !json_is_null(codec) && !json_is_string(codec))
-		return errf(err, FLOE_ECORRUPT, "puffin: blob %zu: 'compression-codec' not a string",
-			    i);
+		return errf(err, FLOE_ECORRUPT,
+		            "puffin: blob %zu: 'compression-codec' not a string", i);
 	b->type = json_string_value(type);
 	b->compression_codec = json_is_string(codec) ? json_string_value(codec) : NULL;
 	b->fields = *fields;
@@ -427,7 +426,7 @@ static int puffin_read_entry(puffin_file *f, size_t i, json_t *e, uint64_t foote
 		if (!json_is_integer(fj) || json_integer_value(fj) < INT32_MIN ||
 		    json_integer_value(fj) > INT32_MAX)
 			return errf(err, FLOE_ECORRUPT, "puffin: blob %zu: field %zu not an int32",
-				    i, k);
+			            i, k);
 		(*fields)[k] = (int32_t)json_integer_value(fj);
 	}
 	*fields += b->nfields;
@@ -440,9 +439,9 @@ static int puffin_read_entry(puffin_file *f, size_t i, json_t *e, uint64_t foote
 	if (off < PUFFIN_MAGIC_LEN || len < 0 || (uint64_t)off > footer_start ||
 	    (uint64_t)len > footer_start - (uint64_t)off)
 		return errf(err, FLOE_ECORRUPT,
-			    "puffin: blob %zu: offset %lld length %lld outside the blob area "
-			    "[4, %" PRIu64 ")",
-			    i, (long long)off, (long long)len, footer_start);
+		            "puffin: blob %zu: offset %lld length %lld outside the blob area "
+		            "[4, %" PRIu64 ")",
+		            i, (long long)off, (long long)len, footer_start);
 	b->snapshot_id = sid;
 	b->sequence_number = seq;
 	b->offset = (uint64_t)off;
@@ -450,8 +449,8 @@ static int puffin_read_entry(puffin_file *f, size_t i, json_t *e, uint64_t foote
 	char where[48];
 	snprintf(where, sizeof where, "blob %zu", i);
 	b->props = *kvs;
-	if ((rc = puffin_read_props(json_object_get(e, "properties"), *kvs, &b->nprops, where,
-				    err)))
+	if ((rc =
+	         puffin_read_props(json_object_get(e, "properties"), *kvs, &b->nprops, where, err)))
 		return rc;
 	*kvs += b->nprops;
 	return 0;
@@ -485,7 +484,7 @@ static int puffin_read_footer(puffin_file *f, uint64_t footer_start, char *err)
 	puffin_kv *kvs = f->kv_pool;
 	for (i = 0; !rc && i < f->nblobs; i++)
 		rc = puffin_read_entry(f, i, json_array_get(blobs, i), footer_start, &fields, &kvs,
-				       err);
+		                       err);
 	return rc;
 }
 
@@ -496,8 +495,8 @@ int puffin_open(const uint8_t *data, size_t len, puffin_file **out, char *err)
 	*out = NULL;
 	if (len < PUFFIN_MIN_FILE)
 		return errf(err, FLOE_ECORRUPT,
-			    "puffin: %zu bytes is shorter than the smallest Puffin file (%d)", len,
-			    PUFFIN_MIN_FILE);
+		            "puffin: %zu bytes is shorter than the smallest Puffin file (%d)", len,
+		            PUFFIN_MIN_FILE);
 	if (memcmp(data, PUFFIN_MAGIC, PUFFIN_MAGIC_LEN) != 0)
 		return errf(err, FLOE_ECORRUPT, "puffin: the file does not start with PFA1");
 	if (memcmp(data + len - PUFFIN_MAGIC_LEN, PUFFIN_MAGIC, PUFFIN_MAGIC_LEN) != 0)
@@ -505,29 +504,29 @@ int puffin_open(const uint8_t *data, size_t len, puffin_file **out, char *err)
 	int32_t psize = (int32_t)get_le32(data + len - PUFFIN_FOOTER_TAIL);
 	if (psize < 0 || (size_t)psize > len - PUFFIN_MIN_FILE)
 		return errf(err, FLOE_ECORRUPT,
-			    "puffin: footer payload size %" PRId32 " does not fit a %zu-byte file",
-			    psize, len);
+		            "puffin: footer payload size %" PRId32 " does not fit a %zu-byte file",
+		            psize, len);
 	size_t footer_start = len - PUFFIN_FOOTER_TAIL - (size_t)psize - PUFFIN_MAGIC_LEN;
 	if (memcmp(data + footer_start, PUFFIN_MAGIC, PUFFIN_MAGIC_LEN) != 0)
 		return errf(err, FLOE_ECORRUPT, "puffin: no PFA1 at the footer start (offset %zu)",
-			    footer_start);
+		            footer_start);
 	/* Flags only after the framing holds, so damage reads as corruption. */
 	const uint8_t *flags = data + len - 8;
 	if (flags[0] & PUFFIN_FLAG_COMPRESSED)
 		return errf(err, FLOE_EINVAL, "puffin: compressed footers are not supported");
 	if ((flags[0] & ~PUFFIN_FLAG_COMPRESSED) || flags[1] || flags[2] || flags[3])
 		return errf(err, FLOE_EINVAL, "puffin: unknown footer flags %02x%02x%02x%02x",
-			    flags[0], flags[1], flags[2], flags[3]);
+		            flags[0], flags[1], flags[2], flags[3]);
 	if (!(f = calloc(1, sizeof *f)))
 		return puffin_nomem(err);
 	f->data = data;
 	f->len = len;
 	json_error_t jerr;
 	f->root = json_loadb((const char *)data + footer_start + PUFFIN_MAGIC_LEN, (size_t)psize,
-			     JSON_REJECT_DUPLICATES, &jerr);
+	                     JSON_REJECT_DUPLICATES, &jerr);
 	if (!json_is_object(f->root)) {
 		rc = errf(err, FLOE_ECORRUPT, "puffin: footer is not a JSON object: %s",
-			  f->root ? "another JSON value" : jerr.text);
+		          f->root ? "another JSON value" : jerr.text);
 		goto fail;
 	}
 	if ((rc = puffin_read_footer(f, footer_start, err)))
@@ -583,11 +582,11 @@ int puffin_blob_data(const puffin_file *f, size_t i, const uint8_t **p, size_t *
 {
 	if (i >= f->nblobs)
 		return errf(err, FLOE_EINVAL, "puffin: no blob %zu (the file has %zu)", i,
-			    f->nblobs);
+		            f->nblobs);
 	const puffin_blob *b = &f->blobs[i];
 	if (b->compression_codec)
 		return errf(err, FLOE_EINVAL, "puffin: blob %zu is compressed (%s); not supported",
-			    i, b->compression_codec);
+		            i, b->compression_codec);
 	*p = f->data + b->offset;
 	*n = (size_t)b->length;
 	return 0;
@@ -621,14 +620,14 @@ int puffin_read_dv(const puffin_file *f, size_t i, dv **out, char *err)
 	const puffin_blob *b = &f->blobs[i];
 	if (strcmp(b->type, PUFFIN_DV_TYPE) != 0)
 		return errf(err, FLOE_EINVAL, "puffin: blob %zu is a '%s', not a %s", i, b->type,
-			    PUFFIN_DV_TYPE);
+		            PUFFIN_DV_TYPE);
 	if (!puffin_blob_prop(b, "referenced-data-file"))
 		return errf(err, FLOE_ECORRUPT,
-			    "puffin: blob %zu: deletion vector without referenced-data-file", i);
+		            "puffin: blob %zu: deletion vector without referenced-data-file", i);
 	const char *cs = puffin_blob_prop(b, "cardinality");
 	if (!cs || !puffin_parse_u64(cs, &card))
 		return errf(err, FLOE_ECORRUPT,
-			    "puffin: blob %zu: cardinality property missing or not a number", i);
+		            "puffin: blob %zu: cardinality property missing or not a number", i);
 	char why[ERR_LEN];
 	if ((rc = dv_parse_blob(p, n, &d, why))) {
 		rc = errf(err, rc, "puffin: blob %zu at offset %" PRIu64 ": %s", i, b->offset, why);
@@ -636,8 +635,9 @@ int puffin_read_dv(const puffin_file *f, size_t i, dv **out, char *err)
 	}
 	if (dv_cardinality(d) != card) {
 		rc = errf(err, FLOE_ECORRUPT,
-			  "puffin: blob %zu: footer cardinality %" PRIu64 ", the vector holds %" PRIu64,
-			  i, card, dv_cardinality(d));
+		          "puffin: blob %zu: footer cardinality %" PRIu64
+		          ", the vector holds %" PRIu64,
+		          i, card, dv_cardinality(d));
 		goto fail;
 	}
 	*out = d;

@@ -74,20 +74,20 @@ typedef struct puffin_writer puffin_writer;
 /* Starts a file: writes the leading magic. created_by goes into the footer's
  * "created-by" property (e.g. "floe 0.1.0"); NULL means "floe". On error
  * nothing is allocated and *out is NULL. */
-int puffin_writer_open(puffin_sink_fn sink, void *ctx, const char *created_by,
-		       puffin_writer **out, char *err);
+int puffin_writer_open(puffin_sink_fn sink, void *ctx, const char *created_by, puffin_writer **out,
+                       char *err);
 /* Writes data[0..n) as the next blob described by desc; *pos (may be NULL)
  * gets its offset and length. FLOE_EINVAL for a bad desc (no type, a
  * compression codec, strings that are not UTF-8). */
-int puffin_writer_add_blob(puffin_writer *w, const puffin_blob *desc, const uint8_t *data,
-			   size_t n, puffin_blob_pos *pos, char *err);
+int puffin_writer_add_blob(puffin_writer *w, const puffin_blob *desc, const uint8_t *data, size_t n,
+                           puffin_blob_pos *pos, char *err);
 /* Writes d as a deletion-vector-v1 blob for the data file whose Iceberg
  * file_path is referenced_data_file (copied byte for byte into the footer):
  * fields [PUFFIN_DV_FIELD], snapshot-id and sequence-number -1, properties
  * referenced-data-file and cardinality. *pos covers the whole blob, length
  * prefix and CRC included. */
 int puffin_writer_add_dv(puffin_writer *w, const char *referenced_data_file, const dv *d,
-			 puffin_blob_pos *pos, char *err);
+                         puffin_blob_pos *pos, char *err);
 /* Writes the footer and frees w, also on error. *file_size (may be NULL)
  * gets the total number of bytes given to the sink. */
 int puffin_writer_close(puffin_writer *w, uint64_t *file_size, char *err);

@@ -216,6 +216,11 @@ const char *ice_table_dir(const ice_table *t)
 	return t->dir;
 }
 
+int ice_table_poisoned(const ice_table *t)
+{
+	return t->poisoned;
+}
+
 int ice_table_version(const ice_table *t)
 {
 	return t->version;

@@ -62,7 +62,10 @@ const ice_schema *ice_table_schema(const ice_table *t);
 const json_t *ice_table_properties(const ice_table *t); /* borrowed, valid until the next commit */
 const char *ice_table_location(const ice_table *t);     /* "file:///abs/dir" */
 const char *ice_table_dir(const ice_table *t);
-int ice_table_version(const ice_table *t);               /* N of the current vN.metadata.json */
+int ice_table_version(const ice_table *t);
+/* 1 after a commit failed once its metadata may have become visible: the
+ * handle no longer knows the table's state; load the table again. */
+int ice_table_poisoned(const ice_table *t);               /* N of the current vN.metadata.json */
 int64_t ice_table_snapshot_id(const ice_table *t);       /* -1: no snapshot yet */
 int64_t ice_table_sequence_number(const ice_table *t);   /* last-sequence-number */
 int64_t ice_table_next_row_id(const ice_table *t);

@@ -83,6 +83,7 @@ struct index_map {
 	uint64_t *slots;
 	size_t count, mem_count;
 	uint64_t seed;
+	uint64_t hash_mask; /* ~0 except under index_test_hash_bits */
 	arena_chunk *chunks;
 	size_t nchunks, chunks_cap;
 	size_t arena_live, arena_dead; /* entry bytes of present / removed keys */
@@ -544,9 +545,9 @@ static ALWAYS_INLINE size_t home_of(const index_map *ix, uint64_t hash)
 static ALWAYS_INLINE uint64_t slot_hash(const index_map *ix, const uint64_t *s, int mode)
 {
 	if (mode == MODE_I1)
-		return hash_i1(s[1], ix->seed);
+		return hash_i1(s[1], ix->seed) & ix->hash_mask;
 	if (mode == MODE_I2)
-		return hash_i2(s[1], s[2], ix->seed);
+		return hash_i2(s[1], s[2], ix->seed) & ix->hash_mask;
 	return s[1];
 }
 
@@ -732,6 +733,7 @@ int index_new(const index_keydesc *kd, index_map **out)
 		   : kd->width >= 9 && kd->width <= 16 ? MODE_I2
 						       : MODE_ARENA;
 	ix->stride = mode_stride(ix->mode);
+	ix->hash_mask = UINT64_MAX;
 	if (getrandom(&ix->seed, sizeof ix->seed, GRND_NONBLOCK) != (ssize_t)sizeof ix->seed)
 		ix->seed = (uint64_t)(uintptr_t)ix ^ (uint64_t)time(NULL) * UINT64_C(0x9e3779b97f4a7c15);
 	if (table_resize(ix, MIN_BITS)) {
@@ -773,6 +775,7 @@ static int make_probe(const index_map *ix, const uint8_t *key, size_t len, probe
 		p->hash = hash_bytes(key, len, ix->seed);
 		break;
 	}
+	p->hash &= ix->hash_mask;
 	return 0;
 }
 
@@ -943,6 +946,14 @@ int index_compact(index_map *ix)
 		return FLOE_ENOMEM;
 	if (ix->mode == MODE_ARENA && ix->arena_dead > 0)
 		return arena_compact(ix);
+	return 0;
+}
+
+int index_test_hash_bits(index_map *ix, unsigned bits)
+{
+	if (ix->count || bits > 64)
+		return FLOE_EINVAL;
+	ix->hash_mask = bits == 0 ? 0 : UINT64_MAX << (64 - bits);
 	return 0;
 }
 

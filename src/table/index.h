@@ -206,6 +206,12 @@ int index_reserve(index_map *ix, size_t n);
  * copies the live arena keys into fresh chunks. FLOE_ENOMEM (unchanged). */
 int index_compact(index_map *ix);
 
+/* Testing aid: keeps only the top `bits` (0..64) bits of every hash, so
+ * that unequal keys collide: arena keys then share their stored hash and
+ * are told apart by their bytes, and probe chains grow long and wrap.
+ * Only on an empty index (FLOE_EINVAL otherwise). */
+int index_test_hash_bits(index_map *ix, unsigned bits);
+
 /* ---- per-data-file key lists (.fidx) -------------------------------------
  * Byte layout (integers little-endian):
  *   0      4  magic "FIDX"
