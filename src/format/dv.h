@@ -66,10 +66,10 @@ int dv_iterate(const dv *d, dv_iter_fn fn, void *arg);
 /* Appends d's deletion-vector-v1 blob (length prefix, magic, vector, CRC) to
  * out. Containers are run-optimised on a private copy, so d itself keeps its
  * representation. Returns 0, FLOE_ENOMEM (out poisoned, see buf.h),
- * FLOE_ETOOBIG (vector beyond 2^31 - 1 - 8 bytes) or FLOE_ECORRUPT (CRoaring
- * produced bytes that break the portable-format rules — a library bug caught
- * before it reaches a file). On error out->len is restored to its value at
- * the call. */
+ * FLOE_ETOOBIG (a blob past 2^31 - 1 bytes, which Java cannot read) or
+ * FLOE_ECORRUPT (CRoaring produced bytes that break the portable-format
+ * rules — a library bug caught before it reaches a file). On error out->len
+ * is restored to its value at the call. */
 int dv_serialize_blob(const dv *d, buf *out);
 
 /* Decodes one whole deletion-vector-v1 blob (exactly n bytes: length prefix

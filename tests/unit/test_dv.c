@@ -213,24 +213,24 @@ static void test_worked_example(void **state)
 	t_serialize(d, &blob);
 	t_hex(blob.data, blob.len, hex);
 	assert_string_equal(hex, "00000026"
-				 "d1d33964"
-				 "0100000000000000"
-				 "00000000"
-				 "3a300000"
-				 "01000000"
-				 "0000"
-				 "0200"
-				 "10000000"
-				 "0100"
-				 "0300"
-				 "0500"
-				 "5a9e5d39");
+	                         "d1d33964"
+	                         "0100000000000000"
+	                         "00000000"
+	                         "3a300000"
+	                         "01000000"
+	                         "0000"
+	                         "0200"
+	                         "10000000"
+	                         "0100"
+	                         "0300"
+	                         "0500"
+	                         "5a9e5d39");
 	assert_int_equal(blob.len, 46);
 
 	/* The spec's bytes, independently typed, parse to {1,3,5}. */
 	buf spec = {0};
 	t_unhex(&spec, "00000026 d1d33964 0100000000000000 00000000 3a300000 01000000 0000 0200 "
-		       "10000000 0100 0300 0500 5a9e5d39");
+	               "10000000 0100 0300 0500 5a9e5d39");
 	dv *back;
 	char err[ERR_LEN] = "";
 	assert_int_equal(dv_parse_blob(spec.data, spec.len, &back, err), 0);
@@ -382,7 +382,7 @@ static void test_containers(void **state)
 	buf blob = {0};
 	t_serialize(run, &blob);
 	assert_int_equal(blob.len, 39);
-	assert_int_equal(get_le16(blob.data + 8 + 8 + 4 + 4 + 1 + 4), 1);      /* one run */
+	assert_int_equal(get_le16(blob.data + 8 + 8 + 4 + 4 + 1 + 4), 1);        /* one run */
 	assert_int_equal(get_le16(blob.data + 8 + 8 + 4 + 4 + 1 + 4 + 4), 4999); /* len - 1 */
 
 	/* 4097 scattered values: more than an array may hold -> bitset. */
@@ -520,46 +520,45 @@ static void test_structural_rules(void **state)
 		const char *vector_hex;
 		const char *reason;
 	} bad[] = {
-		{"", "no room for its bitmap count"},
-		{"ffffffffffffffff", "exceeds"},
-		{"0200000000000000 01000000 3a30000000000000 00000000 3a30000000000000",
-		 "does not ascend"},
-		{"0200000000000000 01000000 3a30000000000000 01000000 3a30000000000000",
-		 "does not ascend"},
-		{"0100000000000000 ffffff7f 3a30000000000000", "exceeds the largest"},
-		{"0100000000000000 00000000 3c300000 00000000", "unknown cookie"},
-		{"0100000000000000 00000000 3a300000 01000100", "containers (at most"},
-		{"0100000000000000 00000000 3a300000 ffffffff", "containers (at most"},
-		/* array {3,1}, {1,1} */
-		{"0100000000000000 00000000 3a300000 01000000 0000 0100 10000000 0300 0100",
-		 "not ascending"},
-		{"0100000000000000 00000000 3a300000 01000000 0000 0100 10000000 0100 0100",
-		 "not ascending"},
-		/* container keys 1 then 0 */
-		{"0100000000000000 00000000 3a300000 02000000 0100 0000 0000 0000 18000000 1a000000 "
-		 "0100 0100",
-		 "container keys not ascending"},
-		/* offset 17 instead of 16 */
-		{"0100000000000000 00000000 3a300000 01000000 0000 0000 11000000 0100",
-		 "offset header"},
-		/* runs: none; past 65535; overlapping; lengths vs header */
-		{"0100000000000000 00000000 3b300000 01 0000 0000 0000", "no runs"},
-		{"0100000000000000 00000000 3b300000 01 0000 0100 0100 ffff 0100", "past 65535"},
-		{"0100000000000000 00000000 3b300000 01 0000 0500 0200 0000 0300 0200 0200",
-		 "overlap"},
-		{"0100000000000000 00000000 3b300000 01 0000 0500 0100 0000 0300", "add up"},
-		/* truncated array */
-		{"0100000000000000 00000000 3a300000 01000000 0000 0200 10000000 0100 0300",
-		 "array container needs"},
-		/* trailing bytes after the last bitmap */
-		{"0100000000000000 00000000 3a300000 01000000 0000 0000 10000000 0100 00",
-		 "after the last bitmap"},
-		/* beyond DV_MAX_POSITION under the largest key: 0x80000001 */
-		{"0100000000000000 feffff7f 3b300000 01 0080 0000 0100 0100 0000", "beyond"},
-		/* runs with >= 4 containers need offsets; here they are wrong */
-		{"0100000000000000 00000000 3b300300 00 0000 0000 0100 0000 0200 0000 0300 0000 "
-		 "00000000 02000000 04000000 06000000 0100 0200 0300 0400",
-		 "offset header"},
+	    {"", "no room for its bitmap count"},
+	    {"ffffffffffffffff", "exceeds"},
+	    {"0200000000000000 01000000 3a30000000000000 00000000 3a30000000000000",
+	     "does not ascend"},
+	    {"0200000000000000 01000000 3a30000000000000 01000000 3a30000000000000",
+	     "does not ascend"},
+	    {"0100000000000000 ffffff7f 3a30000000000000", "exceeds the largest"},
+	    {"0100000000000000 00000000 3c300000 00000000", "unknown cookie"},
+	    {"0100000000000000 00000000 3a300000 01000100", "containers (at most"},
+	    {"0100000000000000 00000000 3a300000 ffffffff", "containers (at most"},
+	    /* array {3,1}, {1,1} */
+	    {"0100000000000000 00000000 3a300000 01000000 0000 0100 10000000 0300 0100",
+	     "not ascending"},
+	    {"0100000000000000 00000000 3a300000 01000000 0000 0100 10000000 0100 0100",
+	     "not ascending"},
+	    /* container keys 1 then 0 */
+	    {"0100000000000000 00000000 3a300000 02000000 0100 0000 0000 0000 18000000 1a000000 "
+	     "0100 0100",
+	     "container keys not ascending"},
+	    /* offset 17 instead of 16 */
+	    {"0100000000000000 00000000 3a300000 01000000 0000 0000 11000000 0100",
+	     "offset header"},
+	    /* runs: none; past 65535; overlapping; lengths vs header */
+	    {"0100000000000000 00000000 3b300000 01 0000 0000 0000", "no runs"},
+	    {"0100000000000000 00000000 3b300000 01 0000 0100 0100 ffff 0100", "past 65535"},
+	    {"0100000000000000 00000000 3b300000 01 0000 0500 0200 0000 0300 0200 0200", "overlap"},
+	    {"0100000000000000 00000000 3b300000 01 0000 0500 0100 0000 0300", "add up"},
+	    /* truncated array */
+	    {"0100000000000000 00000000 3a300000 01000000 0000 0200 10000000 0100 0300",
+	     "array container needs"},
+	    /* trailing bytes after the last bitmap */
+	    {"0100000000000000 00000000 3a300000 01000000 0000 0000 10000000 0100 00",
+	     "after the last bitmap"},
+	    /* beyond DV_MAX_POSITION under the largest key: 0x80000001 */
+	    {"0100000000000000 feffff7f 3b300000 01 0080 0000 0100 0100 0000", "beyond"},
+	    /* runs with >= 4 containers need offsets; here they are wrong */
+	    {"0100000000000000 00000000 3b300300 00 0000 0000 0100 0000 0200 0000 0300 0000 "
+	     "00000000 02000000 04000000 06000000 0100 0200 0300 0400",
+	     "offset header"},
 	};
 	buf vec = {0}, blob = {0};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -609,21 +608,20 @@ static void test_foreign_shapes(void **state)
 		uint64_t card;
 		uint64_t some;
 	} ok[] = {
-		/* Java pads keys 0 and 2 with empty bitmaps: positions 2^32+7, 3*2^32+1 */
-		{"0400000000000000 00000000 3a30000000000000 01000000 3a300000 01000000 0000 0000 "
-		 "10000000 0700 02000000 3a30000000000000 03000000 3a300000 01000000 0000 0000 "
-		 "10000000 0100",
-		 2, (UINT64_C(1) << 32) + 7},
-		/* adjacent runs (0..1)(2..3) */
-		{"0100000000000000 00000000 3b300000 01 0000 0300 0200 0000 0100 0200 0100", 4, 3},
-		/* the largest position */
-		{"0100000000000000 feffff7f 3b300000 01 0080 0000 0100 0000 0000", 1,
-		 DV_MAX_POSITION},
-		/* a run container under a run cookie with 4 containers and offsets */
-		{"0100000000000000 00000000 3b300300 0f 0000 0000 0100 0000 0200 0000 0300 0000 "
-		 "25000000 2b000000 31000000 37000000 "
-		 "0100 0100 0000 0100 0100 0000 0100 0200 0000 0100 0300 0000",
-		 4, 3 * 65536 + 3},
+	    /* Java pads keys 0 and 2 with empty bitmaps: positions 2^32+7, 3*2^32+1 */
+	    {"0400000000000000 00000000 3a30000000000000 01000000 3a300000 01000000 0000 0000 "
+	     "10000000 0700 02000000 3a30000000000000 03000000 3a300000 01000000 0000 0000 "
+	     "10000000 0100",
+	     2, (UINT64_C(1) << 32) + 7},
+	    /* adjacent runs (0..1)(2..3) */
+	    {"0100000000000000 00000000 3b300000 01 0000 0300 0200 0000 0100 0200 0100", 4, 3},
+	    /* the largest position */
+	    {"0100000000000000 feffff7f 3b300000 01 0080 0000 0100 0000 0000", 1, DV_MAX_POSITION},
+	    /* a run container under a run cookie with 4 containers and offsets */
+	    {"0100000000000000 00000000 3b300300 0f 0000 0000 0100 0000 0200 0000 0300 0000 "
+	     "25000000 2b000000 31000000 37000000 "
+	     "0100 0100 0000 0100 0100 0000 0100 0200 0000 0100 0300 0000",
+	     4, 3 * 65536 + 3},
 	};
 	buf vec = {0}, blob = {0};
 	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
@@ -714,17 +712,12 @@ static void test_fuzz_behind_crc(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_worked_example),
-		cmocka_unit_test(test_empty),
-		cmocka_unit_test(test_key_boundaries),
-		cmocka_unit_test(test_position_limits),
-		cmocka_unit_test(test_iterate_stops),
-		cmocka_unit_test(test_union),
-		cmocka_unit_test(test_containers),
-		cmocka_unit_test(test_truncations_and_flips),
-		cmocka_unit_test(test_structural_rules),
-		cmocka_unit_test(test_foreign_shapes),
-		cmocka_unit_test(test_fuzz_behind_crc),
+	    cmocka_unit_test(test_worked_example),   cmocka_unit_test(test_empty),
+	    cmocka_unit_test(test_key_boundaries),   cmocka_unit_test(test_position_limits),
+	    cmocka_unit_test(test_iterate_stops),    cmocka_unit_test(test_union),
+	    cmocka_unit_test(test_containers),       cmocka_unit_test(test_truncations_and_flips),
+	    cmocka_unit_test(test_structural_rules), cmocka_unit_test(test_foreign_shapes),
+	    cmocka_unit_test(test_fuzz_behind_crc),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

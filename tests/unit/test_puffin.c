@@ -83,22 +83,22 @@ static void t_assert_same(const dv *a, const dv *b)
  * both portable header variants, a non-ASCII path. */
 #define T_NDV 6
 static const char *const t_refs[T_NDV] = {
-	"file:///t/data/a.parquet",          "file:///t/data/b.parquet",
-	"file:///t/data/c.parquet",          "file:///t/data/d.parquet",
-	"file:///t/data/e.parquet",          "s3://bucket/t/data/f g \xc3\xbc/x.parquet",
+    "file:///t/data/a.parquet", "file:///t/data/b.parquet",
+    "file:///t/data/c.parquet", "file:///t/data/d.parquet",
+    "file:///t/data/e.parquet", "s3://bucket/t/data/f g \xc3\xbc/x.parquet",
 };
 
 static void t_make_dvs(dv *dvs[T_NDV])
 {
 	const uint64_t k = UINT64_C(1) << 32;
-	dvs[0] = t_dv_range(1, 3, 2);      /* array {1,3,5} */
-	dvs[1] = t_dv_range(0, 5000, 1);   /* one run */
-	dvs[2] = t_dv_range(0, 4097, 2);   /* bitset */
-	dvs[3] = t_dv_range(5, 1, 1);      /* across 32-bit keys */
+	dvs[0] = t_dv_range(1, 3, 2);    /* array {1,3,5} */
+	dvs[1] = t_dv_range(0, 5000, 1); /* one run */
+	dvs[2] = t_dv_range(0, 4097, 2); /* bitset */
+	dvs[3] = t_dv_range(5, 1, 1);    /* across 32-bit keys */
 	t_add(dvs[3], k + 7);
 	t_add(dvs[3], 3 * k);
 	t_add(dvs[3], DV_MAX_POSITION);
-	dvs[4] = t_dv_range(0, 100, 1);    /* run, array, bitset, run: offsets with runs */
+	dvs[4] = t_dv_range(0, 100, 1); /* run, array, bitset, run: offsets with runs */
 	t_merge(dvs[4], t_dv_range(65536 + 1, 2, 2));
 	t_merge(dvs[4], t_dv_range(2 * 65536, 4097, 2));
 	t_merge(dvs[4], t_dv_range(3 * 65536, 65536, 1));
@@ -149,13 +149,12 @@ static int t_open(const buf *f, puffin_file **pf, char *err)
 
 /* The worked example blob ({1,3,5}) from the spec. */
 static const uint8_t t_blob135[46] = {
-	0x00, 0x00, 0x00, 0x26, 0xd1, 0xd3, 0x39, 0x64, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-	0x00, 0x00, 0x00, 0x00, 0x00, 0x3a, 0x30, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00,
-	0x02, 0x00, 0x10, 0x00, 0x00, 0x00, 0x01, 0x00, 0x03, 0x00, 0x05, 0x00, 0x5a, 0x9e, 0x5d,
-	0x39};
+    0x00, 0x00, 0x00, 0x26, 0xd1, 0xd3, 0x39, 0x64, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x3a, 0x30, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00,
+    0x10, 0x00, 0x00, 0x00, 0x01, 0x00, 0x03, 0x00, 0x05, 0x00, 0x5a, 0x9e, 0x5d, 0x39};
 
-#define T_DV_ENTRY(off, len, props)                                                               \
-	"{\"type\":\"deletion-vector-v1\",\"fields\":[2147483645],\"snapshot-id\":-1,"            \
+#define T_DV_ENTRY(off, len, props)                                                                \
+	"{\"type\":\"deletion-vector-v1\",\"fields\":[2147483645],\"snapshot-id\":-1,"             \
 	"\"sequence-number\":-1,\"offset\":" off ",\"length\":" len ",\"properties\":" props "}"
 #define T_DV_PROPS "{\"referenced-data-file\":\"file:///tmp/x.parquet\",\"cardinality\":\"3\"}"
 
@@ -164,8 +163,12 @@ static const uint8_t t_blob135[46] = {
 static void test_exact_file(void **state)
 {
 	(void)state;
-	const char *footer = "{\"blobs\":[" T_DV_ENTRY("4", "46", T_DV_PROPS) "],"
-			     "\"properties\":{\"created-by\":\"floe 0.1\"}}";
+	/* The spec's footer, byte for byte. */
+	const char *footer =
+	    "{\"blobs\":[{\"type\":\"deletion-vector-v1\",\"fields\":[2147483645],"
+	    "\"snapshot-id\":-1,\"sequence-number\":-1,\"offset\":4,\"length\":46,"
+	    "\"properties\":{\"referenced-data-file\":\"file:///tmp/x.parquet\","
+	    "\"cardinality\":\"3\"}}],\"properties\":{\"created-by\":\"floe 0.1\"}}";
 	buf want = {0}, got = {0};
 	t_file(&want, t_blob135, sizeof t_blob135, footer, 0);
 
@@ -274,7 +277,7 @@ static void test_several_dvs(void **state)
 		dv_free(back);
 	}
 	assert_int_equal(puffin_blob_data(f, T_NDV, &(const uint8_t *){0}, &(size_t){0}, err),
-			 FLOE_EINVAL);
+	                 FLOE_EINVAL);
 	puffin_close(f);
 	t_free_dvs(dvs);
 	buf_release(&file);
@@ -290,12 +293,12 @@ static void test_generic_blobs(void **state)
 	const int32_t fields[] = {1, 2};
 	const puffin_kv props[] = {{"ndv", "10"}};
 	const puffin_blob theta = {.type = "apache-datasketches-theta-v1",
-				   .fields = fields,
-				   .nfields = 2,
-				   .snapshot_id = 7,
-				   .sequence_number = 3,
-				   .props = props,
-				   .nprops = 1};
+	                           .fields = fields,
+	                           .nfields = 2,
+	                           .snapshot_id = 7,
+	                           .sequence_number = 3,
+	                           .props = props,
+	                           .nprops = 1};
 	const puffin_blob bare = {.type = "x-empty"};
 	const uint8_t sketch[] = "sketch bytes";
 	puffin_blob_pos p1, p2, p3;
@@ -311,7 +314,7 @@ static void test_generic_blobs(void **state)
 	assert_int_equal(p3.offset, 16);
 	/* A blob without properties has no "properties" member. */
 	const char *entry = "{\"type\":\"x-empty\",\"fields\":[],\"snapshot-id\":0,"
-			    "\"sequence-number\":0,\"offset\":16,\"length\":0}";
+	                    "\"sequence-number\":0,\"offset\":16,\"length\":0}";
 	assert_non_null(memmem(file.data, file.len, entry, strlen(entry)));
 
 	puffin_file *f;
@@ -378,7 +381,7 @@ static void test_writer_errors(void **state)
 			assert_int_equal(rc, FLOE_ENOSPC);
 			assert_string_equal(err, "disk full (test)");
 			assert_int_equal(puffin_writer_add_dv(w, "file:///b", d, NULL, err),
-					 FLOE_ENOSPC);
+			                 FLOE_ENOSPC);
 			assert_non_null(strstr(err, "failed earlier"));
 		} else {
 			assert_int_equal(rc, 0); /* the footer fails instead */
@@ -399,22 +402,22 @@ static void test_writer_errors(void **state)
 		const char *ref;
 		const puffin_blob *desc;
 	} bad[] = {
-		{"", NULL},
-		{NULL, NULL},
-		{"file:///\xc3(", NULL},          /* broken sequence */
-		{"file:///\xed\xa0\x80", NULL},   /* surrogate */
-		{"file:///\xc0\xaf", NULL},       /* overlong '/' */
-		{"file:///\xf4\x90\x80\x80", NULL}, /* past U+10FFFF */
-		{NULL, &notype},
-		{NULL, &zstd},
-		{NULL, &dupprops},
-		{NULL, &badutf8},
+	    {"", NULL},
+	    {NULL, NULL},
+	    {"file:///\xc3(", NULL},            /* broken sequence */
+	    {"file:///\xed\xa0\x80", NULL},     /* surrogate */
+	    {"file:///\xc0\xaf", NULL},         /* overlong '/' */
+	    {"file:///\xf4\x90\x80\x80", NULL}, /* past U+10FFFF */
+	    {NULL, &notype},
+	    {NULL, &zstd},
+	    {NULL, &dupprops},
+	    {NULL, &badutf8},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		buf_reset(&out);
 		assert_int_equal(puffin_writer_open(puffin_buf_sink, &out, NULL, &w, err), 0);
 		int rc = bad[i].desc ? puffin_writer_add_blob(w, bad[i].desc, NULL, 0, NULL, err)
-				     : puffin_writer_add_dv(w, bad[i].ref, d, NULL, err);
+		                     : puffin_writer_add_dv(w, bad[i].ref, d, NULL, err);
 		if (rc != FLOE_EINVAL)
 			fail_msg("case %zu: rc %d (%s)", i, rc, err);
 		puffin_writer_abort(w);
@@ -425,7 +428,7 @@ static void test_writer_errors(void **state)
 	buf_reset(&out);
 	assert_int_equal(puffin_writer_open(puffin_buf_sink, &out, NULL, &w, err), 0);
 	assert_int_equal(puffin_writer_add_dv(w, "file:///\xf0\x9f\x90\xa7.parquet", d, NULL, err),
-			 0);
+	                 0);
 	assert_int_equal(puffin_writer_close(w, NULL, err), 0);
 	const char *path = "\"file:///\xf0\x9f\x90\xa7.parquet\"";
 	assert_non_null(memmem(out.data, out.len, path, strlen(path)));
@@ -469,47 +472,44 @@ static void test_reader_rules(void **state)
 		int rc;
 		const char *reason;
 	} cases[] = {
-		{"{\"blobs\":[" T_DV_ENTRY("4", "46", T_DV_PROPS) "]}", 1, FLOE_EINVAL, "compressed"},
-		{"{\"blobs\":[" T_DV_ENTRY("4", "46", T_DV_PROPS) "]}", 0x100, FLOE_EINVAL,
-		 "unknown footer flags"},
-		{"{\"blobs\":[" T_DV_ENTRY("4", "46", T_DV_PROPS) "]", 0, FLOE_ECORRUPT, "JSON"},
-		{"[]", 0, FLOE_ECORRUPT, "not a JSON object"},
-		{"{}", 0, FLOE_ECORRUPT, "no 'blobs'"},
-		{"{\"blobs\":{}}", 0, FLOE_ECORRUPT, "no 'blobs'"},
-		{"{\"blobs\":[1]}", 0, FLOE_ECORRUPT, "not an object"},
-		{"{\"blobs\":[],\"blobs\":[]}", 0, FLOE_ECORRUPT, "JSON"},
-		{"{\"blobs\":[],\"properties\":{\"a\":1}}", 0, FLOE_ECORRUPT, "not a string"},
-		{"{\"blobs\":[],\"properties\":[]}", 0, FLOE_ECORRUPT, "not an object"},
-		{"{\"blobs\":[" T_DV_ENTRY("0", "46", T_DV_PROPS) "]}", 0, FLOE_ECORRUPT,
-		 "outside"},
-		{"{\"blobs\":[" T_DV_ENTRY("5", "46", T_DV_PROPS) "]}", 0, FLOE_ECORRUPT,
-		 "outside"},
-		{"{\"blobs\":[" T_DV_ENTRY("4", "-1", T_DV_PROPS) "]}", 0, FLOE_ECORRUPT,
-		 "outside"},
-		{"{\"blobs\":[" T_DV_ENTRY("9223372036854775807", "46", T_DV_PROPS) "]}", 0,
-		 FLOE_ECORRUPT, "outside"},
-		{"{\"blobs\":[" T_DV_ENTRY("4", "\"46\"", T_DV_PROPS) "]}", 0, FLOE_ECORRUPT,
-		 "'length'"},
-		{"{\"blobs\":[" T_DV_ENTRY("4", "46", "{\"cardinality\":3}") "]}", 0, FLOE_ECORRUPT,
-		 "not a string"},
-		{"{\"blobs\":[{\"fields\":[],\"snapshot-id\":-1,\"sequence-number\":-1,"
-		 "\"offset\":4,\"length\":46}]}",
-		 0, FLOE_ECORRUPT, "'type'"},
-		{"{\"blobs\":[{\"type\":\"t\",\"snapshot-id\":-1,\"sequence-number\":-1,"
-		 "\"offset\":4,\"length\":46}]}",
-		 0, FLOE_ECORRUPT, "'fields'"},
-		{"{\"blobs\":[{\"type\":\"t\",\"fields\":[2147483648],\"snapshot-id\":-1,"
-		 "\"sequence-number\":-1,\"offset\":4,\"length\":46}]}",
-		 0, FLOE_ECORRUPT, "int32"},
-		{"{\"blobs\":[{\"type\":\"t\",\"fields\":[],\"sequence-number\":-1,"
-		 "\"offset\":4,\"length\":46}]}",
-		 0, FLOE_ECORRUPT, "'snapshot-id'"},
-		{"{\"blobs\":[{\"type\":\"t\",\"fields\":[],\"snapshot-id\":-1,\"sequence-number\":-1,"
-		 "\"offset\":4,\"length\":46,\"compression-codec\":5}]}",
-		 0, FLOE_ECORRUPT, "compression-codec"},
-		{"{\"blobs\":[{\"type\":\"t\xff\",\"fields\":[],\"snapshot-id\":-1,"
-		 "\"sequence-number\":-1,\"offset\":4,\"length\":46}]}",
-		 0, FLOE_ECORRUPT, "JSON"},
+	    {"{\"blobs\":[" T_DV_ENTRY("4", "46", T_DV_PROPS) "]}", 1, FLOE_EINVAL, "compressed"},
+	    {"{\"blobs\":[" T_DV_ENTRY("4", "46", T_DV_PROPS) "]}", 0x100, FLOE_EINVAL,
+	     "unknown footer flags"},
+	    {"{\"blobs\":[" T_DV_ENTRY("4", "46", T_DV_PROPS) "]", 0, FLOE_ECORRUPT, "JSON"},
+	    {"[]", 0, FLOE_ECORRUPT, "not a JSON object"},
+	    {"{}", 0, FLOE_ECORRUPT, "no 'blobs'"},
+	    {"{\"blobs\":{}}", 0, FLOE_ECORRUPT, "no 'blobs'"},
+	    {"{\"blobs\":[1]}", 0, FLOE_ECORRUPT, "not an object"},
+	    {"{\"blobs\":[],\"blobs\":[]}", 0, FLOE_ECORRUPT, "JSON"},
+	    {"{\"blobs\":[],\"properties\":{\"a\":1}}", 0, FLOE_ECORRUPT, "not a string"},
+	    {"{\"blobs\":[],\"properties\":[]}", 0, FLOE_ECORRUPT, "not an object"},
+	    {"{\"blobs\":[" T_DV_ENTRY("0", "46", T_DV_PROPS) "]}", 0, FLOE_ECORRUPT, "outside"},
+	    {"{\"blobs\":[" T_DV_ENTRY("5", "46", T_DV_PROPS) "]}", 0, FLOE_ECORRUPT, "outside"},
+	    {"{\"blobs\":[" T_DV_ENTRY("4", "-1", T_DV_PROPS) "]}", 0, FLOE_ECORRUPT, "outside"},
+	    {"{\"blobs\":[" T_DV_ENTRY("9223372036854775807", "46", T_DV_PROPS) "]}", 0,
+	     FLOE_ECORRUPT, "outside"},
+	    {"{\"blobs\":[" T_DV_ENTRY("4", "\"46\"", T_DV_PROPS) "]}", 0, FLOE_ECORRUPT,
+	     "'length'"},
+	    {"{\"blobs\":[" T_DV_ENTRY("4", "46", "{\"cardinality\":3}") "]}", 0, FLOE_ECORRUPT,
+	     "not a string"},
+	    {"{\"blobs\":[{\"fields\":[],\"snapshot-id\":-1,\"sequence-number\":-1,"
+	     "\"offset\":4,\"length\":46}]}",
+	     0, FLOE_ECORRUPT, "'type'"},
+	    {"{\"blobs\":[{\"type\":\"t\",\"snapshot-id\":-1,\"sequence-number\":-1,"
+	     "\"offset\":4,\"length\":46}]}",
+	     0, FLOE_ECORRUPT, "'fields'"},
+	    {"{\"blobs\":[{\"type\":\"t\",\"fields\":[2147483648],\"snapshot-id\":-1,"
+	     "\"sequence-number\":-1,\"offset\":4,\"length\":46}]}",
+	     0, FLOE_ECORRUPT, "int32"},
+	    {"{\"blobs\":[{\"type\":\"t\",\"fields\":[],\"sequence-number\":-1,"
+	     "\"offset\":4,\"length\":46}]}",
+	     0, FLOE_ECORRUPT, "'snapshot-id'"},
+	    {"{\"blobs\":[{\"type\":\"t\",\"fields\":[],\"snapshot-id\":-1,\"sequence-number\":-1,"
+	     "\"offset\":4,\"length\":46,\"compression-codec\":5}]}",
+	     0, FLOE_ECORRUPT, "compression-codec"},
+	    {"{\"blobs\":[{\"type\":\"t\xff\",\"fields\":[],\"snapshot-id\":-1,"
+	     "\"sequence-number\":-1,\"offset\":4,\"length\":46}]}",
+	     0, FLOE_ECORRUPT, "JSON"},
 	};
 	buf file = {0};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -519,7 +519,7 @@ static void test_reader_rules(void **state)
 		int rc = t_open(&file, &f, err);
 		if (rc != cases[i].rc || !strstr(err, cases[i].reason))
 			fail_msg("case %zu: rc %d, '%s' (want %d, '%s')", i, rc, err, cases[i].rc,
-				 cases[i].reason);
+			         cases[i].reason);
 	}
 
 	/* Framing: each magic, the payload size. */
@@ -537,7 +537,7 @@ static void test_reader_rules(void **state)
 		file.data[at[i]] ^= 0x20;
 	}
 	const uint32_t sizes[] = {0x80000000u, (uint32_t)file.len, (uint32_t)strlen(good) + 1,
-				  (uint32_t)strlen(good) - 1};
+	                          (uint32_t)strlen(good) - 1};
 	for (size_t i = 0; i < 4; i++) {
 		put_le32(file.data + file.len - 12, sizes[i]);
 		assert_int_equal(t_open(&file, &f, err), FLOE_ECORRUPT);
@@ -554,18 +554,18 @@ static void test_reader_dv_checks(void **state)
 		int rc;
 		const char *reason;
 	} cases[] = {
-		{"{\"referenced-data-file\":\"f\",\"cardinality\":\"4\"}", NULL, FLOE_ECORRUPT,
-		 "footer cardinality 4"},
-		{"{\"referenced-data-file\":\"f\",\"cardinality\":\"x\"}", NULL, FLOE_ECORRUPT,
-		 "cardinality property"},
-		{"{\"referenced-data-file\":\"f\",\"cardinality\":\"-3\"}", NULL, FLOE_ECORRUPT,
-		 "cardinality property"},
-		{"{\"referenced-data-file\":\"f\",\"cardinality\":\"18446744073709551616\"}", NULL,
-		 FLOE_ECORRUPT, "cardinality property"},
-		{"{\"referenced-data-file\":\"f\"}", NULL, FLOE_ECORRUPT, "cardinality property"},
-		{"{\"cardinality\":\"3\"}", NULL, FLOE_ECORRUPT, "referenced-data-file"},
-		{"{\"referenced-data-file\":\"f\",\"cardinality\":\"3\"}", "zstd", FLOE_EINVAL,
-		 "compressed (zstd)"},
+	    {"{\"referenced-data-file\":\"f\",\"cardinality\":\"4\"}", NULL, FLOE_ECORRUPT,
+	     "footer cardinality 4"},
+	    {"{\"referenced-data-file\":\"f\",\"cardinality\":\"x\"}", NULL, FLOE_ECORRUPT,
+	     "cardinality property"},
+	    {"{\"referenced-data-file\":\"f\",\"cardinality\":\"-3\"}", NULL, FLOE_ECORRUPT,
+	     "cardinality property"},
+	    {"{\"referenced-data-file\":\"f\",\"cardinality\":\"18446744073709551616\"}", NULL,
+	     FLOE_ECORRUPT, "cardinality property"},
+	    {"{\"referenced-data-file\":\"f\"}", NULL, FLOE_ECORRUPT, "cardinality property"},
+	    {"{\"cardinality\":\"3\"}", NULL, FLOE_ECORRUPT, "referenced-data-file"},
+	    {"{\"referenced-data-file\":\"f\",\"cardinality\":\"3\"}", "zstd", FLOE_EINVAL,
+	     "compressed (zstd)"},
 	};
 	buf file = {0}, json = {0};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -573,12 +573,12 @@ static void test_reader_dv_checks(void **state)
 		puffin_file *f;
 		buf_reset(&json);
 		buf_printf(&json,
-			   "{\"blobs\":[{\"type\":\"deletion-vector-v1\",\"fields\":[2147483645],"
-			   "\"snapshot-id\":-1,\"sequence-number\":-1,\"offset\":4,\"length\":46,"
-			   "%s%s%s\"properties\":%s}]}",
-			   cases[i].codec ? "\"compression-codec\":\"" : "",
-			   cases[i].codec ? cases[i].codec : "", cases[i].codec ? "\"," : "",
-			   cases[i].props);
+		           "{\"blobs\":[{\"type\":\"deletion-vector-v1\",\"fields\":[2147483645],"
+		           "\"snapshot-id\":-1,\"sequence-number\":-1,\"offset\":4,\"length\":46,"
+		           "%s%s%s\"properties\":%s}]}",
+		           cases[i].codec ? "\"compression-codec\":\"" : "",
+		           cases[i].codec ? cases[i].codec : "", cases[i].codec ? "\"," : "",
+		           cases[i].props);
 		buf_put_u8(&json, 0);
 		t_file(&file, t_blob135, sizeof t_blob135, (const char *)json.data, 0);
 		assert_int_equal(t_open(&file, &f, err), 0);
@@ -594,8 +594,7 @@ static void test_reader_dv_checks(void **state)
 	uint8_t blob[sizeof t_blob135];
 	memcpy(blob, t_blob135, sizeof blob);
 	blob[40] ^= 1;
-	t_file(&file, blob, sizeof blob,
-	       "{\"blobs\":[" T_DV_ENTRY("4", "46", T_DV_PROPS) "]}", 0);
+	t_file(&file, blob, sizeof blob, "{\"blobs\":[" T_DV_ENTRY("4", "46", T_DV_PROPS) "]}", 0);
 	char err[ERR_LEN] = "";
 	puffin_file *f;
 	dv *d;
@@ -620,7 +619,8 @@ static void test_reader_dv_checks(void **state)
 static int t_dv_check(const char *path, json_t **out)
 {
 	char cmd[512];
-	snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/tools/dv_check.py '%s' 2>/dev/null", path);
+	snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/tools/dv_check.py '%s' 2>/dev/null",
+	         path);
 	FILE *p = popen(cmd, "r");
 	assert_non_null(p);
 	json_error_t jerr;
@@ -669,9 +669,9 @@ static void test_independent_decoder(void **state)
 		assert_int_equal(json_integer_value(json_object_get(b, "offset")), pos[i].offset);
 		assert_int_equal(json_integer_value(json_object_get(b, "length")), pos[i].length);
 		assert_string_equal(json_string_value(json_object_get(b, "referenced_data_file")),
-				    t_refs[i]);
+		                    t_refs[i]);
 		assert_int_equal(json_integer_value(json_object_get(b, "cardinality")),
-				 dv_cardinality(dvs[i]));
+		                 dv_cardinality(dvs[i]));
 		struct t_list want = {0};
 		assert_int_equal(dv_iterate(dvs[i], t_collect_one, &want), 0);
 		json_t *positions = json_object_get(b, "positions");
@@ -680,7 +680,7 @@ static void test_independent_decoder(void **state)
 			json_t *v = json_array_get(positions, k);
 			if ((uint64_t)json_integer_value(v) != want.v[k])
 				fail_msg("blob %zu position %zu: %lld, wrote %" PRIu64, i, k,
-					 (long long)json_integer_value(v), want.v[k]);
+				         (long long)json_integer_value(v), want.v[k]);
 		}
 		free(want.v);
 		json_t *c = json_object_get(b, "containers");
@@ -688,7 +688,8 @@ static void test_independent_decoder(void **state)
 		kinds[1] += json_integer_value(json_object_get(c, "bitset"));
 		kinds[2] += json_integer_value(json_object_get(c, "run"));
 		with_offsets += json_integer_value(json_object_get(b, "roaring_with_offsets"));
-		without_offsets += json_integer_value(json_object_get(b, "roaring_without_offsets"));
+		without_offsets +=
+		    json_integer_value(json_object_get(b, "roaring_without_offsets"));
 	}
 	/* The decoder saw every container type and both header variants. */
 	assert_true(kinds[0] > 0 && kinds[1] > 0 && kinds[2] > 0);
@@ -710,15 +711,11 @@ static void test_independent_decoder(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_exact_file),
-		cmocka_unit_test(test_no_blobs),
-		cmocka_unit_test(test_several_dvs),
-		cmocka_unit_test(test_generic_blobs),
-		cmocka_unit_test(test_writer_errors),
-		cmocka_unit_test(test_reader_truncations),
-		cmocka_unit_test(test_reader_rules),
-		cmocka_unit_test(test_reader_dv_checks),
-		cmocka_unit_test(test_independent_decoder),
+	    cmocka_unit_test(test_exact_file),          cmocka_unit_test(test_no_blobs),
+	    cmocka_unit_test(test_several_dvs),         cmocka_unit_test(test_generic_blobs),
+	    cmocka_unit_test(test_writer_errors),       cmocka_unit_test(test_reader_truncations),
+	    cmocka_unit_test(test_reader_rules),        cmocka_unit_test(test_reader_dv_checks),
+	    cmocka_unit_test(test_independent_decoder),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
