@@ -9,7 +9,7 @@ echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(grep -
 
 if [ -x $B/bench/parquet_write ]; then
 	echo "== parquet_write"
-	$B/bench/parquet_write bench/out
+	$B/bench/parquet_write 10000000 bench/out
 fi
 if [ -x $B/bench/ingest_parse ]; then
 	echo "== ingest_parse"
