@@ -16,6 +16,7 @@
 
 #include "base/err.h"
 #include "base/log.h"
+#include "server/identity.h"
 #include "server/ingest_json.h"
 
 #define FLOE_VERSION "0.1.0"
@@ -135,7 +136,7 @@ static int check_column_name(const char *name, const char *where, char *err)
 
 static int parse_schema(const json_t *arr, floe_schema *out, char *err)
 {
-	static const char *const col_keys[] = {"name", "data_type", "nullable", NULL};
+	static const char *const col_keys[] = {"name", "data_type", "nullable", "primary_key", NULL};
 	memset(out, 0, sizeof *out);
 	if (!json_is_array(arr))
 		return errf(err, FLOE_EINVAL, "schema: must be an array of columns");
@@ -203,23 +204,20 @@ fail:
 	return rc;
 }
 
-/* table_config: {} or moonlink's {"mooncake": {"append_only": true, ...}}.
- * Row identity (primary keys, upsert/delete) is not part of this server yet,
- * so configurations that ask for it are refused rather than ignored. */
+/* table_config: {}, {"row_identity": {...}}, moonlink's {"mooncake": {...}}
+ * (identity.h has their meaning). */
 static int check_table_config(const json_t *cfg, char *err)
 {
-	static const char *const cfg_keys[] = {"mooncake", NULL};
+	static const char *const cfg_keys[] = {"mooncake", "row_identity", NULL};
 	static const char *const mc_keys[] = {"append_only", "row_identity", NULL};
 	if (!cfg || json_is_null(cfg))
 		return 0;
 	if (!json_is_object(cfg))
 		return errf(err, FLOE_EINVAL, "table_config: must be an object");
 	int rc = only_keys(cfg, "table_config", cfg_keys, err);
-	if (rc)
-		return rc;
 	const json_t *mc = json_object_get(cfg, "mooncake");
-	if (!mc)
-		return 0;
+	if (rc || !mc)
+		return rc;
 	if (!json_is_object(mc))
 		return errf(err, FLOE_EINVAL, "table_config.mooncake: must be an object");
 	if ((rc = only_keys(mc, "table_config.mooncake", mc_keys, err)))
@@ -227,15 +225,6 @@ static int check_table_config(const json_t *cfg, char *err)
 	const json_t *ao = json_object_get(mc, "append_only");
 	if (ao && !json_is_boolean(ao))
 		return errf(err, FLOE_EINVAL, "table_config.mooncake.append_only: must be a boolean");
-	if (ao && !json_is_true(ao))
-		return errf(err, FLOE_EINVAL,
-			    "table_config.mooncake.append_only: false is not supported yet: this "
-			    "server creates append-only tables");
-	const json_t *ri = json_object_get(mc, "row_identity");
-	if (ri && !(json_is_string(ri) && !strcmp(json_string_value(ri), "None")))
-		return errf(err, FLOE_EINVAL,
-			    "table_config.mooncake.row_identity: only \"None\" is supported yet "
-			    "(append-only tables)");
 	return 0;
 }
 
@@ -258,9 +247,13 @@ static void handle_create(api *a, const char *name, const http_request *req, htt
 		rc = check_table_config(json_object_get(body, "table_config"), err);
 	if (rc == 0)
 		rc = parse_schema(json_object_get(body, "schema"), &schema, err);
+	table_identity ident;
+	if (rc == 0)
+		rc = identity_parse(json_object_get(body, "schema"), json_object_get(body, "table_config"),
+				    &schema, &ident, err);
 	floe_table *t = NULL;
 	if (rc == 0)
-		rc = registry_create(a->reg, name, db, tn, &schema, &t, err);
+		rc = registry_create(a->reg, name, db, tn, &schema, &ident, &t, err);
 	if (rc) {
 		fail_with(resp, rc, err);
 	} else {
@@ -286,16 +279,15 @@ static void handle_ingest(api *a, floe_table *t, const http_request *req, http_r
 	}
 	ingest_request ir = {.rows = rows};
 	rc = ingest_parse(req->body, req->body_len, table_schema(t), &ir, err);
-	if (rc == 0 && ir.op != INGEST_INSERT)
-		rc = errf(err, FLOE_EINVAL,
-			  "operation: '%s' needs a table with a primary key, which this server "
-			  "does not support yet; table '%s' is append-only (use insert)",
-			  ingest_op_name(ir.op), table_name(t));
+	static const int op_of[] = {[INGEST_INSERT] = TABLE_OP_INSERT,
+				    [INGEST_UPSERT] = TABLE_OP_UPSERT,
+				    [INGEST_UPDATE] = TABLE_OP_UPDATE,
+				    [INGEST_DELETE] = TABLE_OP_DELETE};
 	size_t nrows = rows->nrows;
-	int64_t lsn = 0;
+	submit_result res = {0};
 	int taken = 0;
 	if (rc == 0)
-		rc = table_submit(t, TABLE_OP_INSERT, rows, ir.sync, &lsn, &taken, err);
+		rc = table_submit(t, op_of[ir.op], rows, ir.sync, &res, &taken, err);
 	if (!taken) {
 		batch_clear(rows);
 		free(rows);
@@ -305,9 +297,12 @@ static void handle_ingest(api *a, floe_table *t, const http_request *req, http_r
 		return;
 	}
 	(void)a;
-	reply_json(resp, 200,
-		   json_pack("{s:s,s:s,s:I,s:I}", "table", table_name(t), "operation",
-			     ingest_op_name(ir.op), "lsn", (json_int_t)lsn, "rows", (json_int_t)nrows));
+	json_t *out = json_pack("{s:s,s:s,s:I,s:I}", "table", table_name(t), "operation",
+				ingest_op_name(ir.op), "lsn", (json_int_t)res.lsn, "rows",
+				(json_int_t)nrows);
+	if (out && ir.op == INGEST_DELETE)
+		json_object_set_new(out, "deleted", json_integer((json_int_t)res.deleted));
+	reply_json(resp, 200, out);
 }
 
 static void handle_tables_list(void *ctx, floe_table *t)

@@ -235,3 +235,21 @@ void batch_column_data(const batch *b, int col, pq_column_data *out)
 		out->bytes = NULL;
 	}
 }
+
+int batch_append_row(batch *dst, const batch *src, size_t r)
+{
+	batch_row_begin(dst);
+	for (int c = 0; c < src->ncols; c++) {
+		const batch_col *col = &src->cols[c];
+		if (!col->valid.data[r]) {
+			batch_set_null(dst, c);
+		} else if (col->kind == BC_BYTES) {
+			const uint64_t *off = (const uint64_t *)(const void *)col->offsets.data;
+			batch_set_bytes(dst, c, col->bytes.data + off[r], off[r + 1] - off[r]);
+		} else {
+			batch_set_fixed(dst, c, col->values.data + r * (size_t)col->width);
+		}
+	}
+	batch_row_commit(dst);
+	return batch_check(dst);
+}

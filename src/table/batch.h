@@ -80,6 +80,8 @@ int batch_check(const batch *b);
 /* Appends all rows of src (same schema) to dst. FLOE_ENOMEM leaves dst
  * unchanged (also when src itself had failed an append). */
 int batch_append_batch(batch *dst, const batch *src);
+/* Appends row r of src (same schema) to dst; 0 or FLOE_ENOMEM. */
+int batch_append_row(batch *dst, const batch *src, size_t r);
 /* Describes column `col` for the Parquet writer (pointers valid until b changes). */
 void batch_column_data(const batch *b, int col, pq_column_data *out);
 

@@ -142,6 +142,8 @@ static uint64_t hash_bytes(const uint8_t *p, size_t n, uint64_t seed)
 /* Big-endian value of n <= 8 bytes. */
 static inline uint64_t be_n(const uint8_t *p, size_t n)
 {
+	if (n == 8)
+		return get_be64(p); /* one bswap: the int64 key path */
 	uint64_t v = 0;
 	for (size_t i = 0; i < n; i++)
 		v = v << 8 | p[i];
@@ -149,6 +151,15 @@ static inline uint64_t be_n(const uint8_t *p, size_t n)
 }
 
 /* ---- key description and encoding --------------------------------------- */
+
+/* One 4-byte store, for the reason given at index_key_int64. */
+static inline void store_be32(uint8_t *p, uint32_t v)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap32(v);
+#endif
+	memcpy(p, &v, sizeof v);
+}
 
 static batch_kind class_kind(int cls, int vwidth)
 {
@@ -306,7 +317,7 @@ static int encode_col(const index_keydesc *kd, int i, const batch *b, size_t row
 	case KC_DATE: {
 		int32_t x;
 		memcpy(&x, v, 4);
-		put_be32(o, (uint32_t)x ^ UINT32_C(0x80000000));
+		store_be32(o, (uint32_t)x ^ UINT32_C(0x80000000));
 		break;
 	}
 	case KC_INT:
@@ -321,7 +332,7 @@ static int encode_col(const index_keydesc *kd, int i, const batch *b, size_t row
 		} else {
 			memcpy(&x, v, 8);
 		}
-		put_be64(o, (uint64_t)x ^ INDEX_LOC_MEM_BIT);
+		index_key_int64(o, x);
 		break;
 	}
 	case KC_DEC16: {
@@ -626,51 +637,45 @@ static ALWAYS_INLINE void remove_at_m(index_map *ix, size_t i, int mode)
 	memset(ix->slots + i * stride, 0, stride * sizeof *ix->slots);
 }
 
+/* Calls fn(args..., mode) with the mode as a constant, so that each mode
+ * gets its own copy of the inlined loops (fn returns a value or void). */
+#define BY_MODE(ix, fn, ...)                                                                   \
+	((ix)->mode == MODE_I1   ? fn(__VA_ARGS__, MODE_I1)                                     \
+	 : (ix)->mode == MODE_I2 ? fn(__VA_ARGS__, MODE_I2)                                     \
+				 : fn(__VA_ARGS__, MODE_ARENA))
+
+static ALWAYS_INLINE void place_entry_m(index_map *ix, const uint64_t *entry, int mode)
+{
+	place_m(ix, entry, slot_hash(ix, entry, mode), mode);
+}
+
 static size_t find_slot(const index_map *ix, const probe *p)
 {
-	switch (ix->mode) {
-	case MODE_I1:
-		return find_m(ix, p, MODE_I1);
-	case MODE_I2:
-		return find_m(ix, p, MODE_I2);
-	default:
-		return find_m(ix, p, MODE_ARENA);
-	}
+	return BY_MODE(ix, find_m, ix, p);
 }
 
 static void place(index_map *ix, const uint64_t *entry)
 {
-	switch (ix->mode) {
-	case MODE_I1:
-		place_m(ix, entry, slot_hash(ix, entry, MODE_I1), MODE_I1);
-		break;
-	case MODE_I2:
-		place_m(ix, entry, slot_hash(ix, entry, MODE_I2), MODE_I2);
-		break;
-	default:
-		place_m(ix, entry, slot_hash(ix, entry, MODE_ARENA), MODE_ARENA);
-		break;
-	}
+	BY_MODE(ix, place_entry_m, ix, entry);
 }
 
 static void remove_at(index_map *ix, size_t i)
 {
-	switch (ix->mode) {
-	case MODE_I1:
-		remove_at_m(ix, i, MODE_I1);
-		break;
-	case MODE_I2:
-		remove_at_m(ix, i, MODE_I2);
-		break;
-	default:
-		remove_at_m(ix, i, MODE_ARENA);
-		break;
-	}
+	BY_MODE(ix, remove_at_m, ix, i);
 }
 
 static inline uint64_t *slot_at(const index_map *ix, size_t i)
 {
 	return ix->slots + i * ix->stride;
+}
+
+/* A probe's home slot is prefetched this many keys before it is walked:
+ * enough to cover a cache miss with the work of the keys in between. */
+#define LOOKAHEAD 8
+
+static inline void prefetch_home(const index_map *ix, uint64_t hash)
+{
+	__builtin_prefetch(slot_at(ix, home_of(ix, hash)));
 }
 
 /* Most keys a table of 1 << bits slots holds (invariant 3: load <= 0.85). */
@@ -755,28 +760,30 @@ void index_free(index_map *ix)
 }
 
 /* Checks the key's length and fills p. */
-static int make_probe(const index_map *ix, const uint8_t *key, size_t len, probe *p)
+static ALWAYS_INLINE int make_probe_m(const index_map *ix, const uint8_t *key, size_t len,
+				      probe *p, int mode)
 {
 	if (key_len_ok(&ix->kd, len))
 		return FLOE_EINVAL;
-	switch (ix->mode) {
-	case MODE_I1:
+	if (mode == MODE_I1) {
 		p->k0 = be_n(key, len);
 		p->hash = hash_i1(p->k0, ix->seed);
-		break;
-	case MODE_I2:
+	} else if (mode == MODE_I2) {
 		p->k0 = get_be64(key);
 		p->k1 = be_n(key + 8, len - 8);
 		p->hash = hash_i2(p->k0, p->k1, ix->seed);
-		break;
-	default:
+	} else {
 		p->key = key;
 		p->len = len;
 		p->hash = hash_bytes(key, len, ix->seed);
-		break;
 	}
 	p->hash &= ix->hash_mask;
 	return 0;
+}
+
+static int make_probe(const index_map *ix, const uint8_t *key, size_t len, probe *p)
+{
+	return BY_MODE(ix, make_probe_m, ix, key, len, p);
 }
 
 static void set_loc(index_map *ix, uint64_t *s, uint64_t loc)
@@ -825,16 +832,56 @@ static void delete_slot(index_map *ix, size_t i)
 		(void)arena_compact(ix);
 }
 
+/* The location of the key p describes, or INDEX_LOC_NONE. */
+static ALWAYS_INLINE uint64_t probe_loc_m(const index_map *ix, const probe *p, int mode)
+{
+	size_t i = find_m(ix, p, mode);
+	return i == NO_SLOT ? INDEX_LOC_NONE : ~ix->slots[i * mode_stride(mode)];
+}
+
+static ALWAYS_INLINE int lookup_m(const index_map *ix, const uint8_t *key, size_t len,
+				  uint64_t *loc_out, int mode)
+{
+	probe p;
+	*loc_out = INDEX_LOC_NONE;
+	if (make_probe_m(ix, key, len, &p, mode))
+		return FLOE_EINVAL;
+	*loc_out = probe_loc_m(ix, &p, mode);
+	return 0;
+}
+
 int index_lookup(const index_map *ix, const uint8_t *key, size_t len, uint64_t *loc_out)
 {
-	*loc_out = INDEX_LOC_NONE;
-	probe p;
-	if (make_probe(ix, key, len, &p))
-		return FLOE_EINVAL;
-	size_t i = find_slot(ix, &p);
-	if (i != NO_SLOT)
-		*loc_out = ~slot_at(ix, i)[0];
+	return BY_MODE(ix, lookup_m, ix, key, len, loc_out);
+}
+
+
+static ALWAYS_INLINE int lookup_many_m(const index_map *ix, const uint8_t *keys,
+				       const size_t *offs, size_t n, uint64_t *locs, int mode)
+{
+	probe ring[LOOKAHEAD];
+	size_t w = ix->kd.width;
+	for (size_t i = 0; i < n + LOOKAHEAD; i++) {
+		if (i < n) {
+			const uint8_t *k = offs ? keys + offs[i] : keys + i * w;
+			size_t len = offs ? offs[i + 1] - offs[i] : w;
+			probe *p = &ring[i % LOOKAHEAD];
+			if (make_probe_m(ix, k, len, p, mode))
+				return FLOE_EINVAL;
+			prefetch_home(ix, p->hash);
+		}
+		if (i >= LOOKAHEAD)
+			locs[i - LOOKAHEAD] = probe_loc_m(ix, &ring[i % LOOKAHEAD], mode);
+	}
 	return 0;
+}
+
+int index_lookup_many(const index_map *ix, const uint8_t *keys, const size_t *offs, size_t n,
+		      uint64_t *locs)
+{
+	if (!offs && !ix->kd.width)
+		return FLOE_EINVAL;
+	return BY_MODE(ix, lookup_many_m, ix, keys, offs, n, locs);
 }
 
 int index_put(index_map *ix, const uint8_t *key, size_t len, uint64_t loc, uint64_t *old_out)
@@ -1111,18 +1158,33 @@ int index_load_bytes(index_map *ix, const uint8_t *data, size_t len, const char 
 	if (count > SIZE_MAX - ix->count || index_reserve(ix, ix->count + (size_t)count))
 		return errf(err, FLOE_ENOMEM, "%s: out of memory for %" PRIu64 " keys", name, count);
 
+	/* Key i is hashed and its home slot prefetched LOOKAHEAD keys before it
+	 * is inserted (as in index_lookup_many); the table does not move in
+	 * between because of the reservation above. */
+	struct {
+		probe p;
+		int live;
+	} ring[LOOKAHEAD];
 	fidx_cursor c = start;
 	int rc = 0;
-	uint64_t pos;
-	for (pos = 0; pos < count; pos++) {
-		const uint8_t *key;
-		size_t klen;
-		probe p;
-		fidx_next(&c, &key, &klen); /* validated above */
-		if (is_deleted && is_deleted(arg, pos))
+	uint64_t pos = 0;
+	for (uint64_t ahead = 0; ahead < count + LOOKAHEAD; ahead++) {
+		if (ahead < count) {
+			const uint8_t *key;
+			size_t klen;
+			fidx_next(&c, &key, &klen); /* validated above */
+			probe *p = &ring[ahead % LOOKAHEAD].p;
+			ring[ahead % LOOKAHEAD].live = !(is_deleted && is_deleted(arg, ahead));
+			make_probe(ix, key, klen, p); /* lengths validated above */
+			prefetch_home(ix, p->hash);
+		}
+		if (ahead < LOOKAHEAD)
 			continue;
-		make_probe(ix, key, klen, &p); /* lengths validated above */
-		size_t i = find_slot(ix, &p);
+		pos = ahead - LOOKAHEAD;
+		const probe *p = &ring[pos % LOOKAHEAD].p;
+		if (!ring[pos % LOOKAHEAD].live)
+			continue;
+		size_t i = find_slot(ix, p);
 		if (i != NO_SLOT) {
 			rc = errf(err, FLOE_EEXIST,
 				  "%s: the key at position %" PRIu64
@@ -1130,7 +1192,7 @@ int index_load_bytes(index_map *ix, const uint8_t *data, size_t len, const char 
 				  name, pos, ~slot_at(ix, i)[0]);
 			goto fail;
 		}
-		if (insert_new(ix, &p, index_loc_file(file_id, pos))) {
+		if (insert_new(ix, p, index_loc_file(file_id, pos))) {
 			rc = errf(err, FLOE_ENOMEM, "%s: out of memory", name);
 			goto fail;
 		}

@@ -82,6 +82,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "base/buf.h"
 #include "table/batch.h"
@@ -140,6 +141,22 @@ typedef struct index_keydesc {
 	uint32_t width;                    /* encoded key bytes if fixed, else 0 */
 } index_keydesc;
 
+/* The encoded key of one integer key column (int16/int32/int64, decimal
+ * p <= 18): 8 bytes, for callers that have the value rather than a batch.
+ * One 8-byte store on purpose: eight byte stores (buf.h's put_be64 as gcc
+ * compiles it) cannot be forwarded to the 8-byte load index_lookup reads
+ * the key with, so that load waits for them to retire, behind the previous
+ * lookup's cache miss, and lookups stop overlapping (350 instead of 60 ns
+ * per lookup measured in a 10M-key table). */
+static inline void index_key_int64(uint8_t *out, int64_t v)
+{
+	uint64_t u = (uint64_t)v ^ INDEX_LOC_MEM_BIT; /* sign bit flipped: memcmp order */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	u = __builtin_bswap64(u);
+#endif
+	memcpy(out, &u, sizeof u);
+}
+
 /* Describes a key made of schema columns cols[0..ncols) in that order.
  * FLOE_EINVAL (message names the column) for 0 or > INDEX_MAX_KEY_COLS
  * columns, an index out of range, a column listed twice, or a float column. */
@@ -168,6 +185,15 @@ void index_free(index_map *ix); /* NULL is a no-op */
 
 /* *loc_out = the key's location, or INDEX_LOC_NONE if absent. */
 int index_lookup(const index_map *ix, const uint8_t *key, size_t len, uint64_t *loc_out);
+/* n lookups at once, with the same results as n index_lookup calls but
+ * faster on a large table: the home slots are prefetched a few keys ahead,
+ * so cache misses overlap (the writer looks up a batch's keys this way,
+ * and its index_put calls after it then find the slots in cache).
+ * Key i is keys[offs[i] .. offs[i + 1]) (n + 1 offsets), or, with offs
+ * NULL (fixed-width keys only), the i-th run of kd.width bytes.
+ * FLOE_EINVAL if a key has a bad length (locs then partly written). */
+int index_lookup_many(const index_map *ix, const uint8_t *keys, const size_t *offs, size_t n,
+		      uint64_t *locs);
 /* Inserts key -> loc, or replaces the location of a present key.
  * *old_out (may be NULL) = the previous location or INDEX_LOC_NONE.
  * FLOE_EINVAL if loc == INDEX_LOC_NONE; FLOE_ENOMEM (index unchanged). */

@@ -41,50 +41,7 @@
 #include "iceberg/table.h"
 #include "storage/fs.h"
 #include "table/batch_codec.h"
-
-typedef struct pending {
-	struct pending *next;
-	batch *rows;
-	int64_t lsn;
-	size_t bytes;
-} pending;
-
-struct floe_table {
-	char *name, *database, *tablename, *dir;
-	floe_schema schema;
-	table_config cfg;
-	ice_table *ice;
-	char *iceberg_schema_json; /* footer key "iceberg.schema" of data files */
-
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t work; /* writer waits for work */
-	pthread_cond_t done; /* submitters wait for commits */
-	pending *queue, *queue_tail;
-	size_t bytes_pending;
-	int64_t last_lsn, committed_lsn;
-	int commit_now, stopping;
-	int ro_code; /* FLOE_ENOSPC / FLOE_EIO while read-only, else 0 */
-	char ro_msg[ERR_LEN];
-	int wal_poisoned;
-	wal *wal;
-	char *wal_dir;
-
-	/* writer-only */
-	pending *mem, *mem_tail;
-	size_t mem_rows, mem_bytes;
-	long long mem_since_ns; /* when the oldest uncommitted batch arrived */
-	long long retry_at_ns;  /* read-only mode: next commit attempt */
-	int retry_delay_ms;
-	uint64_t file_seq;
-	uint64_t replayed;
-
-	/* published counters */
-	atomic_uint_fast64_t rows_ingested, batches, commits, commit_failures, bytes_written;
-	atomic_uint_fast64_t rows_in_memory;
-	atomic_uint_fast64_t wal_bytes_appended;
-	atomic_int_fast64_t total_records, data_files, snapshot_id, last_commit_ms;
-};
+#include "table/table_internal.h"
 
 void table_config_default(table_config *c)
 {
@@ -100,7 +57,7 @@ void table_config_default(table_config *c)
 	c->budget = NULL;
 }
 
-static void random_uuid(char out[37])
+void table_random_uuid(char out[37])
 {
 	uint8_t b[16];
 	if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
@@ -119,7 +76,8 @@ static void random_uuid(char out[37])
 
 /* ---- schema <-> Iceberg ---- */
 
-static int build_ice_schema(const floe_schema *fs, ice_schema *out, char *err)
+static int build_ice_schema(const floe_schema *fs, const table_identity *ident, ice_schema *out,
+			    char *err)
 {
 	memset(out, 0, sizeof *out);
 	if (fs->ncols <= 0)
@@ -135,6 +93,18 @@ static int build_ice_schema(const floe_schema *fs, ice_schema *out, char *err)
 			ice_schema_clear(out);
 			return errf(err, FLOE_ENOMEM, "out of memory");
 		}
+	}
+	if (ident && ident->primary_key) {
+		/* Iceberg's identifier fields: what readers and engines (MERGE,
+		 * equality deletes) know as the table's key. */
+		out->identifier_ids = calloc((size_t)ident->nkey, sizeof *out->identifier_ids);
+		if (!out->identifier_ids) {
+			ice_schema_clear(out);
+			return errf(err, FLOE_ENOMEM, "out of memory");
+		}
+		for (int k = 0; k < ident->nkey; k++)
+			out->identifier_ids[k] = fs->cols[ident->cols[k]].field_id;
+		out->nidentifiers = ident->nkey;
 	}
 	return 0;
 }
@@ -227,18 +197,20 @@ static void free_pending_list(pending *p)
 		pending *next = p->next;
 		batch_clear(p->rows);
 		free(p->rows);
+		free(p->dead);
+		free(p->row_ids);
 		free(p);
 		p = next;
 	}
 }
 
-static void budget_add(floe_table *t, size_t bytes)
+void table_budget_add(floe_table *t, size_t bytes)
 {
 	if (t->cfg.budget)
 		atomic_fetch_add(&t->cfg.budget->used, bytes);
 }
 
-static void budget_sub(floe_table *t, size_t bytes)
+void table_budget_sub(floe_table *t, size_t bytes)
 {
 	if (t->cfg.budget)
 		atomic_fetch_sub(&t->cfg.budget->used, bytes);
@@ -248,11 +220,12 @@ static void table_free(floe_table *t)
 {
 	if (!t)
 		return;
-	budget_sub(t, t->bytes_pending);
+	table_budget_sub(t, t->bytes_pending);
 	free_pending_list(t->mem);
 	free_pending_list(t->queue);
 	wal_close(t->wal);
 	free(t->wal_dir);
+	keyed_free(t);
 	ice_table_free(t->ice);
 	floe_schema_clear(&t->schema);
 	free(t->iceberg_schema_json);
@@ -266,15 +239,17 @@ static void table_free(floe_table *t)
 	free(t);
 }
 
-static void publish_snapshot_state(floe_table *t)
+void table_publish_snapshot_state(floe_table *t)
 {
-	atomic_store(&t->total_records, ice_table_total_records(t->ice));
+	/* Live rows: the data files' records less the rows their DVs delete. */
+	const char *deleted = ice_table_summary(t->ice, "total-position-deletes");
+	atomic_store(&t->total_records,
+		     ice_table_total_records(t->ice) - (deleted ? strtoll(deleted, NULL, 10) : 0));
 	atomic_store(&t->data_files, ice_table_total_data_files(t->ice));
 	atomic_store(&t->snapshot_id, ice_table_snapshot_id(t->ice));
 	atomic_store(&t->last_commit_ms, ice_table_snapshot_id(t->ice) >= 0 ? ice_table_last_updated_ms(t->ice) : 0);
 }
 
-static int commit_mem(floe_table *t, int64_t upto_lsn, char *err);
 static void take_queue(floe_table *t);
 static void drop_mem(floe_table *t);
 
@@ -283,7 +258,8 @@ static int replay_record(void *ctx, uint64_t lsn, uint8_t kind, const uint8_t *p
 			 char *err)
 {
 	floe_table *t = ctx;
-	if (kind != TABLE_OP_INSERT)
+	if (kind < TABLE_OP_INSERT || kind > TABLE_OP_DELETE ||
+	    (kind != TABLE_OP_INSERT && t->ident != IDENT_PRIMARY_KEY))
 		return errf(err, FLOE_ECORRUPT, "wal %s: record %llu has unknown kind %u", t->wal_dir,
 			    (unsigned long long)lsn, kind);
 	pending *pd = calloc(1, sizeof *pd);
@@ -299,6 +275,23 @@ static int replay_record(void *ctx, uint64_t lsn, uint8_t kind, const uint8_t *p
 		rc = errf(err, rc, "wal %s: record %llu: %s", t->wal_dir, (unsigned long long)lsn, inner);
 		goto fail;
 	}
+	if (t->ident == IDENT_PRIMARY_KEY) {
+		/* The same validation and application as when it was first
+		 * accepted, on the same state: the same outcome. */
+		request req = {.op = kind, .rows = rows, .lsn = lsn};
+		free(pd);
+		keyed_apply(t, &req, 1);
+		if (!req.taken) {
+			batch_clear(rows);
+			free(rows);
+		}
+		if (req.rc)
+			return errf(err, req.rc, "wal %s: replaying record %llu: %s", t->wal_dir,
+				    (unsigned long long)lsn, req.err);
+		t->last_lsn = (int64_t)lsn;
+		t->replayed++;
+		return 0;
+	}
 	pd->rows = rows;
 	pd->lsn = (int64_t)lsn;
 	pd->bytes = batch_mem_bytes(rows);
@@ -308,7 +301,7 @@ static int replay_record(void *ctx, uint64_t lsn, uint8_t kind, const uint8_t *p
 		t->queue = pd;
 	t->queue_tail = pd;
 	t->bytes_pending += pd->bytes;
-	budget_add(t, pd->bytes);
+	table_budget_add(t, pd->bytes);
 	t->last_lsn = (int64_t)lsn;
 	t->replayed++;
 	return 0;
@@ -360,7 +353,7 @@ static int table_start(floe_table *t, char *err)
 		return errf(err, FLOE_ENOMEM, "out of memory");
 	const char *lsn = ice_table_summary(t->ice, "floe.lsn");
 	t->last_lsn = t->committed_lsn = lsn ? strtoll(lsn, NULL, 10) : 0;
-	publish_snapshot_state(t);
+	table_publish_snapshot_state(t);
 	char data_dir[4096];
 	int rc = fs_pathf(data_dir, sizeof data_dir, err, "%s/data", t->dir);
 	if (rc == 0)
@@ -371,19 +364,23 @@ static int table_start(floe_table *t, char *err)
 	wal_options_default(&wo);
 	wo.sync = t->cfg.wal_sync;
 	wo.segment_bytes = t->cfg.wal_segment_bytes;
+	if ((rc = keyed_open(t, err)))
+		return rc;
 	if ((rc = wal_open(t->wal_dir, &wo, &t->wal, err)))
 		return rc;
 	if ((rc = wal_replay(t->wal, (uint64_t)t->committed_lsn, replay_record, t, err)))
 		return rc;
-	if (t->queue) {
+	if (t->ident == IDENT_PRIMARY_KEY && t->replayed)
+		t->applied_lsn = t->last_lsn;
+	if (t->queue || t->mem || t->deletes_pending) {
 		/* Recovery: commit what the log held before serving. */
 		int64_t upto = t->last_lsn;
 		take_queue(t);
 		log_info("table %s: replayed %llu WAL records (%zu rows) above lsn %lld", t->name,
 			 (unsigned long long)t->replayed, t->mem_rows, (long long)t->committed_lsn);
 		char cerr[ERR_LEN];
-		if (commit_mem(t, upto, cerr) == 0) {
-			budget_sub(t, t->bytes_pending);
+		if (table_commit_mem(t, upto, cerr) == 0) {
+			table_budget_sub(t, t->bytes_pending);
 			t->bytes_pending = 0;
 			drop_mem(t);
 			t->committed_lsn = upto;
@@ -405,8 +402,8 @@ static int table_start(floe_table *t, char *err)
 }
 
 int table_create(const char *dir, const char *wal_dir, const char *name, const char *database,
-		 const char *tablename, const floe_schema *schema, const table_config *cfg,
-		 floe_table **out, char *err)
+		 const char *tablename, const floe_schema *schema, const table_identity *ident,
+		 const table_config *cfg, floe_table **out, char *err)
 {
 	floe_table *t = NULL;
 	ice_schema is = {0};
@@ -424,7 +421,7 @@ int table_create(const char *dir, const char *wal_dir, const char *name, const c
 	}
 	for (int i = 0; i < t->schema.ncols; i++)
 		t->schema.cols[i].field_id = i + 1;
-	if ((rc = build_ice_schema(&t->schema, &is, err)))
+	if ((rc = build_ice_schema(&t->schema, ident, &is, err)))
 		goto fail;
 	cols = columns_to_json(&t->schema);
 	cols_text = cols ? json_dumps(cols, JSON_COMPACT) : NULL;
@@ -435,6 +432,23 @@ int table_create(const char *dir, const char *wal_dir, const char *name, const c
 			  : cfg->codec == PQ_CODEC_SNAPPY ? "snappy"
 							  : "uncompressed");
 	if (!cols_text || !props) {
+		rc = errf(err, FLOE_ENOMEM, "out of memory");
+		goto fail;
+	}
+	if (ident && ident->primary_key) {
+		json_t *keys = json_array();
+		for (int k = 0; keys && k < ident->nkey; k++)
+			json_array_append_new(keys, json_string(t->schema.cols[ident->cols[k]].name));
+		char *keys_text = keys ? json_dumps(keys, JSON_COMPACT) : NULL;
+		json_decref(keys);
+		rc = keys_text ? json_object_set_new(props, "floe.primary_key", json_string(keys_text))
+			       : -1;
+		free(keys_text);
+		if (rc || json_object_set_new(props, "floe.identity", json_string("primary-key"))) {
+			rc = errf(err, FLOE_ENOMEM, "out of memory");
+			goto fail;
+		}
+	} else if (json_object_set_new(props, "floe.identity", json_string("append-only"))) {
 		rc = errf(err, FLOE_ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -512,7 +526,7 @@ int table_close(floe_table *t, char *err)
 	pthread_mutex_unlock(&t->mu);
 	pthread_join(t->thread, NULL);
 	int rc = 0;
-	if (t->mem || t->queue)
+	if (t->mem || t->queue || t->deletes_pending)
 		rc = errf(err, FLOE_EIO,
 			  "table %s: rows not committed at shutdown (they are in the WAL and will be "
 			  "committed at the next start): %s",
@@ -575,14 +589,87 @@ static int refuse_reason(floe_table *t, size_t bytes, char *err)
 	return 0;
 }
 
-int table_submit(floe_table *t, int op, batch *rows, int sync, int64_t *lsn_out, int *taken,
+/* Keyed tables: the writer validates and applies the request (it owns the
+ * index); this thread waits for that, then for the WAL to be durable. */
+static int submit_keyed(floe_table *t, request *req, char *err)
+{
+	int rc;
+	pthread_mutex_lock(&t->mu);
+	if ((rc = refuse_reason(t, batch_mem_bytes(req->rows), err))) {
+		pthread_mutex_unlock(&t->mu);
+		return rc;
+	}
+	if (t->requests_tail)
+		t->requests_tail->next = req;
+	else
+		t->requests = req;
+	t->requests_tail = req;
+	pthread_cond_signal(&t->work);
+	while (!req->done)
+		pthread_cond_wait(&t->done, &t->mu);
+	pthread_mutex_unlock(&t->mu);
+	if (req->rc)
+		return errf(err, req->rc, "%s", req->err);
+	return 0;
+}
+
+static int wal_sync_or_fail(floe_table *t, uint64_t lsn, char *err)
+{
+	int rc = wal_sync(t->wal, lsn, err);
+	if (rc == 0)
+		return 0;
+	pthread_mutex_lock(&t->mu);
+	if (!t->wal_poisoned) {
+		t->wal_poisoned = 1;
+		t->ro_code = FLOE_EIO;
+		snprintf(t->ro_msg, sizeof t->ro_msg, "%s (restart floe once the disk is healthy)", err);
+	}
+	pthread_mutex_unlock(&t->mu);
+	return FLOE_EIO;
+}
+
+static int wait_sync_commit(floe_table *t, uint64_t lsn, char *err)
+{
+	pthread_mutex_lock(&t->mu);
+	t->commit_now = 1;
+	pthread_cond_signal(&t->work);
+	int rc = wait_committed(t, (int64_t)lsn, err);
+	pthread_mutex_unlock(&t->mu);
+	return rc;
+}
+
+int table_key_columns(const floe_table *t, const int **cols)
+{
+	*cols = t->key_cols;
+	return t->ident == IDENT_PRIMARY_KEY ? t->nkey : 0;
+}
+
+int table_submit(floe_table *t, int op, batch *rows, int sync, submit_result *res, int *taken,
 		 char *err)
 {
 	int rc = 0;
 	uint64_t lsn = 0;
 	buf rec = {0};
 	*taken = 0;
-	pending *p = malloc(sizeof *p);
+	memset(res, 0, sizeof *res);
+	if (t->ident == IDENT_PRIMARY_KEY) {
+		request req = {.op = op, .rows = rows};
+		rc = submit_keyed(t, &req, err);
+		*taken = req.taken;
+		res->lsn = (int64_t)req.lsn;
+		res->deleted = req.deleted;
+		if (rc == 0 && req.lsn)
+			rc = wal_sync_or_fail(t, req.lsn, err);
+		if (rc == 0 && sync && req.lsn)
+			rc = wait_sync_commit(t, req.lsn, err);
+		return rc;
+	}
+	if (op != TABLE_OP_INSERT)
+		return errf(err, FLOE_EINVAL,
+			    "operation: table '%s' is append-only (created without a primary key); "
+			    "only insert is allowed",
+			    t->name);
+	pending *p = calloc(1, sizeof *p);
 	if (!p || batch_encode(rows, &rec)) {
 		rc = errf(err, FLOE_ENOMEM, "out of memory");
 		goto fail;
@@ -601,7 +688,7 @@ int table_submit(floe_table *t, int op, batch *rows, int sync, int64_t *lsn_out,
 	p->lsn = (int64_t)lsn;
 	t->last_lsn = p->lsn;
 	t->bytes_pending += p->bytes;
-	budget_add(t, p->bytes);
+	table_budget_add(t, p->bytes);
 	if (t->queue_tail)
 		t->queue_tail->next = p;
 	else
@@ -612,25 +699,11 @@ int table_submit(floe_table *t, int op, batch *rows, int sync, int64_t *lsn_out,
 	pthread_cond_signal(&t->work);
 	pthread_mutex_unlock(&t->mu);
 	buf_release(&rec);
-	if (lsn_out)
-		*lsn_out = (int64_t)lsn;
-	if ((rc = wal_sync(t->wal, lsn, err))) {
-		pthread_mutex_lock(&t->mu);
-		if (!t->wal_poisoned) {
-			t->wal_poisoned = 1;
-			t->ro_code = FLOE_EIO;
-			snprintf(t->ro_msg, sizeof t->ro_msg, "%s (restart floe once the disk is healthy)", err);
-		}
-		pthread_mutex_unlock(&t->mu);
-		return FLOE_EIO;
-	}
-	if (sync) {
-		pthread_mutex_lock(&t->mu);
-		t->commit_now = 1;
-		pthread_cond_signal(&t->work);
-		rc = wait_committed(t, (int64_t)lsn, err);
-		pthread_mutex_unlock(&t->mu);
-	}
+	res->lsn = (int64_t)lsn;
+	if ((rc = wal_sync_or_fail(t, lsn, err)))
+		return rc;
+	if (sync)
+		rc = wait_sync_commit(t, lsn, err);
 	return rc;
 fail:
 	buf_release(&rec);
@@ -652,220 +725,18 @@ int table_flush(floe_table *t, int64_t *snapshot_id_out, char *err)
 
 /* ---- the writer thread ---- */
 
-typedef struct fd_sink {
-	int fd;
-	const char *path;
-	buf pending; /* coalesces small footer writes */
-} fd_sink;
-
-static int fd_sink_write(void *ctx, const void *data, size_t n, char *err)
-{
-	fd_sink *s = ctx;
-	if (s->pending.len + n < (1u << 20)) {
-		buf_append(&s->pending, data, n);
-		return buf_ok(&s->pending) ? 0 : errf(err, FLOE_ENOMEM, "out of memory");
-	}
-	int rc = fs_write_all(s->fd, s->pending.data, s->pending.len, s->path, err);
-	buf_reset(&s->pending);
-	if (rc)
-		return rc;
-	return fs_write_all(s->fd, data, n, s->path, err);
-}
-
-static int fd_sink_flush(fd_sink *s, char *err)
-{
-	int rc = fs_write_all(s->fd, s->pending.data, s->pending.len, s->path, err);
-	buf_reset(&s->pending);
-	return rc;
-}
-
-/* Fills the manifest metrics of one data file from the Parquet writer's results. */
-static int data_file_from_result(floe_table *t, const char *path, const pq_file_result *r,
-				 ice_data_file *df, char *err)
-{
-	const ice_schema *is = ice_table_schema(t->ice);
-	buf lower = {0}, upper = {0};
-	int rc = 0;
-	memset(df, 0, sizeof *df);
-	df->content = ICE_CONTENT_DATA;
-	df->sort_order_id = -1;
-	df->first_row_id = -1;
-	df->content_offset = -1;
-	df->content_size_in_bytes = -1;
-	size_t plen = strlen(path) + 8;
-	df->file_path = malloc(plen);
-	df->file_format = strdup("PARQUET");
-	df->cols = calloc((size_t)r->ncols, sizeof *df->cols);
-	df->split_offsets = calloc((size_t)(r->nrow_groups ? r->nrow_groups : 1), sizeof(int64_t));
-	if (!df->file_path || !df->file_format || !df->cols || !df->split_offsets) {
-		rc = errf(err, FLOE_ENOMEM, "out of memory");
-		goto fail;
-	}
-	snprintf(df->file_path, plen, "file://%s", path);
-	df->record_count = r->num_rows;
-	df->file_size_in_bytes = r->file_size;
-	df->nsplit_offsets = r->nrow_groups;
-	memcpy(df->split_offsets, r->row_group_offsets, (size_t)r->nrow_groups * sizeof(int64_t));
-	for (int i = 0; i < r->ncols; i++) {
-		const pq_column_result *c = &r->cols[i];
-		const ice_field *f = ice_schema_find(is, t->schema.cols[i].field_id);
-		ice_col_metrics *m = &df->cols[df->ncols++];
-		m->field_id = t->schema.cols[i].field_id;
-		m->column_size = c->compressed_bytes;
-		m->value_count = c->num_values;
-		m->null_count = c->null_count;
-		m->nan_count = (f && (f->type == ICE_FLOAT || f->type == ICE_DOUBLE)) ? c->nan_count : -1;
-		if (!f || !c->has_min_max)
-			continue;
-		int has_upper = 1;
-		buf_reset(&lower);
-		buf_reset(&upper);
-		if ((rc = ice_bounds_from_parquet(f, c->min, c->min_len, c->max, c->max_len, &lower,
-						  &upper, &has_upper, err)))
-			goto fail;
-		m->lower = malloc(lower.len ? lower.len : 1);
-		if (!m->lower) {
-			rc = errf(err, FLOE_ENOMEM, "out of memory");
-			goto fail;
-		}
-		memcpy(m->lower, lower.data, lower.len);
-		m->lower_len = lower.len;
-		if (has_upper) {
-			m->upper = malloc(upper.len ? upper.len : 1);
-			if (!m->upper) {
-				rc = errf(err, FLOE_ENOMEM, "out of memory");
-				goto fail;
-			}
-			memcpy(m->upper, upper.data, upper.len);
-			m->upper_len = upper.len;
-		}
-	}
-	buf_release(&lower);
-	buf_release(&upper);
-	return 0;
-fail:
-	buf_release(&lower);
-	buf_release(&upper);
-	ice_data_file_clear(df);
-	return rc;
-}
-
-/* Writes the batches in t->mem as one Parquet file at `path` (fsynced). */
-static int write_data_file(floe_table *t, const char *path, pq_file_result *res, char *err)
-{
-	pq_column_spec *specs = NULL;
-	pq_column_data *cols = NULL;
-	pq_writer *w = NULL;
-	fd_sink sink = {.fd = -1, .path = path};
-	int n = t->schema.ncols, rc = 0;
-	specs = calloc((size_t)n, sizeof *specs);
-	cols = calloc((size_t)n, sizeof *cols);
-	if (!specs || !cols) {
-		rc = errf(err, FLOE_ENOMEM, "out of memory");
-		goto fail;
-	}
-	for (int i = 0; i < n; i++)
-		coltype_to_parquet(&t->schema.cols[i], &specs[i]);
-	sink.fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (sink.fd < 0) {
-		rc = errf(err, errno == ENOSPC ? FLOE_ENOSPC : FLOE_EIO, "create %s: %s", path,
-			  strerror(errno));
-		goto fail;
-	}
-	pq_options opts;
-	pq_options_default(&opts);
-	opts.codec = t->cfg.codec;
-	opts.zstd_level = t->cfg.zstd_level;
-	opts.row_group_bytes = t->cfg.row_group_bytes;
-	opts.created_by = "floe version 0.1";
-	pq_kv kv = {"iceberg.schema", t->iceberg_schema_json};
-	if ((rc = pq_writer_open(specs, n, &kv, 1, &opts, fd_sink_write, &sink, &w, err)))
-		goto fail;
-	for (pending *p = t->mem; p; p = p->next) {
-		for (int i = 0; i < n; i++)
-			batch_column_data(p->rows, i, &cols[i]);
-		if ((rc = pq_writer_write(w, cols, p->rows->nrows, err)))
-			goto fail;
-	}
-	rc = pq_writer_close(w, res, err);
-	w = NULL;
-	if (rc)
-		goto fail;
-	if ((rc = fd_sink_flush(&sink, err)) || (rc = fs_fsync_fd(sink.fd, path, err)))
-		goto fail;
-	close(sink.fd);
-	sink.fd = -1;
-	buf_release(&sink.pending);
-	free(specs);
-	free(cols);
-	return 0;
-fail:
-	pq_writer_abort(w);
-	if (sink.fd >= 0) {
-		close(sink.fd);
-		unlink(path);
-	}
-	buf_release(&sink.pending);
-	free(specs);
-	free(cols);
-	return rc;
-}
-
-/* Commits t->mem as one data file and one snapshot. On failure nothing is
- * visible and t->mem is untouched. */
-static int commit_mem(floe_table *t, int64_t upto_lsn, char *err)
-{
-	char path[4096], data_dir[4096], uuid[37], lsn_text[32];
-	pq_file_result res = {0};
-	ice_data_file df = {0};
-	int have_file = 0, rc;
-	random_uuid(uuid);
-	if ((rc = fs_pathf(data_dir, sizeof data_dir, err, "%s/data", t->dir)) ||
-	    (rc = fs_pathf(path, sizeof path, err, "%s/%05" PRIu64 "-%s.parquet", data_dir,
-			   ++t->file_seq, uuid)))
-		return rc;
-	if ((rc = write_data_file(t, path, &res, err)))
-		goto fail;
-	have_file = 1;
-	if ((rc = fs_fsync_dir(data_dir, err)))
-		goto fail;
-	ice_crash_point("table_after_data_file");
-	if ((rc = data_file_from_result(t, path, &res, &df, err)))
-		goto fail;
-	snprintf(lsn_text, sizeof lsn_text, "%" PRId64, upto_lsn);
-	ice_kv summary[] = {{"floe.lsn", lsn_text}};
-	ice_commit c = {.added_data = &df, .nadded_data = 1, .summary = summary, .nsummary = 1};
-	int64_t snap;
-	if ((rc = ice_table_commit(t->ice, &c, &snap, err)))
-		goto fail;
-	atomic_fetch_add(&t->bytes_written, (uint64_t)res.file_size);
-	atomic_fetch_add(&t->commits, 1);
-	publish_snapshot_state(t);
-	log_debug("table %s: committed snapshot %" PRId64 " (%" PRId64 " rows, %" PRId64 " bytes)",
-		  t->name, snap, res.num_rows, res.file_size);
-	pq_file_result_free(&res);
-	ice_data_file_clear(&df);
-	return 0;
-fail:
-	/* A poisoned handle means the snapshot naming this file may be live. */
-	if (have_file && !ice_table_poisoned(t->ice))
-		unlink(path);
-	pq_file_result_free(&res);
-	ice_data_file_clear(&df);
-	return rc;
-}
-
 static void take_queue(floe_table *t)
 {
 	if (!t->queue)
 		return;
-	if (!t->mem)
+	if (!t->mem_since_ns)
 		t->mem_since_ns = mono_ns();
 	if (t->mem_tail)
 		t->mem_tail->next = t->queue;
 	else
 		t->mem = t->queue;
 	t->mem_tail = t->queue_tail;
+	t->applied_lsn = t->queue_tail->lsn;
 	for (pending *p = t->queue; p; p = p->next) {
 		t->mem_rows += p->rows->nrows;
 		t->mem_bytes += p->bytes;
@@ -876,13 +747,8 @@ static void take_queue(floe_table *t)
 
 static void drop_mem(floe_table *t)
 {
-	for (pending *p = t->mem; p;) {
-		pending *next = p->next;
-		batch_clear(p->rows);
-		free(p->rows);
-		free(p);
-		p = next;
-	}
+	free_pending_list(t->mem);
+	t->nmem_arr = 0;
 	t->mem = t->mem_tail = NULL;
 	t->mem_rows = t->mem_bytes = 0;
 	atomic_store(&t->rows_in_memory, 0);
@@ -903,7 +769,7 @@ static int commit_landed_after_all(floe_table *t, int64_t upto)
 	}
 	ice_table_free(t->ice);
 	t->ice = fresh;
-	publish_snapshot_state(t);
+	table_publish_snapshot_state(t);
 	const char *lsn = ice_table_summary(t->ice, "floe.lsn");
 	return lsn && strtoll(lsn, NULL, 10) >= upto;
 }
@@ -937,26 +803,70 @@ static void timed_wait(floe_table *t, long long until_ns)
 	pthread_cond_timedwait(&t->work, &t->mu, &ts);
 }
 
+/* Applies the queued keyed requests (mu held on entry and exit; released
+ * while applying, since validation and the WAL append take a while). */
+static void apply_requests(floe_table *t)
+{
+	while (t->requests) {
+		request *batch_of = t->requests;
+		t->requests = t->requests_tail = NULL;
+		pthread_mutex_unlock(&t->mu);
+		size_t bytes_before = t->mem_bytes;
+		for (request *r = batch_of; r; r = r->next) {
+			if (t->wal_poisoned) {
+				r->rc = errf(r->err, FLOE_EIO, "table %s is read-only until restart",
+					     t->name);
+				continue;
+			}
+			keyed_apply(t, r, 0);
+		}
+		size_t added = t->mem_bytes - bytes_before;
+		pthread_mutex_lock(&t->mu);
+		t->bytes_pending += added;
+		table_budget_add(t, added);
+		atomic_store(&t->rows_in_memory, t->mem_rows);
+		for (request *r = batch_of; r;) {
+			request *next = r->next;
+			if (r->rc == 0 && (int64_t)r->lsn > t->last_lsn)
+				t->last_lsn = (int64_t)r->lsn;
+			r->done = 1;
+			r = next;
+		}
+		if (t->wal_poisoned && !t->ro_code) {
+			t->ro_code = FLOE_EIO;
+			snprintf(t->ro_msg, sizeof t->ro_msg,
+				 "the in-memory state of the table failed to update; restart floe");
+		}
+		if (!t->mem && t->deletes_pending && !t->mem_since_ns)
+			t->mem_since_ns = mono_ns();
+		pthread_cond_broadcast(&t->done);
+	}
+}
+
 static void *writer_main(void *arg)
 {
 	floe_table *t = arg;
 	char err[ERR_LEN];
 	pthread_mutex_lock(&t->mu);
 	for (;;) {
+		apply_requests(t);
 		take_queue(t);
+		int dirty = t->mem || t->deletes_pending;
+		if (dirty && !t->mem_since_ns)
+			t->mem_since_ns = mono_ns();
 		long long now = mono_ns();
 		long long deadline = t->mem_since_ns + (long long)t->cfg.commit_interval_ms * 1000000LL;
 		int in_backoff = t->ro_code && now < t->retry_at_ns;
-		int due = t->mem && !in_backoff &&
+		int due = dirty && !in_backoff &&
 			  (t->commit_now || t->stopping || t->mem_bytes >= t->cfg.flush_bytes ||
 			   now >= deadline || t->ro_code);
-		if (t->commit_now && !t->mem)
+		if (t->commit_now && !dirty)
 			t->commit_now = 0; /* nothing to commit: flushers see committed_lsn */
 		if (due) {
-			int64_t upto = t->mem_tail->lsn;
+			int64_t upto = t->applied_lsn;
 			t->commit_now = 0;
 			pthread_mutex_unlock(&t->mu);
-			int rc = commit_mem(t, upto, err);
+			int rc = table_commit_mem(t, upto, err);
 			if (rc != 0 && commit_landed_after_all(t, upto)) {
 				log_warn("table %s: the commit reported \"%s\" but its snapshot is in the "
 					 "table", t->name, err);
@@ -972,8 +882,9 @@ static void *writer_main(void *arg)
 			pthread_mutex_lock(&t->mu);
 			if (rc == 0) {
 				t->bytes_pending -= t->mem_bytes;
-				budget_sub(t, t->mem_bytes);
+				table_budget_sub(t, t->mem_bytes);
 				drop_mem(t);
+				t->mem_since_ns = 0;
 				t->committed_lsn = upto;
 				if (t->ro_code && !t->wal_poisoned) {
 					log_info("table %s: commit succeeded, table is writable again", t->name);
@@ -988,13 +899,22 @@ static void *writer_main(void *arg)
 			pthread_cond_broadcast(&t->done);
 			continue;
 		}
-		if (t->stopping && !t->queue && !t->mem)
+		if (t->stopping && !t->queue && !dirty && !t->requests)
 			break;
-		if (t->mem)
+		if (t->requests || t->queue)
+			continue;
+		if (dirty)
 			timed_wait(t, in_backoff ? t->retry_at_ns : deadline);
 		else
 			pthread_cond_wait(&t->work, &t->mu);
 	}
+	/* Requests that arrive while stopping are refused (refuse_reason); any
+	 * left in the queue get an answer rather than a hang. */
+	for (request *r = t->requests; r; r = r->next) {
+		r->rc = errf(r->err, FLOE_ENOTFOUND, "table %s is shutting down", t->name);
+		r->done = 1;
+	}
+	t->requests = t->requests_tail = NULL;
 	pthread_cond_broadcast(&t->done);
 	pthread_mutex_unlock(&t->mu);
 	return NULL;

@@ -70,12 +70,19 @@ void table_config_default(table_config *c);
 
 typedef struct floe_table floe_table;
 
+/* Row identity: append-only (no index; insert only), or a primary key. */
+typedef struct table_identity {
+	int primary_key; /* 0: append-only */
+	int nkey;
+	int cols[16]; /* schema column indexes, in key order */
+} table_identity;
+
 /* Creates the Iceberg table under dir (which must not exist yet) with its WAL
  * in wal_dir, and starts its writer. `name`, `database`, `table` are kept in
  * the table properties so a restart finds them. */
 int table_create(const char *dir, const char *wal_dir, const char *name, const char *database,
-		 const char *table, const floe_schema *schema, const table_config *cfg,
-		 floe_table **out, char *err);
+		 const char *table, const floe_schema *schema, const table_identity *ident,
+		 const table_config *cfg, floe_table **out, char *err);
 /* Loads an existing table from its Iceberg metadata, replays and commits its
  * WAL, removes orphan files, and starts its writer. */
 int table_open(const char *dir, const char *wal_dir, const table_config *cfg, floe_table **out,
@@ -91,17 +98,25 @@ const char *table_dir(const floe_table *t);
 const floe_schema *table_schema(const floe_table *t);
 
 /* WAL record kinds (the operation a batch carries). */
-enum { TABLE_OP_INSERT = 1 };
+enum { TABLE_OP_INSERT = 1, TABLE_OP_UPSERT = 2, TABLE_OP_UPDATE = 3, TABLE_OP_DELETE = 4 };
 
-/* Logs `rows` and hands them to the writer. Ownership of rows passes to the
- * table once the WAL append succeeded, whatever happens after (*taken = 1);
- * otherwise the caller still owns it. Returns 0 when the rows are durable
- * (and, with sync, committed). *lsn_out: the WAL LSN of this batch.
- * Errors: FLOE_EBUSY (memory limit), FLOE_ENOSPC / FLOE_EIO (read-only),
- * FLOE_ENOTFOUND (table is shutting down). With *taken = 1 and an error the
- * outcome is unknown to the client (the batch may still be committed). */
-int table_submit(floe_table *t, int op, batch *rows, int sync, int64_t *lsn_out, int *taken,
+typedef struct submit_result {
+	int64_t lsn;    /* WAL LSN of the request */
+	size_t deleted; /* delete: rows that existed and were deleted */
+} submit_result;
+
+/* Applies one request (op is TABLE_OP_*): logs it and hands it to the
+ * writer. Ownership of rows passes to the table when *taken = 1; otherwise
+ * the caller still owns (and frees) it. Returns 0 when the change is durable
+ * (and, with sync, committed). Errors: FLOE_EINVAL (update/delete on an
+ * append-only table, a missing key value), FLOE_EEXIST (insert of a present
+ * key), FLOE_ENOTFOUND (update of an absent key; or the table is shutting
+ * down), FLOE_EBUSY (memory limit), FLOE_ENOSPC / FLOE_EIO (read-only).
+ * An error after the WAL append (fsync failure) leaves the outcome unknown. */
+int table_submit(floe_table *t, int op, batch *rows, int sync, submit_result *res, int *taken,
 		 char *err);
+/* The table's primary key column names ("id", "region"), or nkey = 0. */
+int table_key_columns(const floe_table *t, const int **cols);
 /* Commits everything submitted before the call; *snapshot_id_out = the current
  * snapshot after it (-1 if the table has none). */
 int table_flush(floe_table *t, int64_t *snapshot_id_out, char *err);

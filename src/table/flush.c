@@ -1,0 +1,637 @@
+/*
+ * flush — one commit of a table: the rows in memory become one Parquet data
+ * file, the positions deleted since the last commit become deletion vectors
+ * (one Puffin file per data file, replacing its previous DV), and both land
+ * in one Iceberg snapshot that records the WAL position it covers (floe.lsn).
+ *
+ * Order (each durable before the next; a crash anywhere leaves only orphans,
+ * which table open removes):
+ *   1. the data file (fsync, directory fsync); for a keyed table its key list
+ *      (.fidx) and, if rows kept their row ids, the row-id list (.rid), both
+ *      outside the table directory;
+ *   2. the Puffin files of the new DVs;
+ *   3. the Iceberg commit (src/iceberg/README.md);
+ *   4. only then the state in memory: index locations, file states.
+ * Row lineage: rows carried over by an update keep their _row_id, written
+ * explicitly in a `_row_id` column (field 2147483540) beside an all-null
+ * `_last_updated_sequence_number` (2147483539), so they inherit the new
+ * commit's sequence number; files of new rows only have neither column
+ * (readers derive the ids). A data file whose rows are all deleted is removed
+ * from the table instead of getting a DV.
+ * Writer thread only.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/crc32c.h"
+#include "base/err.h"
+#include "base/log.h"
+#include "format/puffin.h"
+#include "iceberg/bounds.h"
+#include "iceberg/crashpoint.h"
+#include "storage/fs.h"
+#include "table/table_internal.h"
+
+typedef struct fd_sink {
+	int fd;
+	const char *path;
+	buf pending; /* coalesces small footer writes */
+} fd_sink;
+
+static int fd_sink_write(void *ctx, const void *data, size_t n, char *err)
+{
+	fd_sink *s = ctx;
+	if (s->pending.len + n < (1u << 20)) {
+		buf_append(&s->pending, data, n);
+		return buf_ok(&s->pending) ? 0 : errf(err, FLOE_ENOMEM, "out of memory");
+	}
+	int rc = fs_write_all(s->fd, s->pending.data, s->pending.len, s->path, err);
+	buf_reset(&s->pending);
+	if (rc)
+		return rc;
+	return fs_write_all(s->fd, data, n, s->path, err);
+}
+
+static int fd_sink_flush(fd_sink *s, char *err)
+{
+	int rc = fs_write_all(s->fd, s->pending.data, s->pending.len, s->path, err);
+	buf_reset(&s->pending);
+	return rc;
+}
+
+/* Fills the manifest metrics of one data file from the Parquet writer's results. */
+static int data_file_from_result(floe_table *t, const char *path, const pq_file_result *r,
+				 ice_data_file *df, char *err)
+{
+	const ice_schema *is = ice_table_schema(t->ice);
+	buf lower = {0}, upper = {0};
+	int rc = 0;
+	memset(df, 0, sizeof *df);
+	df->content = ICE_CONTENT_DATA;
+	df->sort_order_id = -1;
+	df->first_row_id = -1;
+	df->content_offset = -1;
+	df->content_size_in_bytes = -1;
+	size_t plen = strlen(path) + 8;
+	df->file_path = malloc(plen);
+	df->file_format = strdup("PARQUET");
+	df->cols = calloc((size_t)r->ncols, sizeof *df->cols);
+	df->split_offsets = calloc((size_t)(r->nrow_groups ? r->nrow_groups : 1), sizeof(int64_t));
+	if (!df->file_path || !df->file_format || !df->cols || !df->split_offsets) {
+		rc = errf(err, FLOE_ENOMEM, "out of memory");
+		goto fail;
+	}
+	snprintf(df->file_path, plen, "file://%s", path);
+	df->record_count = r->num_rows;
+	df->file_size_in_bytes = r->file_size;
+	df->nsplit_offsets = r->nrow_groups;
+	memcpy(df->split_offsets, r->row_group_offsets, (size_t)r->nrow_groups * sizeof(int64_t));
+	for (int i = 0; i < r->ncols; i++) {
+		const pq_column_result *c = &r->cols[i];
+		int32_t field_id = i < t->schema.ncols ? t->schema.cols[i].field_id
+			       : i == t->schema.ncols ? ICE_ROW_ID_FIELD_ID
+						      : ICE_LAST_UPDATED_SEQ_FIELD_ID;
+		const ice_field *f = ice_schema_find(is, field_id);
+		ice_col_metrics *m = &df->cols[df->ncols++];
+		m->field_id = field_id;
+		m->column_size = c->compressed_bytes;
+		m->value_count = c->num_values;
+		m->null_count = c->null_count;
+		m->nan_count = (f && (f->type == ICE_FLOAT || f->type == ICE_DOUBLE)) ? c->nan_count : -1;
+		if (!f || !c->has_min_max)
+			continue;
+		int has_upper = 1;
+		buf_reset(&lower);
+		buf_reset(&upper);
+		if ((rc = ice_bounds_from_parquet(f, c->min, c->min_len, c->max, c->max_len, &lower,
+						  &upper, &has_upper, err)))
+			goto fail;
+		m->lower = malloc(lower.len ? lower.len : 1);
+		if (!m->lower) {
+			rc = errf(err, FLOE_ENOMEM, "out of memory");
+			goto fail;
+		}
+		memcpy(m->lower, lower.data, lower.len);
+		m->lower_len = lower.len;
+		if (has_upper) {
+			m->upper = malloc(upper.len ? upper.len : 1);
+			if (!m->upper) {
+				rc = errf(err, FLOE_ENOMEM, "out of memory");
+				goto fail;
+			}
+			memcpy(m->upper, upper.data, upper.len);
+			m->upper_len = upper.len;
+		}
+	}
+	buf_release(&lower);
+	buf_release(&upper);
+	return 0;
+fail:
+	buf_release(&lower);
+	buf_release(&upper);
+	ice_data_file_clear(df);
+	return rc;
+}
+
+/* The live rows of one pending batch, ready for the Parquet writer: the batch
+ * itself when nothing in it died, else a compacted copy. */
+typedef struct live_rows {
+	const batch *b;
+	batch copy;
+	int copied;
+	int64_t *row_ids; /* per written row, -1 = none; NULL if the batch has none */
+	uint8_t *rid_valid;
+} live_rows;
+
+static void live_rows_clear(live_rows *l)
+{
+	if (l->copied)
+		batch_clear(&l->copy);
+	free(l->row_ids);
+	free(l->rid_valid);
+	memset(l, 0, sizeof *l);
+}
+
+static int live_rows_make(floe_table *t, const pending *p, live_rows *l, char *err)
+{
+	memset(l, 0, sizeof *l);
+	l->b = p->rows;
+	size_t n = p->rows->nrows - p->ndead;
+	if (p->ndead > 0) {
+		if (batch_init(&l->copy, &t->schema) || batch_reserve(&l->copy, n))
+			return errf(err, FLOE_ENOMEM, "out of memory");
+		l->copied = 1;
+		for (size_t r = 0; r < p->rows->nrows; r++)
+			if (!p->dead[r] && batch_append_row(&l->copy, p->rows, r))
+				return errf(err, FLOE_ENOMEM, "out of memory");
+		l->b = &l->copy;
+	}
+	if (p->row_ids) {
+		l->row_ids = malloc((n ? n : 1) * sizeof *l->row_ids);
+		l->rid_valid = malloc(n ? n : 1);
+		if (!l->row_ids || !l->rid_valid)
+			return errf(err, FLOE_ENOMEM, "out of memory");
+		size_t w = 0;
+		for (size_t r = 0; r < p->rows->nrows; r++) {
+			if (p->dead && p->dead[r])
+				continue;
+			l->row_ids[w] = p->row_ids[r];
+			l->rid_valid[w] = p->row_ids[r] >= 0;
+			w++;
+		}
+	}
+	return 0;
+}
+
+/* Counts the live rows in memory and whether any keeps an explicit row id. */
+static size_t mem_live_rows(const floe_table *t, int *any_row_ids)
+{
+	size_t n = 0;
+	*any_row_ids = 0;
+	for (const pending *p = t->mem; p; p = p->next) {
+		n += p->rows->nrows - p->ndead;
+		for (size_t r = 0; p->row_ids && r < p->rows->nrows && !*any_row_ids; r++)
+			*any_row_ids = p->row_ids[r] >= 0 && !(p->dead && p->dead[r]);
+	}
+	return n;
+}
+
+/* Output of writing the data file. */
+typedef struct written {
+	pq_file_result res;
+	int64_t *file_row_ids; /* explicit row id per position (-1 none), or NULL */
+	index_fidx fidx;
+	int fidx_open;
+} written;
+
+static void written_clear(written *w)
+{
+	pq_file_result_free(&w->res);
+	free(w->file_row_ids);
+	if (w->fidx_open)
+		index_fidx_abandon(&w->fidx);
+	memset(w, 0, sizeof *w);
+}
+
+/* Writes the live rows of t->mem as one Parquet file at `path` (fsynced).
+ * Keyed tables also collect each row's key in w->fidx. */
+static int write_data_file(floe_table *t, const char *path, int with_row_ids, size_t nlive,
+			   written *w, char *err)
+{
+	pq_column_spec *specs = NULL;
+	pq_column_data *cols = NULL;
+	pq_writer *pw = NULL;
+	live_rows l = {0};
+	fd_sink sink = {.fd = -1, .path = path};
+	int n = t->schema.ncols, ncols = n + (with_row_ids ? 2 : 0), rc = 0;
+	size_t pos = 0;
+	specs = calloc((size_t)ncols, sizeof *specs);
+	cols = calloc((size_t)ncols, sizeof *cols);
+	if (!specs || !cols) {
+		rc = errf(err, FLOE_ENOMEM, "out of memory");
+		goto fail;
+	}
+	for (int i = 0; i < n; i++)
+		coltype_to_parquet(&t->schema.cols[i], &specs[i]);
+	if (with_row_ids) {
+		static const char *const names[] = {"_row_id", "_last_updated_sequence_number"};
+		static const int32_t ids[] = {ICE_ROW_ID_FIELD_ID, ICE_LAST_UPDATED_SEQ_FIELD_ID};
+		for (int k = 0; k < 2; k++) {
+			specs[n + k].name = names[k];
+			specs[n + k].field_id = ids[k];
+			specs[n + k].physical = PQ_INT64;
+			specs[n + k].required = 0;
+		}
+		w->file_row_ids = malloc((nlive ? nlive : 1) * sizeof *w->file_row_ids);
+		if (!w->file_row_ids) {
+			rc = errf(err, FLOE_ENOMEM, "out of memory");
+			goto fail;
+		}
+	}
+	if (t->ix) {
+		index_fidx_begin(&w->fidx, &t->kd);
+		w->fidx_open = 1;
+	}
+	sink.fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (sink.fd < 0) {
+		rc = errf(err, errno == ENOSPC ? FLOE_ENOSPC : FLOE_EIO, "create %s: %s", path,
+			  strerror(errno));
+		goto fail;
+	}
+	pq_options opts;
+	pq_options_default(&opts);
+	opts.codec = t->cfg.codec;
+	opts.zstd_level = t->cfg.zstd_level;
+	opts.row_group_bytes = t->cfg.row_group_bytes;
+	opts.created_by = "floe version 0.1";
+	pq_kv kv = {"iceberg.schema", t->iceberg_schema_json};
+	if ((rc = pq_writer_open(specs, ncols, &kv, 1, &opts, fd_sink_write, &sink, &pw, err)))
+		goto fail;
+	static const uint8_t no_valid[1] = {0};
+	for (pending *p = t->mem; p; p = p->next) {
+		if ((rc = live_rows_make(t, p, &l, err)))
+			goto fail;
+		size_t rows = l.b->nrows;
+		for (int i = 0; i < n; i++)
+			batch_column_data(l.b, i, &cols[i]);
+		if (with_row_ids) {
+			uint8_t *zeros = NULL;
+			int64_t *none = NULL;
+			if (!l.row_ids) { /* a batch of new rows only: all null */
+				zeros = calloc(rows ? rows : 1, 1);
+				none = malloc((rows ? rows : 1) * sizeof *none);
+				if (!zeros || !none) {
+					free(zeros);
+					free(none);
+					rc = errf(err, FLOE_ENOMEM, "out of memory");
+					goto fail;
+				}
+				for (size_t r = 0; r < rows; r++)
+					none[r] = -1;
+				l.row_ids = none;
+				l.rid_valid = zeros;
+			}
+			cols[n] = (pq_column_data){.valid = l.rid_valid, .values = l.row_ids};
+			uint8_t *all_null = calloc(rows ? rows : 1, 1);
+			cols[n + 1] = (pq_column_data){.valid = all_null ? all_null : no_valid,
+						       .values = l.row_ids};
+			memcpy(w->file_row_ids + pos, l.row_ids, rows * sizeof *l.row_ids);
+			rc = all_null ? pq_writer_write(pw, cols, rows, err)
+				      : errf(err, FLOE_ENOMEM, "out of memory");
+			free(all_null);
+		} else {
+			rc = pq_writer_write(pw, cols, rows, err);
+		}
+		for (size_t r = 0; rc == 0 && w->fidx_open && r < rows; r++)
+			rc = index_fidx_add_row(&w->fidx, l.b, r, err);
+		pos += rows;
+		live_rows_clear(&l);
+		if (rc)
+			goto fail;
+	}
+	rc = pq_writer_close(pw, &w->res, err);
+	pw = NULL;
+	if (rc)
+		goto fail;
+	if ((rc = fd_sink_flush(&sink, err)) || (rc = fs_fsync_fd(sink.fd, path, err)))
+		goto fail;
+	close(sink.fd);
+	buf_release(&sink.pending);
+	free(specs);
+	free(cols);
+	return 0;
+fail:
+	live_rows_clear(&l);
+	pq_writer_abort(pw);
+	if (sink.fd >= 0) {
+		close(sink.fd);
+		unlink(path);
+	}
+	buf_release(&sink.pending);
+	free(specs);
+	free(cols);
+	return rc;
+}
+
+/* The .rid sidecar: explicit row ids of a data file's rows.
+ *   8  magic "FLOERID" 0x01
+ *   8  count (u64 LE)
+ *   8n row ids (i64 LE, -1 = inherited)
+ *   4  CRC32C of everything before it */
+static int write_row_ids(const char *path, const int64_t *ids, size_t n, char *err)
+{
+	buf b = {0};
+	buf_append(&b, "FLOERID\x01", 8);
+	buf_put_le64(&b, n);
+	for (size_t i = 0; i < n; i++)
+		buf_put_le64(&b, (uint64_t)ids[i]);
+	if (!buf_ok(&b)) {
+		buf_release(&b);
+		return errf(err, FLOE_ENOMEM, "out of memory");
+	}
+	buf_put_le32(&b, crc32c(0, b.data, b.len));
+	int rc = buf_ok(&b) ? fs_put_durable(path, b.data, b.len, err)
+			    : errf(err, FLOE_ENOMEM, "out of memory");
+	buf_release(&b);
+	return rc;
+}
+
+/* A DV written for this commit, installed into its file state on success. */
+typedef struct new_dv {
+	uint32_t file_id;
+	dv *merged;       /* owned until installed */
+	char *uri;        /* Puffin file, owned */
+	int removes_file; /* every row deleted: the data file goes instead */
+} new_dv;
+
+typedef struct commit_plan {
+	new_dv *dvs;
+	size_t ndvs;
+	ice_data_file *deletes; /* added DV entries */
+	size_t ndeletes;
+	const char **removed;
+	size_t nremoved;
+	char **created; /* files written for this commit (removed on failure) */
+	size_t ncreated;
+} commit_plan;
+
+static void plan_free(commit_plan *pl, int remove_files)
+{
+	for (size_t i = 0; i < pl->ndvs; i++) {
+		dv_free(pl->dvs[i].merged);
+		free(pl->dvs[i].uri);
+	}
+	for (size_t i = 0; i < pl->ndeletes; i++)
+		ice_data_file_clear(&pl->deletes[i]);
+	for (size_t i = 0; i < pl->ncreated; i++) {
+		if (remove_files)
+			unlink(pl->created[i]);
+		free(pl->created[i]);
+	}
+	free(pl->dvs);
+	free(pl->deletes);
+	free(pl->removed);
+	free(pl->created);
+	memset(pl, 0, sizeof *pl);
+}
+
+static int plan_created(commit_plan *pl, const char *path, char *err)
+{
+	char **c = realloc(pl->created, (pl->ncreated + 1) * sizeof *c);
+	if (!c)
+		return errf(err, FLOE_ENOMEM, "out of memory");
+	pl->created = c;
+	if (!(c[pl->ncreated] = strdup(path)))
+		return errf(err, FLOE_ENOMEM, "out of memory");
+	pl->ncreated++;
+	return 0;
+}
+
+/* Writes one Puffin file holding the DV `d` of data file f (durable). */
+static int write_dv_file(floe_table *t, const file_state *f, const dv *d, commit_plan *pl,
+			 ice_data_file *out, char *err)
+{
+	char uuid[37], path[4096];
+	buf bytes = {0};
+	puffin_writer *pw = NULL;
+	puffin_blob_pos bp;
+	uint64_t size = 0;
+	int rc;
+	table_random_uuid(uuid);
+	if ((rc = fs_pathf(path, sizeof path, err, "%s/data/%05" PRIu64 "-%s-dv.puffin", t->dir,
+			   ++t->file_seq, uuid)))
+		return rc;
+	if ((rc = puffin_writer_open(puffin_buf_sink, &bytes, "floe 0.1", &pw, err)) ||
+	    (rc = puffin_writer_add_dv(pw, f->uri, d, &bp, err)))
+		goto fail;
+	rc = puffin_writer_close(pw, &size, err);
+	pw = NULL;
+	if (rc || (rc = fs_put_new(path, bytes.data, bytes.len, err)) ||
+	    (rc = plan_created(pl, path, err)))
+		goto fail;
+	memset(out, 0, sizeof *out);
+	out->content = ICE_CONTENT_POSITION_DELETES;
+	out->sort_order_id = -1;
+	out->first_row_id = -1;
+	size_t ulen = strlen(path) + 8;
+	out->file_path = malloc(ulen);
+	out->file_format = strdup("PUFFIN");
+	out->referenced_data_file = strdup(f->uri);
+	if (!out->file_path || !out->file_format || !out->referenced_data_file) {
+		ice_data_file_clear(out);
+		rc = errf(err, FLOE_ENOMEM, "out of memory");
+		goto fail;
+	}
+	snprintf(out->file_path, ulen, "file://%s", path);
+	out->record_count = (int64_t)dv_cardinality(d);
+	out->file_size_in_bytes = (int64_t)size;
+	out->content_offset = (int64_t)bp.offset;
+	out->content_size_in_bytes = (int64_t)bp.length;
+	buf_release(&bytes);
+	return 0;
+fail:
+	puffin_writer_abort(pw);
+	buf_release(&bytes);
+	return rc;
+}
+
+/* Plans the DV side of the commit: every file with pending deletes gets the
+ * union of its old and new positions, or is removed when nothing is left. */
+static int plan_deletes(floe_table *t, commit_plan *pl, char *err)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < t->nfiles; i++)
+		n += t->files[i].live && t->files[i].pending;
+	if (n == 0)
+		return 0;
+	pl->dvs = calloc(n, sizeof *pl->dvs);
+	pl->deletes = calloc(n, sizeof *pl->deletes);
+	pl->removed = calloc(2 * n, sizeof *pl->removed);
+	if (!pl->dvs || !pl->deletes || !pl->removed)
+		return errf(err, FLOE_ENOMEM, "out of memory");
+	for (size_t i = 0; i < t->nfiles; i++) {
+		file_state *f = &t->files[i];
+		if (!f->live || !f->pending)
+			continue;
+		new_dv *nd = &pl->dvs[pl->ndvs++];
+		nd->file_id = (uint32_t)i;
+		if (dv_new(&nd->merged) || (f->deleted && dv_union(nd->merged, f->deleted)) ||
+		    dv_union(nd->merged, f->pending))
+			return errf(err, FLOE_ENOMEM, "out of memory");
+		if ((int64_t)dv_cardinality(nd->merged) >= f->record_count) {
+			nd->removes_file = 1; /* its DV, if any, goes with it */
+			pl->removed[pl->nremoved++] = f->uri;
+			continue;
+		}
+		int rc = write_dv_file(t, f, nd->merged, pl, &pl->deletes[pl->ndeletes], err);
+		if (rc)
+			return rc;
+		if (!(nd->uri = strdup(pl->deletes[pl->ndeletes].file_path)))
+			return errf(err, FLOE_ENOMEM, "out of memory");
+		pl->ndeletes++;
+		if (f->dv_uri)
+			pl->removed[pl->nremoved++] = f->dv_uri;
+	}
+	return 0;
+}
+
+/* After the snapshot is committed: the file states take the new DVs. */
+static void install_deletes(floe_table *t, commit_plan *pl)
+{
+	for (size_t i = 0; i < pl->ndvs; i++) {
+		new_dv *nd = &pl->dvs[i];
+		file_state *f = &t->files[nd->file_id];
+		dv_free(f->pending);
+		f->pending = NULL;
+		dv_free(f->deleted);
+		f->deleted = nd->merged;
+		nd->merged = NULL;
+		free(f->dv_uri);
+		f->dv_uri = nd->uri;
+		nd->uri = NULL;
+		if (nd->removes_file)
+			f->live = 0;
+	}
+	t->deletes_pending = 0;
+}
+
+/* Index locations of the flushed rows move from memory to the new file. */
+static int remap_flushed(floe_table *t, uint32_t file_id, char *err)
+{
+	uint64_t next_pos = 0;
+	for (pending *p = t->mem; p; p = p->next) {
+		size_t n = p->rows->nrows;
+		uint64_t *pos = malloc((n ? n : 1) * sizeof *pos);
+		if (!pos)
+			return errf(err, FLOE_ENOMEM, "out of memory");
+		for (size_t r = 0; r < n; r++)
+			pos[r] = p->dead && p->dead[r] ? INDEX_POS_NONE : next_pos++;
+		int rc = index_remap_memory(t->ix, p->rows, p->first_ord, pos, file_id, NULL, err);
+		free(pos);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int table_commit_mem(floe_table *t, int64_t upto_lsn, char *err)
+{
+	char path[4096], data_dir[4096], uuid[37], lsn_text[32], side[4096];
+	written w = {0};
+	ice_data_file df = {0};
+	commit_plan pl = {0};
+	int have_data = 0, rc = 0, with_row_ids = 0;
+	size_t nlive = mem_live_rows(t, &with_row_ids);
+	int64_t first_row_id = ice_table_next_row_id(t->ice);
+	table_random_uuid(uuid);
+	if ((rc = fs_pathf(data_dir, sizeof data_dir, err, "%s/data", t->dir)) ||
+	    (rc = fs_pathf(path, sizeof path, err, "%s/%05" PRIu64 "-%s.parquet", data_dir,
+			   ++t->file_seq, uuid)))
+		return rc;
+	if (nlive > 0) {
+		if ((rc = write_data_file(t, path, with_row_ids, nlive, &w, err)) ||
+		    (rc = plan_created(&pl, path, err)))
+			goto fail;
+		have_data = 1;
+		if ((rc = fs_fsync_dir(data_dir, err)))
+			goto fail;
+		ice_crash_point("table_after_data_file");
+		if ((rc = data_file_from_result(t, path, &w.res, &df, err)))
+			goto fail;
+		if (w.fidx_open) {
+			if ((rc = keyed_sidecar_path(t, df.file_path, ".fidx", side, sizeof side, err)) ||
+			    (rc = plan_created(&pl, side, err)))
+				goto fail;
+			w.fidx_open = 0;
+			if ((rc = index_fidx_commit(&w.fidx, side, err)))
+				goto fail;
+		}
+		if (w.file_row_ids &&
+		    ((rc = keyed_sidecar_path(t, df.file_path, ".rid", side, sizeof side, err)) ||
+		     (rc = plan_created(&pl, side, err)) ||
+		     (rc = write_row_ids(side, w.file_row_ids, nlive, err))))
+			goto fail;
+	}
+	if (t->ix && (rc = plan_deletes(t, &pl, err)))
+		goto fail;
+	if (!have_data && pl.ndvs == 0) {
+		/* Everything in memory cancelled out: no snapshot to make. */
+		plan_free(&pl, 0);
+		return 0;
+	}
+	snprintf(lsn_text, sizeof lsn_text, "%" PRId64, upto_lsn);
+	ice_kv summary[] = {{"floe.lsn", lsn_text}};
+	ice_commit c = {.added_data = &df,
+			.nadded_data = (size_t)have_data,
+			.added_deletes = pl.deletes,
+			.nadded_deletes = pl.ndeletes,
+			.removed_paths = pl.removed,
+			.nremoved = pl.nremoved,
+			.summary = summary,
+			.nsummary = 1};
+	int64_t snap;
+	if ((rc = ice_table_commit(t->ice, &c, &snap, err)))
+		goto fail;
+	/* Committed: from here on only memory changes. */
+	if (t->ix) {
+		install_deletes(t, &pl);
+		uint32_t file_id = 0;
+		char merr[ERR_LEN];
+		int mrc = 0;
+		if (have_data) {
+			mrc = keyed_add_file(t, df.file_path, w.res.num_rows, first_row_id,
+					     w.file_row_ids, &file_id, merr);
+			if (mrc == 0) {
+				w.file_row_ids = NULL; /* the file state owns them now */
+				mrc = remap_flushed(t, file_id, merr);
+			}
+		}
+		if (mrc) {
+			/* The index no longer matches the table: only a restart
+			 * (which rebuilds it from the key lists) can fix that. */
+			t->wal_poisoned = 1;
+			log_error("table %s: index update after commit failed: %s", t->name, merr);
+		}
+	}
+	atomic_fetch_add(&t->bytes_written, (uint64_t)w.res.file_size);
+	atomic_fetch_add(&t->commits, 1);
+	table_publish_snapshot_state(t);
+	log_debug("table %s: committed snapshot %" PRId64 " (%" PRId64 " rows, %zu DVs)", t->name,
+		  snap, w.res.num_rows, pl.ndeletes);
+	plan_free(&pl, 0);
+	written_clear(&w);
+	ice_data_file_clear(&df);
+	return 0;
+fail:
+	/* A poisoned handle means the snapshot naming these files may be live. */
+	plan_free(&pl, !ice_table_poisoned(t->ice));
+	written_clear(&w);
+	ice_data_file_clear(&df);
+	return rc;
+}

@@ -1,0 +1,147 @@
+/*
+ * table_internal — the floe_table struct and what the files of the table
+ * writer share. Not for use outside src/table/.
+ *   table.c   lifecycle, submitting, the writer loop, introspection
+ *   flush.c   turning rows in memory (and pending deletes) into a Parquet data
+ *             file, Puffin deletion vectors and one Iceberg snapshot
+ *   keyed.c   tables with a primary key: the index, applying insert / upsert /
+ *             update / delete, row lineage of updated rows, restart state
+ * Locking: fields under "shared" are protected by `mu`; "writer-only" fields
+ * belong to the writer thread (and to table_start before it runs).
+ */
+#ifndef FLOE_TABLE_INTERNAL_H
+#define FLOE_TABLE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "format/dv.h"
+#include "iceberg/table.h"
+#include "table/index.h"
+#include "table/table.h"
+#include "table/wal.h"
+
+/* A batch of rows accepted but not committed yet. */
+typedef struct pending {
+	struct pending *next;
+	batch *rows;
+	int64_t lsn;
+	size_t bytes;
+	/* keyed tables */
+	uint64_t first_ord; /* memory ordinal of row 0 */
+	uint8_t *dead;      /* per row: 1 = deleted or superseded before the flush; NULL = none */
+	size_t ndead;
+	int64_t *row_ids;   /* per row: the _row_id an updated row keeps, -1 = new row; NULL = all new */
+} pending;
+
+/* A live data file of a keyed table. */
+typedef struct file_state {
+	char *uri;              /* file_path as in the manifests */
+	int64_t record_count;
+	int64_t first_row_id;   /* the file's first_row_id (inherited value made explicit) */
+	int64_t *row_ids;       /* explicit _row_id per position (-1: inherited), or NULL */
+	dv *deleted;            /* committed deletion vector, or NULL */
+	char *dv_uri;           /* the Puffin file holding it */
+	dv *pending;            /* positions deleted since the last commit, or NULL */
+	int live;
+} file_state;
+
+/* A keyed request waiting for the writer to apply it. */
+typedef struct request {
+	struct request *next;
+	int op;
+	batch *rows;
+	int done, rc, taken;
+	uint64_t lsn;
+	size_t deleted;
+	char err[ERR_LEN];
+} request;
+
+enum { IDENT_APPEND = 0, IDENT_PRIMARY_KEY = 1 };
+
+struct floe_table {
+	char *name, *database, *tablename, *dir;
+	floe_schema schema;
+	table_config cfg;
+	ice_table *ice;
+	char *iceberg_schema_json; /* footer key "iceberg.schema" of data files */
+
+	/* shared (mu) */
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t work; /* writer waits for work */
+	pthread_cond_t done; /* submitters wait for commits and applied requests */
+	pending *queue, *queue_tail;
+	request *requests, *requests_tail;
+	size_t bytes_pending;
+	int64_t last_lsn, committed_lsn;
+	int commit_now, stopping;
+	int ro_code; /* FLOE_ENOSPC / FLOE_EIO while read-only, else 0 */
+	char ro_msg[ERR_LEN];
+	int wal_poisoned;
+	wal *wal;
+	char *wal_dir;
+
+	/* writer-only */
+	pending *mem, *mem_tail;
+	size_t mem_rows, mem_bytes;
+	long long mem_since_ns; /* when the oldest uncommitted batch arrived */
+	long long retry_at_ns;  /* read-only mode: next commit attempt */
+	int retry_delay_ms;
+	uint64_t file_seq;
+	uint64_t replayed;
+
+	/* keyed tables (writer-only) */
+	int ident;
+	int nkey;
+	int key_cols[INDEX_MAX_KEY_COLS];
+	index_keydesc kd;
+	index_map *ix;
+	file_state *files; /* by file id */
+	size_t nfiles, capfiles;
+	pending **mem_arr; /* the batches of mem, by first_ord */
+	size_t nmem_arr, capmem_arr;
+	uint64_t next_ord;
+	size_t deletes_pending; /* positions in files' pending DVs */
+	int64_t applied_lsn;    /* newest request applied to memory */
+	char *sidecar_dir;      /* .fidx / .rid files of the data files */
+
+	/* published counters */
+	atomic_uint_fast64_t rows_ingested, batches, commits, commit_failures, bytes_written;
+	atomic_uint_fast64_t rows_in_memory;
+	atomic_uint_fast64_t wal_bytes_appended;
+	atomic_int_fast64_t total_records, data_files, snapshot_id, last_commit_ms;
+};
+
+/* table.c */
+void table_random_uuid(char out[37]);
+void table_publish_snapshot_state(floe_table *t);
+void table_budget_add(floe_table *t, size_t bytes);
+void table_budget_sub(floe_table *t, size_t bytes);
+
+/* flush.c: commits the rows in t->mem and the pending deletes as one
+ * snapshot recording upto_lsn. On failure nothing is visible and the state in
+ * memory is unchanged. */
+int table_commit_mem(floe_table *t, int64_t upto_lsn, char *err);
+
+/* keyed.c */
+/* Reads the identity from the table properties and, for a keyed table,
+ * rebuilds the index from the live files' key lists and deletion vectors. */
+int keyed_open(floe_table *t, char *err);
+void keyed_free(floe_table *t);
+/* Validates req against the index; if valid, logs it (unless replaying) and
+ * applies it: the surviving rows join t->mem, replaced and deleted rows are
+ * marked. req->rc / req->err tell a rejected request. */
+void keyed_apply(floe_table *t, request *req, int replay);
+/* Registers a data file a commit just added. row_ids (explicit _row_id per
+ * position, or NULL) is taken over on success. */
+int keyed_add_file(floe_table *t, const char *uri, int64_t record_count, int64_t first_row_id,
+		   int64_t *row_ids, uint32_t *file_id, char *err);
+/* The row of memory ordinal ord: its batch and row index, or NULL. */
+pending *keyed_find_mem(floe_table *t, uint64_t ord, size_t *row);
+/* Directory path of the sidecar of data file uri with suffix (".fidx"). */
+int keyed_sidecar_path(const floe_table *t, const char *uri, const char *suffix, char *out,
+		       size_t cap, char *err);
+
+#endif
