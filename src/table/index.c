@@ -862,16 +862,16 @@ static ALWAYS_INLINE int lookup_many_m(const index_map *ix, const uint8_t *keys,
 	probe ring[LOOKAHEAD];
 	size_t w = ix->kd.width;
 	for (size_t i = 0; i < n + LOOKAHEAD; i++) {
+		probe *p = &ring[i % LOOKAHEAD]; /* key i - LOOKAHEAD, then key i */
+		if (i >= LOOKAHEAD)
+			locs[i - LOOKAHEAD] = probe_loc_m(ix, p, mode);
 		if (i < n) {
 			const uint8_t *k = offs ? keys + offs[i] : keys + i * w;
 			size_t len = offs ? offs[i + 1] - offs[i] : w;
-			probe *p = &ring[i % LOOKAHEAD];
 			if (make_probe_m(ix, k, len, p, mode))
 				return FLOE_EINVAL;
 			prefetch_home(ix, p->hash);
 		}
-		if (i >= LOOKAHEAD)
-			locs[i - LOOKAHEAD] = probe_loc_m(ix, &ring[i % LOOKAHEAD], mode);
 	}
 	return 0;
 }
@@ -1169,32 +1169,31 @@ int index_load_bytes(index_map *ix, const uint8_t *data, size_t len, const char 
 	int rc = 0;
 	uint64_t pos = 0;
 	for (uint64_t ahead = 0; ahead < count + LOOKAHEAD; ahead++) {
+		/* the ring slot holds key ahead - LOOKAHEAD, then key ahead */
+		probe *p = &ring[ahead % LOOKAHEAD].p;
+		int *live = &ring[ahead % LOOKAHEAD].live;
+		if (ahead >= LOOKAHEAD && *live) {
+			pos = ahead - LOOKAHEAD;
+			size_t i = find_slot(ix, p);
+			if (i != NO_SLOT) {
+				rc = errf(err, FLOE_EEXIST,
+					  "%s: the key at position %" PRIu64
+					  " is already in the index (location %#" PRIx64 ")",
+					  name, pos, ~slot_at(ix, i)[0]);
+				goto fail;
+			}
+			if (insert_new(ix, p, index_loc_file(file_id, pos))) {
+				rc = errf(err, FLOE_ENOMEM, "%s: out of memory", name);
+				goto fail;
+			}
+		}
 		if (ahead < count) {
 			const uint8_t *key;
 			size_t klen;
 			fidx_next(&c, &key, &klen); /* validated above */
-			probe *p = &ring[ahead % LOOKAHEAD].p;
-			ring[ahead % LOOKAHEAD].live = !(is_deleted && is_deleted(arg, ahead));
+			*live = !(is_deleted && is_deleted(arg, ahead));
 			make_probe(ix, key, klen, p); /* lengths validated above */
 			prefetch_home(ix, p->hash);
-		}
-		if (ahead < LOOKAHEAD)
-			continue;
-		pos = ahead - LOOKAHEAD;
-		const probe *p = &ring[pos % LOOKAHEAD].p;
-		if (!ring[pos % LOOKAHEAD].live)
-			continue;
-		size_t i = find_slot(ix, p);
-		if (i != NO_SLOT) {
-			rc = errf(err, FLOE_EEXIST,
-				  "%s: the key at position %" PRIu64
-				  " is already in the index (location %#" PRIx64 ")",
-				  name, pos, ~slot_at(ix, i)[0]);
-			goto fail;
-		}
-		if (insert_new(ix, p, index_loc_file(file_id, pos))) {
-			rc = errf(err, FLOE_ENOMEM, "%s: out of memory", name);
-			goto fail;
 		}
 	}
 	if (rows_out)

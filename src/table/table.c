@@ -664,11 +664,13 @@ int table_submit(floe_table *t, int op, batch *rows, int sync, submit_result *re
 			rc = wait_sync_commit(t, req.lsn, err);
 		return rc;
 	}
-	if (op != TABLE_OP_INSERT)
+	if (op != TABLE_OP_INSERT) {
+		static const char *const names[] = {"", "insert", "upsert", "update", "delete"};
 		return errf(err, FLOE_EINVAL,
-			    "operation: table '%s' is append-only (created without a primary key); "
-			    "only insert is allowed",
-			    t->name);
+			    "operation: '%s' is not allowed: table '%s' is append-only (created "
+			    "without a primary key); only insert is",
+			    names[op >= 1 && op <= 4 ? op : 0], t->name);
+	}
 	pending *p = calloc(1, sizeof *p);
 	if (!p || batch_encode(rows, &rec)) {
 		rc = errf(err, FLOE_ENOMEM, "out of memory");
