@@ -96,12 +96,12 @@
  *   file row:    bit 63 = 0, bits 39..62 = file id (< 2^24),
  *                bits 0..38 = row position in the data file (< 2^39)
  */
-#define INDEX_LOC_NONE     UINT64_MAX /* "no such key"; never stored */
-#define INDEX_LOC_MEM_BIT  (UINT64_C(1) << 63)
-#define INDEX_FILE_ID_MAX  ((UINT32_C(1) << 24) - 1)
-#define INDEX_POS_MAX      ((UINT64_C(1) << 39) - 1)
-#define INDEX_MEM_ORD_MAX  (INDEX_LOC_MEM_BIT - 2)
-#define INDEX_POS_NONE     UINT64_MAX /* index_remap_memory: row not written */
+#define INDEX_LOC_NONE    UINT64_MAX /* "no such key"; never stored */
+#define INDEX_LOC_MEM_BIT (UINT64_C(1) << 63)
+#define INDEX_FILE_ID_MAX ((UINT32_C(1) << 24) - 1)
+#define INDEX_POS_MAX     ((UINT64_C(1) << 39) - 1)
+#define INDEX_MEM_ORD_MAX (INDEX_LOC_MEM_BIT - 2)
+#define INDEX_POS_NONE    UINT64_MAX /* index_remap_memory: row not written */
 
 static inline uint64_t index_loc_mem(uint64_t ordinal) /* ordinal <= INDEX_MEM_ORD_MAX */
 {
@@ -135,10 +135,10 @@ static inline uint64_t index_loc_pos(uint64_t loc)
 
 typedef struct index_keydesc {
 	int ncols;
-	int col[INDEX_MAX_KEY_COLS];       /* column index in the schema / batch */
-	uint8_t cls[INDEX_MAX_KEY_COLS];   /* encoding class (index.c), stored in .fidx */
+	int col[INDEX_MAX_KEY_COLS];        /* column index in the schema / batch */
+	uint8_t cls[INDEX_MAX_KEY_COLS];    /* encoding class (index.c), stored in .fidx */
 	uint8_t vwidth[INDEX_MAX_KEY_COLS]; /* batch value width, 0 for BC_BYTES */
-	uint32_t width;                    /* encoded key bytes if fixed, else 0 */
+	uint32_t width;                     /* encoded key bytes if fixed, else 0 */
 } index_keydesc;
 
 /* The encoded key of one integer key column (int16/int32/int64, decimal
@@ -161,7 +161,7 @@ static inline void index_key_int64(uint8_t *out, int64_t v)
  * FLOE_EINVAL (message names the column) for 0 or > INDEX_MAX_KEY_COLS
  * columns, an index out of range, a column listed twice, or a float column. */
 int index_keydesc_init(index_keydesc *kd, const floe_schema *schema, const int *cols, int ncols,
-		       char *err);
+                       char *err);
 
 /* Replaces out's content with the encoded key of row `row` of b (a batch of
  * the schema kd was made from). Errors: FLOE_EINVAL if b's columns do not
@@ -174,8 +174,8 @@ int index_key_encode(const index_keydesc *kd, const batch *b, size_t row, buf *o
 
 typedef struct index_map index_map;
 
-/* A new empty index for keys described by kd (copied). 0 or FLOE_ENOMEM.
- * Free it with index_free. */
+/* A new empty index for keys described by kd (copied). 0, FLOE_EINVAL (kd
+ * not made by index_keydesc_init) or FLOE_ENOMEM. Free it with index_free. */
 int index_new(const index_keydesc *kd, index_map **out);
 void index_free(index_map *ix); /* NULL is a no-op */
 
@@ -193,7 +193,7 @@ int index_lookup(const index_map *ix, const uint8_t *key, size_t len, uint64_t *
  * NULL (fixed-width keys only), the i-th run of kd.width bytes.
  * FLOE_EINVAL if a key has a bad length (locs then partly written). */
 int index_lookup_many(const index_map *ix, const uint8_t *keys, const size_t *offs, size_t n,
-		      uint64_t *locs);
+                      uint64_t *locs);
 /* Inserts key -> loc, or replaces the location of a present key.
  * *old_out (may be NULL) = the previous location or INDEX_LOC_NONE.
  * FLOE_EINVAL if loc == INDEX_LOC_NONE; FLOE_ENOMEM (index unchanged). */
@@ -204,7 +204,7 @@ int index_remove(index_map *ix, const uint8_t *key, size_t len, uint64_t *old_ou
 /* Sets the key's location to new_loc only if it is currently expect_loc;
  * *done (may be NULL) = 1 if it did. */
 int index_remap_key(index_map *ix, const uint8_t *key, size_t len, uint64_t expect_loc,
-		    uint64_t new_loc, int *done);
+                    uint64_t new_loc, int *done);
 
 /* After a flush: the in-memory rows of batch b became rows of data file
  * file_id. Contract: row r of b is the memory row with ordinal
@@ -219,8 +219,8 @@ int index_remap_key(index_map *ix, const uint8_t *key, size_t len, uint64_t expe
  * Errors: FLOE_EINVAL (file_id or a position out of range, b not of the key's
  * shape: nothing changed), FLOE_ENOMEM / FLOE_ETOOBIG from encoding (rows
  * before the failing one are remapped; calling again finishes the job). */
-int index_remap_memory(index_map *ix, const batch *b, uint64_t first_ordinal,
-		       const uint64_t *pos, uint32_t file_id, size_t *remapped, char *err);
+int index_remap_memory(index_map *ix, const batch *b, uint64_t first_ordinal, const uint64_t *pos,
+                       uint32_t file_id, size_t *remapped, char *err);
 
 size_t index_count(const index_map *ix);
 size_t index_mem_count(const index_map *ix); /* entries with an in-memory location */
@@ -291,11 +291,11 @@ typedef int (*index_deleted_fn)(void *arg, uint64_t pos);
  * FLOE_EEXIST (a live key is already in the index: the table's deletion
  * vectors and key lists disagree), FLOE_ENOMEM. */
 int index_load_file(index_map *ix, const char *path, uint32_t file_id, index_deleted_fn is_deleted,
-		    void *arg, uint64_t *rows_out, char *err);
+                    void *arg, uint64_t *rows_out, char *err);
 /* The same for a key list already in memory (data, len); `name` is used in
  * messages. The bytes are only read during the call. */
 int index_load_bytes(index_map *ix, const uint8_t *data, size_t len, const char *name,
-		     uint32_t file_id, index_deleted_fn is_deleted, void *arg, uint64_t *rows_out,
-		     char *err);
+                     uint32_t file_id, index_deleted_fn is_deleted, void *arg, uint64_t *rows_out,
+                     char *err);
 
 #endif

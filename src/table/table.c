@@ -864,6 +864,12 @@ static void *writer_main(void *arg)
 			   now >= deadline || t->ro_code);
 		if (t->commit_now && !dirty)
 			t->commit_now = 0; /* nothing to commit: flushers see committed_lsn */
+		if (!dirty && t->applied_lsn > t->committed_lsn) {
+			/* Applied requests that changed nothing (deletes of absent keys,
+			 * rows cancelled in memory) need no snapshot: they are done. */
+			t->committed_lsn = t->applied_lsn;
+			pthread_cond_broadcast(&t->done);
+		}
 		if (due) {
 			int64_t upto = t->applied_lsn;
 			t->commit_now = 0;

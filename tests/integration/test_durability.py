@@ -129,6 +129,153 @@ class KillTest(unittest.TestCase):
             os.unlink(cfg.name)
 
 
+KEYED_SCHEMA = [{"name": "id", "data_type": "int64", "nullable": False, "primary_key": True},
+                {"name": "val", "data_type": "string", "nullable": True}]
+
+
+def dv_check_module():
+    """tests/tools/dv_check.py, the independent Puffin / DV decoder, in-process."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("dv_check", os.path.join(ROOT, "tests", "tools", "dv_check.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def keyed_state(table_dir):
+    """id -> val of the live rows (data files minus their DVs), read by DuckDB
+    and the independent DV decoder."""
+    _, md = current_metadata(table_dir)
+    snap_id = md.get("current-snapshot-id")
+    if snap_id is None:
+        return {}
+    snap = [x for x in md["snapshots"] if x["snapshot-id"] == snap_id][0]
+    _, lists, _ = read_avro(local_path(snap["manifest-list"]))
+    data, dvs = [], {}
+    dvc = dv_check_module()
+    for m in lists:
+        _, entries, _ = read_avro(local_path(m["manifest_path"]))
+        for e in entries:
+            if e["status"] == 2:
+                continue
+            df = e["data_file"]
+            if df["content"] == 0:
+                data.append(df["file_path"])
+                continue
+            with open(local_path(df["file_path"]), "rb") as fh:
+                out = dvc.check(fh.read())
+            for blob in out["blobs"]:
+                assert blob["offset"] == df["content_offset"] and blob["length"] == df["content_size_in_bytes"]
+                assert blob["cardinality"] == df["record_count"]
+                assert blob["referenced_data_file"] not in dvs, "two DVs for one data file"
+                dvs[blob["referenced_data_file"]] = set(blob["positions"])
+    state = {}
+    if not data:
+        return state
+    rows = duckq("SELECT filename, id, val, file_row_number FROM read_parquet([%s], filename=true, "
+                 "file_row_number=true, union_by_name=true)" % ",".join("'%s'" % local_path(u) for u in data))
+    for fname, i, v, pos in rows:
+        if int(pos) in dvs.get("file://" + fname, ()):
+            continue
+        assert int(i) not in state, "key %s live twice" % i
+        state[int(i)] = v
+    return state
+
+
+class KeyedLoader:
+    """Threads that each own a key range and send insert / upsert / delete
+    batches; per key the set of values it may have (None = absent): one value
+    after an acknowledged request, more after a request with no answer."""
+
+    def __init__(self, floe, table, threads=3, keys_per_thread=300):
+        self.floe, self.table = floe, table
+        self.nthreads, self.kpt = threads, keys_per_thread
+        self.possible = {}
+        self.unknown = []  # (batch value, keys, deleted?) of requests with no answer
+        self.lock = threading.Lock()
+        self.seq = 0
+        self.stop_flag = threading.Event()
+
+    def start(self):
+        self.stop_flag.clear()
+        self.threads = [threading.Thread(target=self.run, args=(n,), daemon=True) for n in range(self.nthreads)]
+        for th in self.threads:
+            th.start()
+
+    def stop(self):
+        self.stop_flag.set()
+        for th in self.threads:
+            th.join(30)
+
+    def run(self, n):
+        rnd = random.Random()
+        base = n * self.kpt
+        while not self.stop_flag.is_set():
+            with self.lock:
+                self.seq += 1
+                tag = "b%d" % self.seq
+            keys = rnd.sample(range(base, base + self.kpt), rnd.randint(1, 40))
+            op = rnd.choice(["upsert", "upsert", "delete", "insert"])
+            if op == "insert":
+                with self.lock:
+                    keys = [k for k in keys if self.possible.get(k, {None}) == {None}]
+                if not keys:
+                    continue
+            data = [{"id": k} if op == "delete" else {"id": k, "val": tag} for k in keys]
+            new = None if op == "delete" else tag
+            try:
+                st, out, _ = self.floe.request("POST", "/ingest/" + self.table,
+                                               {"operation": op, "data": data,
+                                                "request_mode": rnd.choice(["sync", "async"])}, timeout=10)
+            except Exception:
+                st = None
+            with self.lock:
+                if st == 200:
+                    for k in keys:
+                        self.possible[k] = {new}
+                elif st is None or st >= 500:
+                    for k in keys:
+                        self.possible.setdefault(k, {None}).add(new)
+                    self.unknown.append((new, keys, op))
+                    return  # the server is gone; this thread's work is done
+
+
+class KeyedKillTest(unittest.TestCase):
+    def test_kill9_keyed_upsert_delete(self):
+        kills = max(10, int(os.environ.get("FLOE_TORTURE_KILLS", "30")) // 2)
+        cfg = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
+        json.dump({"commit_interval_ms": 50}, cfg)
+        cfg.close()
+        f = Floe(args=["--config", cfg.name]).start()
+        try:
+            f.create_table("kk", KEYED_SCHEMA)
+            loader = KeyedLoader(f, "kk")
+            rnd = random.Random(99)
+            for k in range(kills):
+                loader.start()
+                time.sleep(rnd.uniform(0.05, 0.5))
+                f.kill()
+                loader.stop()
+                f.start()
+                state = keyed_state(f.table_dir("kk"))
+                for key, vals in loader.possible.items():
+                    self.assertIn(state.get(key), vals, "key %d after kill %d" % (key, k))
+                for key in state:
+                    self.assertIn(key, loader.possible, "key %d was never written" % key)
+                for new, keys, op in loader.unknown:
+                    applied = sum(1 for key in keys if state.get(key) == new)
+                    if op == "delete":
+                        continue  # absent keys may also be absent for other reasons
+                    self.assertIn(applied, (0, len(keys)), "batch %s half-applied" % new)
+                # from here on the state read is the truth
+                for key in loader.possible:
+                    loader.possible[key] = {state.get(key)}
+                loader.unknown = []
+        finally:
+            f.cleanup()
+            os.unlink(cfg.name)
+
+
 CRASH_POINTS = ["table_after_data_file", "ice_after_manifests", "ice_after_manifest_list",
                 "ice_after_metadata_tmp", "ice_after_publish", "ice_after_hint", "table_after_commit"]
 

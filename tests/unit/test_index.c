@@ -115,10 +115,10 @@ static void append_key(batch *b, const floe_schema *s, size_t j)
 		batch_set_bytes(b, 0, str, key_string(j / 5, str));
 		batch_set_i32(b, 1, (int32_t)((int64_t)(j % 5) * 900000007 - 2000000000));
 	} else if (s == &s_uuid) {
+		/* groups of four share their first 8 bytes */
 		uint8_t u[16];
-		put_be32(u, (uint32_t)j);
-		put_le64(u + 4, j * 0xbf58476d1ce4e5b9u);
-		put_le32(u + 12, (uint32_t)(j * 7));
+		put_be64(u, (j / 4) * 0xbf58476d1ce4e5b9u);
+		put_le64(u + 8, (j % 4) * 0x94d049bb133111ebu);
 		batch_set_fixed(b, 0, u);
 	} else {
 		__int128 v = ((__int128)j - 100000) * (__int128)1000000000000000000 * 100 + (int)j;
@@ -186,7 +186,8 @@ static void universe_init(universe *u, const floe_schema *s, const int *cols, in
 	assert_int_equal(index_new(&u->kd, &ix), 0);
 	for (size_t j = 0; j < k; j++) {
 		uint64_t old;
-		assert_int_equal(index_put(ix, u->bytes + u->off[j], u->off[j + 1] - u->off[j], j, &old), 0);
+		assert_int_equal(
+		    index_put(ix, u->bytes + u->off[j], u->off[j + 1] - u->off[j], j, &old), 0);
 		assert_true(old == INDEX_LOC_NONE);
 	}
 	assert_int_equal(index_count(ix), k);
@@ -230,6 +231,24 @@ static void model_check_all(model *m)
 		assert_int_equal(index_lookup(m->ix, UKEY(m->u, j), &loc), 0);
 		assert_true(loc == m->ref[j]);
 	}
+	/* the batched form agrees, for every count around its lookahead */
+	uint64_t *locs = malloc(m->u->k * sizeof *locs);
+	assert_non_null(locs);
+	for (size_t n = 0; n < 20; n++) {
+		assert_int_equal(index_lookup_many(m->ix, m->u->bytes, m->u->off, n, locs), 0);
+		for (size_t j = 0; j < n; j++)
+			assert_true(locs[j] == m->ref[j]);
+	}
+	assert_int_equal(index_lookup_many(m->ix, m->u->bytes, m->u->off, m->u->k, locs), 0);
+	for (size_t j = 0; j < m->u->k; j++)
+		assert_true(locs[j] == m->ref[j]);
+	if (m->u->kd.width) /* fixed-width keys may come without offsets */
+		assert_int_equal(index_lookup_many(m->ix, m->u->bytes, NULL, m->u->k, locs), 0);
+	else
+		assert_int_equal(index_lookup_many(m->ix, m->u->bytes, NULL, 1, locs), FLOE_EINVAL);
+	for (size_t j = 0; m->u->kd.width && j < m->u->k; j++)
+		assert_true(locs[j] == m->ref[j]);
+	free(locs);
 	assert_int_equal(index_count(m->ix), m->ref_count);
 	assert_int_equal(index_mem_count(m->ix), m->ref_mem);
 }
@@ -251,7 +270,8 @@ static void model_flush(model *m)
 	}
 	uint32_t fid = m->next_file++ % (INDEX_FILE_ID_MAX + 1);
 	size_t remapped;
-	assert_int_equal(index_remap_memory(m->ix, &m->mem, m->mem_base, pos, fid, &remapped, err), 0);
+	assert_int_equal(index_remap_memory(m->ix, &m->mem, m->mem_base, pos, fid, &remapped, err),
+	                 0);
 	assert_int_equal(remapped, live);
 	for (size_t r = 0; r < n; r++)
 		if (m->ref[m->mem_key[r]] == index_loc_mem(m->mem_base + r))
@@ -263,7 +283,9 @@ static void model_flush(model *m)
 	free(pos);
 }
 
-static void model_run(const floe_schema *s, const int *cols, int ncols, size_t k, size_t nops)
+/* hash_bits < 64 forces collisions (index_test_hash_bits). */
+static void model_run(const floe_schema *s, const int *cols, int ncols, size_t k, size_t nops,
+                      unsigned hash_bits)
 {
 	universe u;
 	universe_init(&u, s, cols, ncols, k);
@@ -275,6 +297,7 @@ static void model_run(const floe_schema *s, const int *cols, int ncols, size_t k
 	for (size_t j = 0; j < k; j++)
 		m.ref[j] = INDEX_LOC_NONE;
 	assert_int_equal(index_new(&u.kd, &m.ix), 0);
+	assert_int_equal(index_test_hash_bits(m.ix, hash_bits), 0);
 	assert_int_equal(batch_init(&m.mem, s), 0);
 	for (size_t op = 0; op < nops; op++) {
 		size_t j = rnd_below(k);
@@ -287,7 +310,7 @@ static void model_run(const floe_schema *s, const int *cols, int ncols, size_t k
 				copy_row(&m.mem, &u.rows, j);
 			} else {
 				loc = index_loc_file((uint32_t)rnd_below(INDEX_FILE_ID_MAX + 1),
-						     rnd() & INDEX_POS_MAX);
+				                     rnd() & INDEX_POS_MAX);
 			}
 			assert_int_equal(index_put(m.ix, UKEY(&u, j), loc, &old), 0);
 			assert_true(old == m.ref[j]);
@@ -315,7 +338,7 @@ static void model_run(const floe_schema *s, const int *cols, int ncols, size_t k
 		}
 		assert_int_equal(index_count(m.ix), m.ref_count);
 		assert_int_equal(index_mem_count(m.ix), m.ref_mem);
-		if (op % 100000 == 0)
+		if (op % (nops / 10) == 0)
 			model_check_all(&m);
 	}
 	model_flush(&m);
@@ -327,41 +350,50 @@ static void model_run(const floe_schema *s, const int *cols, int ncols, size_t k
 	universe_clear(&u);
 }
 
-/* 1,000,000 operations in all. */
+/* 1,000,000 operations with real hashes, then 150,000 with 3-bit hashes
+ * (8 distinct values: every key collides with an eighth of the others). */
 static void test_model_int64(void **state)
 {
 	(void)state;
-	model_run(&s_int64, key_0, 1, 50000, 400000);
+	model_run(&s_int64, key_0, 1, 50000, 400000, 64);
 }
 
 static void test_model_string(void **state)
 {
 	(void)state;
-	model_run(&s_str, key_0, 1, 20000, 200000);
+	model_run(&s_str, key_0, 1, 20000, 200000, 64);
 }
 
 static void test_model_composite(void **state)
 {
 	(void)state;
-	model_run(&s_comp, key_01, 2, 20000, 200000);
+	model_run(&s_comp, key_01, 2, 20000, 200000, 64);
 }
 
 static void test_model_uuid(void **state)
 {
 	(void)state;
-	model_run(&s_uuid, key_0, 1, 20000, 100000);
+	model_run(&s_uuid, key_0, 1, 20000, 100000, 64);
 }
 
 static void test_model_decimal(void **state)
 {
 	(void)state;
-	model_run(&s_dec, key_0, 1, 20000, 100000);
+	model_run(&s_dec, key_0, 1, 20000, 100000, 64);
+}
+
+static void test_model_collisions(void **state)
+{
+	(void)state;
+	model_run(&s_int64, key_0, 1, 1000, 50000, 3);
+	model_run(&s_str, key_0, 1, 1000, 50000, 3);
+	model_run(&s_uuid, key_0, 1, 1000, 50000, 0);
 }
 
 /* ---- encoding ----------------------------------------------------------- */
 
 static void encode_one(const index_keydesc *kd, const batch *b, size_t row, uint8_t *out,
-		       size_t *len)
+                       size_t *len)
 {
 	char err[ERR_LEN];
 	buf k = {0};
@@ -436,9 +468,9 @@ static void test_encode_order(void **state)
 	static const struct {
 		const char *s, *t;
 		size_t sn, tn;
-	} pairs[] = {{"", "zz", 0, 2},   {"a", "", 1, 0},    {"a", "\0", 1, 1},
-		     {"a\0", "", 2, 0},  {"a\0", "b", 2, 1}, {"a\0\xff", "", 3, 0},
-		     {"a\x01", "", 2, 0}, {"ab", "", 2, 0}};
+	} pairs[] = {{"", "zz", 0, 2},    {"a", "", 1, 0},    {"a", "\0", 1, 1},
+	             {"a\0", "", 2, 0},   {"a\0", "b", 2, 1}, {"a\0\xff", "", 3, 0},
+	             {"a\x01", "", 2, 0}, {"ab", "", 2, 0}};
 	for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
 		batch_row_begin(&b);
 		batch_set_i64(&b, 0, 0);
@@ -461,8 +493,10 @@ static void test_encode_promotion_and_widths(void **state)
 	(void)state;
 	char err[ERR_LEN];
 	floe_column cols[] = {
-	    {.name = "a", .type = FT_INT16},   {.name = "b", .type = FT_INT32},
-	    {.name = "c", .type = FT_INT64},   {.name = "u", .type = FT_UUID},
+	    {.name = "a", .type = FT_INT16},
+	    {.name = "b", .type = FT_INT32},
+	    {.name = "c", .type = FT_INT64},
+	    {.name = "u", .type = FT_UUID},
 	    {.name = "t", .type = FT_TIMESTAMPTZ},
 	    {.name = "d5", .type = FT_DECIMAL, .precision = 5},
 	    {.name = "d18", .type = FT_DECIMAL, .precision = 18},
@@ -521,8 +555,8 @@ static void test_keydesc_errors(void **state)
 	(void)state;
 	char err[ERR_LEN];
 	floe_column cols[] = {{.name = "f", .type = FT_FLOAT64},
-			      {.name = "id", .type = FT_INT64},
-			      {.name = "g", .type = FT_FLOAT32}};
+	                      {.name = "id", .type = FT_INT64},
+	                      {.name = "g", .type = FT_FLOAT32}};
 	floe_schema s = {3, cols};
 	index_keydesc kd;
 	assert_int_equal(index_keydesc_init(&kd, &s, (int[]){0}, 1, err), FLOE_EINVAL);
@@ -535,8 +569,15 @@ static void test_keydesc_errors(void **state)
 	assert_int_equal(index_keydesc_init(&kd, &s, (int[]){1}, 0, err), FLOE_EINVAL);
 	int many[INDEX_MAX_KEY_COLS + 1] = {0};
 	assert_int_equal(index_keydesc_init(&kd, &s, many, INDEX_MAX_KEY_COLS + 1, err),
-			 FLOE_EINVAL);
+	                 FLOE_EINVAL);
 	assert_int_equal(index_keydesc_init(&kd, &s, (int[]){1}, 1, err), 0);
+	index_map *bad;
+	index_keydesc zero = {0};
+	assert_int_equal(index_new(&zero, &bad), FLOE_EINVAL);
+	assert_null(bad);
+	index_keydesc wrong = kd;
+	wrong.width = 4;
+	assert_int_equal(index_new(&wrong, &bad), FLOE_EINVAL);
 
 	/* a batch of another shape is refused, not misread */
 	batch b;
@@ -611,7 +652,7 @@ static void test_growth_int64(void **state)
 	assert_true(resizes >= 17);
 	assert_true(worst <= 40.0);
 	print_message("growth: %zu resizes, worst %.1f bytes/key, end %.1f\n", resizes, worst,
-		      (double)index_mem_bytes(ix) / (double)n);
+	              (double)index_mem_bytes(ix) / (double)n);
 	for (size_t i = 0; i < n; i++) {
 		uint64_t loc;
 		put_be_key(k, (int64_t)i * 7 - 5);
@@ -684,7 +725,7 @@ static void test_arena_compaction(void **state)
 	assert_int_equal(index_compact(ix), 0);
 	size_t compacted = index_mem_bytes(ix);
 	print_message("arena: %zu bytes full, %zu after removing 90%%, %zu compacted\n", full,
-		      after, compacted);
+	              after, compacted);
 	assert_true(compacted < full / 4);
 	for (size_t j = 0; j < u.k; j++) {
 		uint64_t loc;
@@ -731,10 +772,11 @@ static void test_remap_memory(void **state)
 	size_t remapped;
 	uint64_t bad[5] = {0, 1, 2, INDEX_POS_MAX + 1, 3};
 	assert_int_equal(index_remap_memory(ix, &mem, 100, bad, 9, &remapped, err), FLOE_EINVAL);
-	assert_int_equal(index_remap_memory(ix, &mem, 100, pos, INDEX_FILE_ID_MAX + 1, &remapped, err),
-			 FLOE_EINVAL);
+	assert_int_equal(
+	    index_remap_memory(ix, &mem, 100, pos, INDEX_FILE_ID_MAX + 1, &remapped, err),
+	    FLOE_EINVAL);
 	assert_int_equal(index_remap_memory(ix, &mem, INDEX_MEM_ORD_MAX, pos, 9, &remapped, err),
-			 FLOE_EINVAL);
+	                 FLOE_EINVAL);
 	assert_int_equal(index_mem_count(ix), 3); /* nothing changed */
 	batch other;
 	assert_int_equal(batch_init(&other, &s_str), 0);
@@ -889,7 +931,7 @@ static void test_fidx_all_or_nothing(void **state)
 	assert_int_equal(index_load_file(ix, path, 2, NULL, NULL, &rows, err), FLOE_ENOTFOUND);
 	path_for(path, "empty.fidx");
 	assert_int_equal(index_load_file(ix, path, INDEX_FILE_ID_MAX + 1, NULL, NULL, &rows, err),
-			 FLOE_EINVAL);
+	                 FLOE_EINVAL);
 	index_keydesc ikd;
 	assert_int_equal(index_keydesc_init(&ikd, &s_int64, key_0, 1, err), 0);
 	index_map *iix;
@@ -971,18 +1013,18 @@ static void corruption(const floe_schema *s, size_t nkeys)
 		size_t at;
 		uint8_t v;
 	} edits[] = {
-	    {0, 'G'},                    /* magic */
-	    {4, 2},                      /* version */
-	    {6, 0},                      /* no columns */
-	    {6, 17},                     /* too many columns */
-	    {6, 2},                      /* columns beyond the header */
-	    {7, 1},                      /* reserved */
-	    {8, 0},                      /* class 0 */
-	    {8, 11},                     /* unknown class */
-	    {8 + nc, 7},                 /* width */
+	    {0, 'G'},                        /* magic */
+	    {4, 2},                          /* version */
+	    {6, 0},                          /* no columns */
+	    {6, 17},                         /* too many columns */
+	    {6, 2},                          /* columns beyond the header */
+	    {7, 1},                          /* reserved */
+	    {8, 0},                          /* class 0 */
+	    {8, 11},                         /* unknown class */
+	    {8 + nc, 7},                     /* width */
 	    {12 + nc, (uint8_t)(nfile + 1)}, /* count one more */
 	    {12 + nc, (uint8_t)(nfile - 1)}, /* count one fewer */
-	    {12 + nc + 7, 0x80},         /* count huge */
+	    {12 + nc + 7, 0x80},             /* count huge */
 	};
 	for (size_t e = 0; e < sizeof edits / sizeof edits[0]; e++) {
 		memcpy(p, orig, len);
@@ -1006,7 +1048,8 @@ static void corruption(const floe_schema *s, size_t nkeys)
 		expect_corrupt(ix, q, hdr + 2 + 4);
 		q[hdr] = 0x00; /* the same key, minimal, loads */
 		recrc(q, hdr + 1 + 4);
-		assert_int_equal(index_load_bytes(ix, q, hdr + 1 + 4, "q", 5, NULL, NULL, NULL, err), 0);
+		assert_int_equal(
+		    index_load_bytes(ix, q, hdr + 1 + 4, "q", 5, NULL, NULL, NULL, err), 0);
 		assert_int_equal(index_remove(ix, (const uint8_t *)"", 0, NULL), 0);
 		memcpy(q, orig, hdr);
 		put_le64(q + 12 + nc, 1);
@@ -1059,6 +1102,7 @@ int main(void)
 	    cmocka_unit_test(test_model_composite),
 	    cmocka_unit_test(test_model_uuid),
 	    cmocka_unit_test(test_model_decimal),
+	    cmocka_unit_test(test_model_collisions),
 	    cmocka_unit_test(test_growth_int64),
 	    cmocka_unit_test(test_arena_compaction),
 	    cmocka_unit_test(test_remap_memory),
