@@ -31,7 +31,7 @@
  *   4. extra summary keys do not replace the ones computed here.
  * Row lineage (spec "Row Lineage"): first-row-id = the table's next-row-id;
  * each data manifest of the new list without a first_row_id gets a running
- * counter that advances by its added + existing rows; added-rows = the
+ * counter that advances by its rows with a null first_row_id; added-rows = the
  * advance; next-row-id = first-row-id + added-rows.
  * One thread per table. Errors as table.h; after the new metadata may have
  * been published, a failure poisons the table handle instead of rolling back.
@@ -80,6 +80,9 @@ typedef struct ice_plan {
 	/* The manifests written by this commit and their place in `list`. */
 	ice_manifest_file fresh[ICE_MAX_NEW_MANIFESTS];
 	int fresh_side[ICE_MAX_NEW_MANIFESTS]; /* content of each */
+	/* Rows of fresh[i] whose first_row_id is null (assigned by inheritance):
+	 * what the row-id counter must advance by for that manifest. */
+	int64_t fresh_inherit[ICE_MAX_NEW_MANIFESTS];
 	int nfresh;
 	int rewritten[ICE_NSIDES]; /* index into fresh of a side's rewritten manifest, or -1 */
 	int added[ICE_NSIDES];     /* index into fresh of a side's added manifest, or -1 */
@@ -462,6 +465,10 @@ static int ice_write_manifest(const ice_table *t, ice_plan *p, int side,
 	p->nwritten++;
 	mf->manifest_length = (int64_t)b.len;
 	ice_describe_manifest(p, side, e, n, mf);
+	p->fresh_inherit[p->nfresh] = 0;
+	for (size_t i = 0; i < n; i++)
+		if (side == ICE_CONTENT_DATA && e[i].file.first_row_id < 0)
+			p->fresh_inherit[p->nfresh] += e[i].file.record_count;
 	p->fresh_side[p->nfresh++] = side;
 	buf_release(&b);
 	return 0;
@@ -612,7 +619,12 @@ static int ice_write_list(ice_table *t, ice_plan *p, char *err)
 		}
 		p->mids[p->nlist++] = t->mids[i];
 	}
-	/* Row lineage: a running counter from the table's next-row-id. */
+	/* Row lineage: a running counter from the table's next-row-id. It
+	 * advances by the rows that get their first_row_id by inheritance
+	 * (spec "First Row ID Assignment": exact, not the added + existing
+	 * estimate), so next-row-id grows by exactly the rows added: rewritten
+	 * manifests carry explicit first_row_ids and use up no ids. Only the
+	 * fresh manifests (the first nfresh of the list) lack a first_row_id. */
 	p->first_row_id = t->view.next_row_id;
 	int64_t next = p->first_row_id;
 	for (size_t i = 0; i < p->nlist; i++) {
@@ -620,7 +632,8 @@ static int ice_write_list(ice_table *t, ice_plan *p, char *err)
 		if (m->content != ICE_CONTENT_DATA || m->first_row_id >= 0)
 			continue;
 		m->first_row_id = next;
-		next += m->added_rows_count + m->existing_rows_count;
+		next += (int)i < p->nfresh ? p->fresh_inherit[i]
+					   : m->added_rows_count + m->existing_rows_count;
 	}
 	p->added_rows = next - p->first_row_id;
 	snprintf(name, sizeof name, "snap-%" PRId64 "-1-%s.avro", p->snapshot_id, p->uuid);
