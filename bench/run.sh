@@ -11,6 +11,10 @@ if [ -x $B/bench/parquet_write ]; then
 	echo "== parquet_write"
 	$B/bench/parquet_write 10000000 bench/out
 fi
+if [ -x $B/bench/index_mem ]; then
+	echo "== index_mem"
+	$B/bench/index_mem 50000000 bench/out
+fi
 if [ -x $B/bench/ingest_parse ]; then
 	echo "== ingest_parse"
 	$B/bench/ingest_parse

@@ -43,11 +43,14 @@
  * INDEX_MEASURED below. Growth allocates the new table before freeing the
  * old one, so the peak during a doubling is briefly 1.5x the new table; the
  * doubling itself is one pass (the table is ordered by the hash's top bits,
- * so the new table is written nearly sequentially).
+ * so the new table is written nearly sequentially). Tables of 4 MiB and
+ * more are mmap'ed 2 MiB-aligned with MADV_HUGEPAGE (fewer TLB misses, and
+ * cheaper first touches on the development VM).
  *
  * Invariants:
- *   1. A slot is empty iff its loc word is 0 (we store ~loc, so a calloc'ed
- *      table is empty and INDEX_LOC_NONE can never be stored).
+ *   1. A slot is empty iff its loc word is 0 (we store ~loc, so a freshly
+ *      allocated, zeroed table is empty and INDEX_LOC_NONE can never be
+ *      stored).
  *   2. Robin Hood order: walking from a key's home slot (top bits of its
  *      hash) to its slot, every slot passed is occupied by an entry whose
  *      distance from its own home is >= the distance walked so far. Lookups
@@ -71,11 +74,25 @@
  * file's deletion vector as the deleted-position predicate. Measured for
  * 10,000,000 int64 keys in 10 files: INDEX_MEASURED below.
  *
- * INDEX_MEASURED (bench/index_mem.c, this machine, 2 cores, -O2):
- *   50,000,000 int64 keys: 21.5 bytes/key by index_mem_bytes, 21.6 by RSS
- *   (the sorted-array lower bound is 8); peak RSS during the last doubling
- *   1.5 GiB; see BENCHMARKS.md for rates. Restart of 10,000,000 int64 keys
- *   from 10 .fidx files (80 MB): ~0.9 s with the files in the page cache.
+ * INDEX_MEASURED (bench/index_mem.c, -O2, the 2-core AMD EPYC development
+ * VM shared with other jobs (load 3-4 during the run), so rates vary by
+ * +-50% between runs; the VM's first touch of a 4 KiB page costs ~12 us):
+ *   50,000,000 int64 keys: 21.5 bytes/key by index_mem_bytes and 21.5 by
+ *   RSS; peak RSS growth while building 32.2 bytes/key (the last doubling,
+ *   2^25 -> 2^26 slots). Peers in the same run: a sorted key array 8.0
+ *   (keys only, no locations: the lower bound), a pre-sized plain
+ *   linear-probing map 42.9.
+ *   Insert 1.6 M keys/s one index_put at a time, 2.7 M keys/s in the
+ *   writer's batch shape (index_key_encode + index_lookup_many + index_put;
+ *   the plain map: 2.7 M/s including clearing its arrays). Lookups (half
+ *   absent) 2.7 M/s one at a time, 8.8 M/s with index_lookup_many (sorted
+ *   array 0.6 M/s, plain map at half our load 11.5 M/s).
+ *   Restart of 10,000,000 int64 keys from 10 .fidx files (80 MB, 1% of
+ *   positions deleted): 0.9 s with the files in the page cache and the
+ *   index reserved for the total first (index_reserve, from the data
+ *   files' record counts), 1.5 s after the files were dropped from the
+ *   page cache, 1.9 s without index_reserve. Writing the 10 files
+ *   (fsynced): 0.4 s.
  */
 #ifndef FLOE_INDEX_H
 #define FLOE_INDEX_H
@@ -187,8 +204,8 @@ void index_free(index_map *ix); /* NULL is a no-op */
 int index_lookup(const index_map *ix, const uint8_t *key, size_t len, uint64_t *loc_out);
 /* n lookups at once, with the same results as n index_lookup calls but
  * faster on a large table: the home slots are prefetched a few keys ahead,
- * so cache misses overlap (the writer looks up a batch's keys this way,
- * and its index_put calls after it then find the slots in cache).
+ * so cache misses overlap (a writer that looks up a request's keys this
+ * way first finds the slots in cache in its index_put calls after it).
  * Key i is keys[offs[i] .. offs[i + 1]) (n + 1 offsets), or, with offs
  * NULL (fixed-width keys only), the i-th run of kd.width bytes.
  * FLOE_EINVAL if a key has a bad length (locs then partly written). */

@@ -35,6 +35,7 @@
 #include "format/puffin.h"
 #include "storage/fs.h"
 #include "table/batch_codec.h"
+#include "table/value.h"
 #include "table/table_internal.h"
 
 /* Request-local states (pass 1 and 2): a row index, or these markers. */
@@ -210,6 +211,14 @@ static int rebuild(floe_table *t, char *err)
 			break;
 		}
 	}
+	/* One allocation for every key instead of a doubling per growth (the
+	 * rehashes cost as much as the loading). */
+	size_t live_rows = 0;
+	for (size_t k = 0; k < t->nfiles; k++)
+		live_rows += (size_t)t->files[k].record_count -
+			     (t->files[k].deleted ? (size_t)dv_cardinality(t->files[k].deleted) : 0);
+	if (rc == 0 && live_rows && index_reserve(t->ix, live_rows))
+		rc = errf(err, FLOE_ENOMEM, "out of memory for %zu keys", live_rows);
 	for (size_t k = 0; k < t->nfiles && rc == 0; k++) {
 		uint64_t rows = 0;
 		if ((rc = keyed_sidecar_path(t, t->files[k].uri, ".fidx", side, sizeof side, err)))
@@ -269,35 +278,77 @@ out:
 	return rc;
 }
 
+/* Appends the text a user sent for one key value (the forms ingest accepts). */
+static void describe_value(const floe_column *fc, const batch_col *col, size_t r, buf *s)
+{
+	const uint8_t *v = col->values.data + r * (size_t)col->width;
+	char text[128];
+	int64_t i64 = 0;
+	int32_t i32 = 0;
+	if (col->kind == BC_I64)
+		memcpy(&i64, v, 8);
+	if (col->kind == BC_I32)
+		memcpy(&i32, v, 4);
+	switch (fc->type) {
+	case FT_BOOLEAN:
+		buf_append_str(s, v[0] ? "true" : "false");
+		return;
+	case FT_INT16:
+	case FT_INT32:
+		buf_printf(s, "%d", i32);
+		return;
+	case FT_INT64:
+		buf_printf(s, "%" PRId64, i64);
+		return;
+	case FT_DATE32:
+		value_format_date(i32, text, sizeof text);
+		buf_printf(s, "'%s'", text);
+		return;
+	case FT_TIMESTAMP:
+	case FT_TIMESTAMPTZ:
+		value_format_timestamp(i64, fc->type == FT_TIMESTAMPTZ, text, sizeof text);
+		buf_printf(s, "'%s'", text);
+		return;
+	case FT_DECIMAL: {
+		__int128 u = col->kind == BC_I32 ? i32 : i64;
+		if (col->kind == BC_FIXED) { /* big-endian two's complement */
+			u = (v[0] & 0x80) ? -1 : 0;
+			for (int k = 0; k < col->width; k++)
+				u = (__int128)((unsigned __int128)u << 8) | v[k];
+		}
+		value_format_decimal(u, fc->scale, text, sizeof text);
+		buf_append_str(s, text);
+		return;
+	}
+	case FT_UUID:
+		buf_printf(s, "'%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x'", v[0],
+			   v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13],
+			   v[14], v[15]);
+		return;
+	default: {
+		const uint64_t *off = (const uint64_t *)(const void *)col->offsets.data;
+		size_t len = off[r + 1] - off[r];
+		const uint8_t *p = col->bytes.data + off[r];
+		if (fc->type == FT_STRING) {
+			buf_printf(s, "'%.*s%s'", (int)(len > 64 ? 64 : len), (const char *)p,
+				   len > 64 ? "..." : "");
+			return;
+		}
+		buf_append_str(s, "0x");
+		for (size_t k = 0; k < len && k < 32; k++)
+			buf_printf(s, "%02x", p[k]);
+	}
+	}
+}
+
 /* Renders the key of row r ("id=5, region='eu'") for messages. */
 static void describe_key(const floe_table *t, const batch *b, size_t r, char *out, size_t cap)
 {
 	buf s = {0};
 	for (int i = 0; i < t->nkey; i++) {
 		int c = t->key_cols[i];
-		const batch_col *col = &b->cols[c];
-		const floe_column *fc = &t->schema.cols[c];
-		buf_printf(&s, "%s%s=", i ? ", " : "", fc->name);
-		const uint8_t *v = col->values.data + r * (size_t)col->width;
-		if (col->kind == BC_I32 && fc->type != FT_DECIMAL) {
-			int32_t x;
-			memcpy(&x, v, 4);
-			buf_printf(&s, "%d", x);
-		} else if (col->kind == BC_I64 && fc->type != FT_DECIMAL) {
-			int64_t x;
-			memcpy(&x, v, 8);
-			buf_printf(&s, "%" PRId64, x);
-		} else if (col->kind == BC_BYTES && fc->type == FT_STRING) {
-			const uint64_t *off = (const uint64_t *)(const void *)col->offsets.data;
-			size_t len = off[r + 1] - off[r];
-			buf_printf(&s, "'%.*s%s'", (int)(len > 64 ? 64 : len),
-				   (const char *)col->bytes.data + off[r], len > 64 ? "..." : "");
-		} else {
-			size_t w = col->kind == BC_BYTES ? 0 : (size_t)col->width;
-			buf_append_str(&s, "0x");
-			for (size_t k = 0; k < w && k < 32; k++)
-				buf_printf(&s, "%02x", v[k]);
-		}
+		buf_printf(&s, "%s%s=", i ? ", " : "", t->schema.cols[c].name);
+		describe_value(&t->schema.cols[c], &b->cols[c], r, &s);
 	}
 	snprintf(out, cap, "%.*s", (int)(s.len < cap ? s.len : cap - 1), s.data ? (char *)s.data : "");
 	buf_release(&s);
