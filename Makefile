@@ -72,7 +72,7 @@ $(DUCKDB)/libduckdb.so:
 deps:
 	scripts/deps.sh
 
-unit-bins: $(UNIT_BIN)
+unit-bins: $(UNIT_BIN) $(BUILD)/floe
 
 # Unit tests run under ASan+UBSan; integration tests use the release binary
 # (and its tools) so timings stay realistic.

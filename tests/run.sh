@@ -26,21 +26,38 @@ for t in build/san/tests/test_*; do
 	[ "$bad" -gt 0 ] && failed_names+=("$(basename "$t")")
 done
 
-# Integration tests print their own "integration: N passed, N failed" line.
-out_file=$(mktemp)
-/usr/bin/python3 tests/integration/run.py "$@" 2>&1 | tee "$out_file"
-line=$(grep -E '^integration: [0-9]+ passed, [0-9]+ failed' "$out_file" | tail -1)
-if [ -n "$line" ]; then
-	ip=$(sed -E 's/^integration: ([0-9]+) passed.*/\1/' <<<"$line")
-	if_=$(sed -E 's/^integration: [0-9]+ passed, ([0-9]+) failed.*/\1/' <<<"$line")
-	passed=$((passed + ip))
-	failed=$((failed + if_))
-	[ "$if_" -gt 0 ] && failed_names+=("integration")
-else
-	failed=$((failed + 1))
-	failed_names+=("integration (runner crashed)")
+# Integration suites print their own "<label>: N passed, N failed" line.
+#   integration      every test, against the release binary
+#   integration-san  the API, bad-input and key tests again against floe built
+#                    with ASan+UBSan: any sanitizer report (a leak at exit
+#                    included) fails the test that started that server
+run_suite() {
+	local label=$1
+	shift
+	local out_file
+	out_file=$(mktemp)
+	FLOE_SUITE_LABEL=$label /usr/bin/python3 tests/integration/run.py "$@" 2>&1 | tee "$out_file"
+	local line
+	line=$(grep -E "^$label: [0-9]+ passed, [0-9]+ failed" "$out_file" | tail -1)
+	if [ -n "$line" ]; then
+		local ip if_
+		ip=$(sed -E "s/^$label: ([0-9]+) passed.*/\1/" <<<"$line")
+		if_=$(sed -E "s/^$label: [0-9]+ passed, ([0-9]+) failed.*/\1/" <<<"$line")
+		passed=$((passed + ip))
+		failed=$((failed + if_))
+		[ "$if_" -gt 0 ] && failed_names+=("$label")
+	else
+		failed=$((failed + 1))
+		failed_names+=("$label (runner crashed)")
+	fi
+	rm -f "$out_file"
+}
+
+run_suite integration "$@"
+if [ $# -eq 0 ] && [ -x build/san/floe ]; then
+	FLOE_BIN=build/san/floe run_suite integration-san -k test_rest_append -k test_bad_input \
+		-k KeysFocused
 fi
-rm -f "$out_file"
 
 if [ ${#failed_names[@]} -gt 0 ]; then
 	echo "failing: ${failed_names[*]}"

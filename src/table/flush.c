@@ -117,7 +117,8 @@ static int data_file_from_result(floe_table *t, const char *path, const pq_file_
 			rc = errf(err, FLOE_ENOMEM, "out of memory");
 			goto fail;
 		}
-		memcpy(m->lower, lower.data, lower.len);
+		if (lower.len) /* an empty string is a valid bound */
+			memcpy(m->lower, lower.data, lower.len);
 		m->lower_len = lower.len;
 		if (has_upper) {
 			m->upper = malloc(upper.len ? upper.len : 1);
@@ -125,7 +126,8 @@ static int data_file_from_result(floe_table *t, const char *path, const pq_file_
 				rc = errf(err, FLOE_ENOMEM, "out of memory");
 				goto fail;
 			}
-			memcpy(m->upper, upper.data, upper.len);
+			if (upper.len)
+				memcpy(m->upper, upper.data, upper.len);
 			m->upper_len = upper.len;
 		}
 	}

@@ -58,6 +58,13 @@ class Floe:
         with open(self.log_path) as f:
             return f.read()
 
+    def sanitizer_reports(self):
+        """AddressSanitizer / LeakSanitizer / UBSan reports in the log (when
+        FLOE_BIN is a sanitizer build)."""
+        log = self.read_log() if self.log_path and os.path.exists(self.log_path) else ""
+        return [l for l in log.splitlines()
+                if "ERROR: AddressSanitizer" in l or "ERROR: LeakSanitizer" in l or "runtime error:" in l]
+
     def stop(self, sig=signal.SIGTERM, timeout=60):
         """Stops the server; returns its exit code."""
         if self.proc is None:
@@ -78,6 +85,9 @@ class Floe:
 
     def cleanup(self):
         self.stop()
+        reports = self.sanitizer_reports()
+        if reports:
+            raise AssertionError("sanitizer reports from floe:\n" + self.read_log()[-6000:])
         if self.own_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
         if self.log_path and os.path.exists(self.log_path):
