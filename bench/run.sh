@@ -45,7 +45,8 @@ start_floe() {
 	curl -sf -X POST "http://127.0.0.1:$PORT/tables/bench" -d '{"database":"bench","table":"bench","schema":[
 	  {"name":"id","data_type":"int64","nullable":false},{"name":"name","data_type":"string","nullable":true},
 	  {"name":"score","data_type":"float64","nullable":true},{"name":"ts","data_type":"timestamp","nullable":true},
-	  {"name":"flag","data_type":"boolean","nullable":true}],"table_config":{}}' >/dev/null
+	  {"name":"flag","data_type":"boolean","nullable":true}],
+	  "table_config":{"mooncake":{"append_only":true,"row_identity":"None"}}}' >/dev/null
 }
 
 metric() { curl -sf "http://127.0.0.1:$PORT/metrics" | awk -v m="$1" '$1 ~ "^"m"\\{" {print $2}'; }

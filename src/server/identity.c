@@ -142,6 +142,8 @@ int identity_parse(const json_t *schema_json, const json_t *cfg, const floe_sche
 				return errf(err, FLOE_EINVAL,
 					    "table_config.mooncake: row_identity \"None\" needs "
 					    "append_only: true");
+			else
+				append_only = 1; /* no identity: nothing to delete by */
 		} else if (mri) {
 			if ((rc = keys_from_moonlink(mri, s, &k, err)) ||
 			    (rc = merge_keys(&chosen, &k, err)))
@@ -157,11 +159,6 @@ int identity_parse(const json_t *schema_json, const json_t *cfg, const floe_sche
 		return errf(err, FLOE_EINVAL, "table_config: FullRow identity and key columns (%s) "
 					      "contradict each other",
 			    chosen.source);
-	if (full_row)
-		return errf(err, FLOE_EINVAL,
-			    "table_config.mooncake.row_identity: \"FullRow\" identity (tables without "
-			    "a key that accept update/delete) is not supported yet; give a primary "
-			    "key or create the table append-only");
 	for (int j = 0; j < chosen.n; j++) {
 		const floe_column *col = &s->cols[chosen.cols[j]];
 		if (col->nullable)
@@ -173,6 +170,14 @@ int identity_parse(const json_t *schema_json, const json_t *cfg, const floe_sche
 				    col->name);
 	}
 	out->primary_key = chosen.n > 0;
+	/* Without a key and without append_only: the whole row is the identity. */
+	out->full_row = !out->primary_key && !append_only;
+	if (out->full_row && s->ncols > 255)
+		return errf(err, FLOE_EINVAL,
+			    "schema: %d columns; a table without a primary key uses the full row as "
+			    "its identity, which works up to 255 columns: give a primary key or "
+			    "create it append-only",
+			    s->ncols);
 	out->nkey = chosen.n;
 	memcpy(out->cols, chosen.cols, sizeof(int) * (size_t)chosen.n);
 	return 0;

@@ -8,8 +8,8 @@
  *                       {"SinglePrimitiveKey": i}}       (moonlink's form)
  * Forms that name keys must name the same ones; append_only with a key is a
  * contradiction; key columns must exist, be non-nullable and not float.
- * Without any key the table is append-only (full-row identity, "FullRow", is
- * refused with a message until it is implemented).
+ * Without any key the whole row is the identity ("FullRow": insert and
+ * delete, a delete removes one matching row), unless append_only is true.
  */
 #ifndef FLOE_IDENTITY_H
 #define FLOE_IDENTITY_H

@@ -48,13 +48,15 @@ enum {
 	KC_UUID = 8,
 	KC_STRING = 9,
 	KC_BINARY = 10,
-	KC_LAST = KC_BINARY,
+	KC_F32 = 11, /* full-row keys only */
+	KC_F64 = 12, /* full-row keys only */
+	KC_LAST = KC_F64,
 };
 
 /* Encoded bytes per class, 0 = variable. */
 static const uint8_t class_width[KC_LAST + 1] = {
-    [KC_BOOL] = 1, [KC_INT] = 8,  [KC_DEC8] = 8,  [KC_DEC16] = 16, [KC_DATE] = 4,
-    [KC_TS] = 8,   [KC_TSTZ] = 8, [KC_UUID] = 16, [KC_STRING] = 0, [KC_BINARY] = 0,
+    [KC_BOOL] = 1, [KC_INT] = 8,   [KC_DEC8] = 8,   [KC_DEC16] = 16, [KC_DATE] = 4, [KC_TS] = 8,
+    [KC_TSTZ] = 8, [KC_UUID] = 16, [KC_STRING] = 0, [KC_BINARY] = 0, [KC_F32] = 4,  [KC_F64] = 8,
 };
 
 enum { MODE_I1, MODE_I2, MODE_ARENA };
@@ -71,6 +73,9 @@ enum { MODE_I1, MODE_I2, MODE_ARENA };
 #define FIDX_VERSION    1
 #define FIDX_FIXED_HDR  20 /* header bytes besides the class bytes */
 #define FIDX_CRC_LEN    4
+#define FIDX_FLAG_MULTI 1          /* header byte 7 */
+#define COPY_LEN        4          /* a multi index entry is key || copy number (BE) */
+#define COPY_MAX        UINT32_MAX /* copies of one key: numbers 0 .. COPY_MAX - 1 */
 
 typedef struct arena_chunk {
 	uint8_t *p;
@@ -91,6 +96,7 @@ struct index_map {
 	size_t nchunks, chunks_cap;
 	size_t arena_live, arena_dead; /* entry bytes of present / removed keys */
 	buf scratch;                   /* index_remap_memory's encoded key */
+	size_t adds_left;              /* index_test_fail_adds */
 };
 
 /* A key prepared for probing: its hash and what a slot holds for it. */
@@ -179,6 +185,10 @@ static batch_kind class_kind(int cls, int vwidth)
 	case KC_DEC16:
 	case KC_UUID:
 		return BC_FIXED;
+	case KC_F32:
+		return BC_F32;
+	case KC_F64:
+		return BC_F64;
 	default:
 		return BC_BYTES;
 	}
@@ -208,16 +218,26 @@ static int type_class(const floe_column *c)
 	case FT_BINARY:
 		return KC_BINARY;
 	case FT_FLOAT32:
+		return KC_F32;
 	case FT_FLOAT64:
-		break;
+		return KC_F64;
 	}
 	return 0;
+}
+
+static int class_is_float(int cls)
+{
+	return cls == KC_F32 || cls == KC_F64;
 }
 
 /* Sets kd->width from the classes: the sum when every class is fixed. */
 static void keydesc_finish(index_keydesc *kd)
 {
 	uint32_t w = 0;
+	if (kd->multi) { /* presence bytes, and always arena slots */
+		kd->width = 0;
+		return;
+	}
 	for (int i = 0; i < kd->ncols; i++) {
 		if (class_width[kd->cls[i]] == 0) {
 			kd->width = 0;
@@ -247,7 +267,7 @@ int index_keydesc_init(index_keydesc *kd, const floe_schema *schema, const int *
 				            "column '%s' is listed twice in the primary key",
 				            c->name);
 		int cls = type_class(c);
-		if (!cls)
+		if (!cls || class_is_float(cls))
 			return errf(
 			    err, FLOE_EINVAL,
 			    "column '%s': a floating-point column cannot be part of a primary key",
@@ -257,6 +277,28 @@ int index_keydesc_init(index_keydesc *kd, const floe_schema *schema, const int *
 		kd->vwidth[i] = (uint8_t)coltype_width(c);
 	}
 	kd->ncols = ncols;
+	keydesc_finish(kd);
+	return 0;
+}
+
+int index_keydesc_init_fullrow(index_keydesc *kd, const floe_schema *schema, char *err)
+{
+	memset(kd, 0, sizeof *kd);
+	if (schema->ncols < 1 || schema->ncols > INDEX_MAX_COLS)
+		return errf(err, FLOE_EINVAL,
+		            "a table without a primary key has 1 to %d columns, not %d",
+		            INDEX_MAX_COLS, schema->ncols);
+	for (int i = 0; i < schema->ncols; i++) {
+		const floe_column *c = &schema->cols[i];
+		int cls = type_class(c);
+		if (!cls)
+			return errf(err, FLOE_EINVAL, "column '%s' has an unknown type", c->name);
+		kd->col[i] = i;
+		kd->cls[i] = (uint8_t)cls;
+		kd->vwidth[i] = (uint8_t)coltype_width(c);
+	}
+	kd->ncols = schema->ncols;
+	kd->multi = 1;
 	keydesc_finish(kd);
 	return 0;
 }
@@ -298,6 +340,14 @@ static int encode_col(const index_keydesc *kd, int i, const batch *b, size_t row
 {
 	const batch_col *c = &b->cols[kd->col[i]];
 	int cls = kd->cls[i];
+	if (kd->multi) {
+		int present = c->valid.data[row] != 0;
+		if (buf_reserve(out, 1))
+			return FLOE_ENOMEM;
+		out->data[out->len++] = (uint8_t)present;
+		if (!present)
+			return 0;
+	}
 	if (cls == KC_STRING || cls == KC_BINARY) {
 		uint64_t off[2];
 		memcpy(off, c->offsets.data + row * sizeof(uint64_t), sizeof off);
@@ -351,6 +401,35 @@ static int encode_col(const index_keydesc *kd, int i, const batch *b, size_t row
 		o[0] ^= 0x80;
 		break;
 	}
+	case KC_F32: {
+		float f;
+		uint32_t u;
+		memcpy(&f, v, 4);
+		if (f != f)
+			u = UINT32_C(0x7fc00000);
+		else if (f == 0.0f)
+			u = 0; /* -0.0 too */
+		else
+			memcpy(&u, &f, 4);
+		/* Sign-magnitude -> ordered unsigned, as for the ints. */
+		u = (u & UINT32_C(0x80000000)) ? ~u : u ^ UINT32_C(0x80000000);
+		store_be32(o, u);
+		break;
+	}
+	case KC_F64: {
+		double f;
+		uint64_t u;
+		memcpy(&f, v, 8);
+		if (f != f)
+			u = UINT64_C(0x7ff8000000000000);
+		else if (f == 0.0)
+			u = 0;
+		else
+			memcpy(&u, &f, 8);
+		u = (u & INDEX_LOC_MEM_BIT) ? ~u : u ^ INDEX_LOC_MEM_BIT;
+		put_be64(o, u);
+		break;
+	}
 	default: /* KC_UUID */
 		memcpy(o, v, 16);
 		break;
@@ -371,8 +450,8 @@ int index_key_encode(const index_keydesc *kd, const batch *b, size_t row, buf *o
 	if (rc == 0 && out->len > INDEX_KEY_MAX)
 		rc = FLOE_ETOOBIG;
 	if (rc == FLOE_ETOOBIG)
-		return errf(err, rc, "row %zu: the primary key is longer than %d bytes", row,
-		            INDEX_KEY_MAX);
+		return errf(err, rc, "row %zu: the %s is longer than %d bytes", row,
+		            kd->multi ? "encoded row" : "primary key", INDEX_KEY_MAX);
 	if (rc) {
 		buf_release(out); /* clears the poison so out is usable again */
 		return errf(err, rc, "row %zu: out of memory encoding the primary key", row);
@@ -478,9 +557,14 @@ static void arena_free_chunks(arena_chunk *chunks, size_t n)
 	free(chunks);
 }
 
-/* Copies an entry for key into the arena; *ref = where. FLOE_ENOMEM. */
-static int arena_append(index_map *ix, const uint8_t *key, size_t len, uint64_t *ref)
+/* Copies an entry for key (followed by the copy number copy, big-endian,
+ * when sfx is set: multi index) into the arena; *ref = where. FLOE_ENOMEM. */
+static int arena_append(index_map *ix, const uint8_t *key, size_t len, int sfx, uint32_t copy,
+                        uint64_t *ref)
 {
+	size_t klen = len;
+	if (sfx)
+		len += COPY_LEN;
 	size_t need = varint_len(len) + len;
 	arena_chunk *c = ix->nchunks ? &ix->chunks[ix->nchunks - 1] : NULL;
 	if (!c || c->size - c->used < need) {
@@ -490,7 +574,9 @@ static int arena_append(index_map *ix, const uint8_t *key, size_t len, uint64_t 
 	}
 	*ref = (uint64_t)(ix->nchunks - 1) << ARENA_REF_SHIFT | c->used;
 	c->used += (uint32_t)put_varint(c->p + c->used, len);
-	memcpy(c->p + c->used, key, len);
+	memcpy(c->p + c->used, key, klen);
+	if (sfx)
+		put_be32(c->p + c->used + klen, copy);
 	c->used += (uint32_t)len;
 	ix->arena_live += need;
 	return 0;
@@ -774,11 +860,13 @@ int index_reserve(index_map *ix, size_t n)
 /* FLOE_EINVAL unless kd could have come from index_keydesc_init. */
 static int keydesc_valid(const index_keydesc *kd)
 {
-	if (kd->ncols < 1 || kd->ncols > INDEX_MAX_KEY_COLS)
+	if (kd->multi > 1 || kd->ncols < 1 ||
+	    kd->ncols > (kd->multi ? INDEX_MAX_COLS : INDEX_MAX_KEY_COLS))
 		return FLOE_EINVAL;
 	index_keydesc check = *kd;
 	for (int i = 0; i < kd->ncols; i++)
-		if (kd->cls[i] < 1 || kd->cls[i] > KC_LAST || kd->col[i] < 0)
+		if (kd->cls[i] < 1 || kd->cls[i] > KC_LAST || kd->col[i] < 0 ||
+		    (class_is_float(kd->cls[i]) && !kd->multi))
 			return FLOE_EINVAL;
 	keydesc_finish(&check);
 	return check.width == kd->width ? 0 : FLOE_EINVAL;
@@ -798,6 +886,7 @@ int index_new(const index_keydesc *kd, index_map **out)
 	                                               : MODE_ARENA;
 	ix->stride = mode_stride(ix->mode);
 	ix->hash_mask = UINT64_MAX;
+	ix->adds_left = SIZE_MAX;
 	if (getrandom(&ix->seed, sizeof ix->seed, GRND_NONBLOCK) != (ssize_t)sizeof ix->seed)
 		ix->seed =
 		    (uint64_t)(uintptr_t)ix ^ (uint64_t)time(NULL) * UINT64_C(0x9e3779b97f4a7c15);
@@ -865,7 +954,7 @@ static int insert_new(index_map *ix, const probe *p, uint64_t loc)
 	uint64_t e[3] = {~loc, p->k0, p->k1}; /* the slot's words (file comment) */
 	if (ix->mode == MODE_ARENA) {
 		e[1] = p->hash;
-		if (arena_append(ix, p->key, p->len, &e[2]))
+		if (arena_append(ix, p->key, p->len, 0, 0, &e[2]))
 			return FLOE_ENOMEM;
 	}
 	place(ix, e);
@@ -914,6 +1003,10 @@ static ALWAYS_INLINE int lookup_m(const index_map *ix, const uint8_t *key, size_
 
 int index_lookup(const index_map *ix, const uint8_t *key, size_t len, uint64_t *loc_out)
 {
+	if (ix->kd.multi) {
+		*loc_out = INDEX_LOC_NONE;
+		return FLOE_EINVAL;
+	}
 	return BY_MODE(ix, lookup_m, ix, key, len, loc_out);
 }
 
@@ -940,7 +1033,7 @@ static ALWAYS_INLINE int lookup_many_m(const index_map *ix, const uint8_t *keys,
 int index_lookup_many(const index_map *ix, const uint8_t *keys, const size_t *offs, size_t n,
                       uint64_t *locs)
 {
-	if (!offs && !ix->kd.width)
+	if ((!offs && !ix->kd.width) || ix->kd.multi)
 		return FLOE_EINVAL;
 	return BY_MODE(ix, lookup_many_m, ix, keys, offs, n, locs);
 }
@@ -950,7 +1043,7 @@ int index_put(index_map *ix, const uint8_t *key, size_t len, uint64_t loc, uint6
 	if (old_out)
 		*old_out = INDEX_LOC_NONE;
 	probe p;
-	if (loc == INDEX_LOC_NONE || make_probe(ix, key, len, &p))
+	if (ix->kd.multi || loc == INDEX_LOC_NONE || make_probe(ix, key, len, &p))
 		return FLOE_EINVAL;
 	size_t i = find_slot(ix, &p);
 	if (i == NO_SLOT)
@@ -967,7 +1060,7 @@ int index_remove(index_map *ix, const uint8_t *key, size_t len, uint64_t *old_ou
 	if (old_out)
 		*old_out = INDEX_LOC_NONE;
 	probe p;
-	if (make_probe(ix, key, len, &p))
+	if (ix->kd.multi || make_probe(ix, key, len, &p))
 		return FLOE_EINVAL;
 	size_t i = find_slot(ix, &p);
 	if (i == NO_SLOT)
@@ -984,7 +1077,7 @@ int index_remap_key(index_map *ix, const uint8_t *key, size_t len, uint64_t expe
 	if (done)
 		*done = 0;
 	probe p;
-	if (new_loc == INDEX_LOC_NONE || make_probe(ix, key, len, &p))
+	if (ix->kd.multi || new_loc == INDEX_LOC_NONE || make_probe(ix, key, len, &p))
 		return FLOE_EINVAL;
 	size_t i = find_slot(ix, &p);
 	if (i == NO_SLOT || ~slot_at(ix, i)[0] != expect_loc)
@@ -993,6 +1086,171 @@ int index_remap_key(index_map *ix, const uint8_t *key, size_t len, uint64_t expe
 	if (done)
 		*done = 1;
 	return 0;
+}
+
+/* ---- multimap ------------------------------------------------------------
+ * Copy n of key K is the arena entry K || n (COPY_LEN bytes, big-endian) in
+ * a slot whose hash is derived from K's hash and n (copy_hash), so all the
+ * probes for one key hash its bytes once. Invariant: the copies of a key are
+ * numbered 0 .. copies - 1 without gaps (add appends, take removes the last,
+ * remap changes locations only, a failed load takes back what it added). */
+
+typedef struct mkey {
+	const uint8_t *key;
+	size_t len;
+	uint64_t base; /* hash of the key bytes */
+} mkey;
+
+static int mkey_make(const index_map *ix, const uint8_t *key, size_t len, mkey *m)
+{
+	if (!ix->kd.multi || key_len_ok(&ix->kd, len))
+		return FLOE_EINVAL;
+	m->key = key;
+	m->len = len;
+	m->base = hash_bytes(key, len, ix->seed);
+	return 0;
+}
+
+static uint64_t copy_hash(const index_map *ix, uint64_t base, uint64_t n)
+{
+	return fmix64(base + (n + 1) * UINT64_C(0x9e3779b97f4a7c15)) & ix->hash_mask;
+}
+
+/* The slot of copy n of m, or NO_SLOT. */
+static size_t find_copy(const index_map *ix, const mkey *m, uint64_t n)
+{
+	if (n >= COPY_MAX)
+		return NO_SLOT;
+	uint64_t h = copy_hash(ix, m->base, n);
+	size_t i = home_of(ix, h);
+	for (size_t d = 0;; d++, i = (i + 1) & ix->mask) {
+		const uint64_t *s = slot_at(ix, i);
+		if (!s[0])
+			return NO_SLOT;
+		if (s[1] == h) {
+			size_t el;
+			const uint8_t *e = arena_key(ix, s[2], &el);
+			if (el == m->len + COPY_LEN && memcmp(e, m->key, m->len) == 0 &&
+			    get_be32(e + m->len) == n)
+				return i;
+		}
+		if (slot_dist(ix, i, s, MODE_ARENA) < d)
+			return NO_SLOT;
+	}
+}
+
+/* The number of copies of m: copy n exists iff n < copies, so double, then
+ * bisect: O(log copies) probes. */
+static uint64_t copies_of(const index_map *ix, const mkey *m)
+{
+	if (find_copy(ix, m, 0) == NO_SLOT)
+		return 0;
+	uint64_t lo = 0, hi = 1; /* copy lo exists; hi is not known yet */
+	while (find_copy(ix, m, hi) != NO_SLOT) {
+		lo = hi;
+		hi *= 2; /* stops by COPY_MAX: find_copy says no from there */
+	}
+	while (hi - lo > 1) { /* lo exists, hi does not */
+		uint64_t mid = lo + (hi - lo) / 2;
+		if (find_copy(ix, m, mid) != NO_SLOT)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo + 1;
+}
+
+/* Adds copy n (= the current number of copies) of m at loc. FLOE_ENOMEM
+ * leaves the index unchanged (but perhaps grown). */
+static int insert_copy(index_map *ix, const mkey *m, uint64_t n, uint64_t loc)
+{
+	if (ix->adds_left != SIZE_MAX && ix->adds_left-- == 0) {
+		ix->adds_left = 0;
+		return FLOE_ENOMEM;
+	}
+	if (ix->count >= ix->grow_at) {
+		if (ix->bits >= MAX_BITS || table_resize(ix, ix->bits + 1))
+			return FLOE_ENOMEM;
+	}
+	uint64_t e[3] = {~loc, copy_hash(ix, m->base, n), 0};
+	if (arena_append(ix, m->key, m->len, 1, (uint32_t)n, &e[2]))
+		return FLOE_ENOMEM;
+	place(ix, e);
+	ix->count++;
+	ix->mem_count += index_loc_is_mem(loc);
+	return 0;
+}
+
+/* Removes the last copy of m; its location, or INDEX_LOC_NONE. */
+static uint64_t take_copy(index_map *ix, const mkey *m)
+{
+	uint64_t n = copies_of(ix, m);
+	if (n == 0)
+		return INDEX_LOC_NONE;
+	size_t i = find_copy(ix, m, n - 1);
+	uint64_t loc = ~slot_at(ix, i)[0];
+	delete_slot(ix, i);
+	return loc;
+}
+
+int index_multi_add(index_map *ix, const uint8_t *key, size_t len, uint64_t loc)
+{
+	mkey m;
+	if (loc == INDEX_LOC_NONE || mkey_make(ix, key, len, &m))
+		return FLOE_EINVAL;
+	uint64_t n = copies_of(ix, &m);
+	if (n >= COPY_MAX)
+		return FLOE_ETOOBIG;
+	return insert_copy(ix, &m, n, loc);
+}
+
+int index_multi_take(index_map *ix, const uint8_t *key, size_t len, uint64_t *loc_out)
+{
+	mkey m;
+	*loc_out = INDEX_LOC_NONE;
+	if (mkey_make(ix, key, len, &m))
+		return FLOE_EINVAL;
+	*loc_out = take_copy(ix, &m);
+	return 0;
+}
+
+int index_multi_count(const index_map *ix, const uint8_t *key, size_t len, size_t *n)
+{
+	mkey m;
+	*n = 0;
+	if (mkey_make(ix, key, len, &m))
+		return FLOE_EINVAL;
+	*n = (size_t)copies_of(ix, &m);
+	return 0;
+}
+
+/* The slot of the copy of m (of cnt copies) located at mem location target,
+ * or NO_SLOT. Bisects for the first copy that is in memory with an ordinal
+ * >= target's (index.h: right when the memory copies' ordinals grow with
+ * their copy numbers), and walks all copies when that is not the one. */
+static size_t find_mem_copy(const index_map *ix, const mkey *m, uint64_t cnt, uint64_t target)
+{
+	uint64_t lo = 0, hi = cnt;
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		size_t i = find_copy(ix, m, mid);
+		if (i == NO_SLOT) /* cannot happen (contiguous copies) */
+			break;
+		uint64_t loc = ~slot_at(ix, i)[0];
+		if (index_loc_is_mem(loc) && loc >= target)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	size_t i = lo < cnt ? find_copy(ix, m, lo) : NO_SLOT;
+	if (i != NO_SLOT && ~slot_at(ix, i)[0] == target)
+		return i;
+	for (uint64_t n = 0; n < cnt; n++) {
+		i = find_copy(ix, m, n);
+		if (i != NO_SLOT && ~slot_at(ix, i)[0] == target)
+			return i;
+	}
+	return NO_SLOT;
 }
 
 int index_remap_memory(index_map *ix, const batch *b, uint64_t first_ordinal, const uint64_t *pos,
@@ -1018,6 +1276,20 @@ int index_remap_memory(index_map *ix, const batch *b, uint64_t first_ordinal, co
 		rc = index_key_encode(&ix->kd, b, r, &ix->scratch, err);
 		if (rc)
 			return rc;
+		if (ix->kd.multi) {
+			mkey m;
+			if (mkey_make(ix, ix->scratch.data, ix->scratch.len, &m))
+				return errf(err, FLOE_EINVAL, "row %zu: bad key",
+				            r); /* cannot happen */
+			uint64_t cnt = copies_of(ix, &m);
+			size_t i = find_mem_copy(ix, &m, cnt, index_loc_mem(first_ordinal + r));
+			if (i != NO_SLOT) {
+				set_loc(ix, slot_at(ix, i), index_loc_file(file_id, pos[r]));
+				if (remapped)
+					++*remapped;
+			}
+			continue;
+		}
 		int done;
 		rc = index_remap_key(ix, ix->scratch.data, ix->scratch.len,
 		                     index_loc_mem(first_ordinal + r),
@@ -1065,16 +1337,22 @@ int index_test_hash_bits(index_map *ix, unsigned bits)
 	return 0;
 }
 
+void index_test_fail_adds(index_map *ix, size_t n)
+{
+	ix->adds_left = n;
+}
+
 /* ---- .fidx key lists ---------------------------------------------------- */
 
 void index_fidx_begin(index_fidx *w, const index_keydesc *kd)
 {
 	memset(w, 0, sizeof *w);
 	w->kd = *kd;
-	uint8_t hdr[FIDX_FIXED_HDR + INDEX_MAX_KEY_COLS] = {'F', 'I', 'D', 'X'};
+	uint8_t hdr[FIDX_FIXED_HDR + INDEX_MAX_COLS] = {'F', 'I', 'D', 'X'};
 	size_t n = (size_t)kd->ncols;
 	put_le16(hdr + 4, FIDX_VERSION);
 	hdr[6] = (uint8_t)n;
+	hdr[7] = kd->multi ? FIDX_FLAG_MULTI : 0;
 	memcpy(hdr + 8, kd->cls, n);
 	put_le32(hdr + 8 + n, kd->width);
 	/* count (8 bytes at 12 + n) is filled in by index_fidx_commit */
@@ -1160,6 +1438,50 @@ static void fidx_rollback(index_map *ix, fidx_cursor c, uint64_t upto, uint32_t 
 	}
 }
 
+/* Takes back the copies that live positions [0, upto) of the list added to
+ * a multi index: each added the last copy of its key, so taking the last
+ * copy once per live position leaves every key as it was (the copies it
+ * removes may be in another order, but they are all this file's). */
+static void fidx_rollback_multi(index_map *ix, fidx_cursor c, uint64_t upto,
+                                index_deleted_fn is_deleted, void *arg)
+{
+	const uint8_t *key;
+	size_t len;
+	for (uint64_t pos = 0; pos < upto && fidx_next(&c, &key, &len) == 0; pos++) {
+		mkey m;
+		if ((is_deleted && is_deleted(arg, pos)) || mkey_make(ix, key, len, &m))
+			continue;
+		(void)take_copy(ix, &m);
+	}
+}
+
+/* index_load_bytes on a multi index, after the validation and reservation. */
+static int load_multi(index_map *ix, fidx_cursor start, uint64_t count, const char *name,
+                      uint32_t file_id, index_deleted_fn is_deleted, void *arg, char *err)
+{
+	fidx_cursor c = start;
+	for (uint64_t pos = 0; pos < count; pos++) {
+		const uint8_t *key;
+		size_t klen;
+		fidx_next(&c, &key, &klen); /* validated */
+		if (is_deleted && is_deleted(arg, pos))
+			continue;
+		mkey m;
+		int rc = mkey_make(ix, key, klen, &m); /* lengths validated */
+		uint64_t n = copies_of(ix, &m);
+		if (rc == 0 && n >= COPY_MAX)
+			rc = errf(err, FLOE_ETOOBIG,
+			          "%s: too many copies of the row at position %" PRIu64, name, pos);
+		else if (rc == 0 && insert_copy(ix, &m, n, index_loc_file(file_id, pos)))
+			rc = errf(err, FLOE_ENOMEM, "%s: out of memory", name);
+		if (rc) {
+			fidx_rollback_multi(ix, start, pos, is_deleted, arg);
+			return rc;
+		}
+	}
+	return 0;
+}
+
 int index_load_bytes(index_map *ix, const uint8_t *data, size_t len, const char *name,
                      uint32_t file_id, index_deleted_fn is_deleted, void *arg, uint64_t *rows_out,
                      char *err)
@@ -1181,13 +1503,14 @@ int index_load_bytes(index_map *ix, const uint8_t *data, size_t len, const char 
 		return errf(err, FLOE_ECORRUPT, "%s: key list version %u is not supported", name,
 		            get_le16(data + 4));
 	size_t ncols = data[6];
-	if (ncols < 1 || ncols > INDEX_MAX_KEY_COLS || data[7] != 0 ||
-	    FIDX_FIXED_HDR + ncols > body_end)
+	int multi = data[7] == FIDX_FLAG_MULTI;
+	if (ncols < 1 || ncols > (multi ? INDEX_MAX_COLS : INDEX_MAX_KEY_COLS) ||
+	    (data[7] != 0 && !multi) || FIDX_FIXED_HDR + ncols > body_end)
 		return errf(err, FLOE_ECORRUPT, "%s: bad key list header", name);
-	index_keydesc fk = {.ncols = (int)ncols};
+	index_keydesc fk = {.ncols = (int)ncols, .multi = (uint8_t)multi};
 	for (size_t i = 0; i < ncols; i++) {
 		fk.cls[i] = data[8 + i];
-		if (fk.cls[i] < 1 || fk.cls[i] > KC_LAST)
+		if (fk.cls[i] < 1 || fk.cls[i] > KC_LAST || (class_is_float(fk.cls[i]) && !multi))
 			return errf(err, FLOE_ECORRUPT, "%s: unknown key class %u", name,
 			            fk.cls[i]);
 	}
@@ -1195,7 +1518,8 @@ int index_load_bytes(index_map *ix, const uint8_t *data, size_t len, const char 
 	if (get_le32(data + 8 + ncols) != fk.width)
 		return errf(err, FLOE_ECORRUPT, "%s: key width does not match the key columns",
 		            name);
-	if ((int)ncols != ix->kd.ncols || memcmp(fk.cls, ix->kd.cls, ncols) != 0)
+	if ((int)ncols != ix->kd.ncols || memcmp(fk.cls, ix->kd.cls, ncols) != 0 ||
+	    fk.multi != ix->kd.multi)
 		return errf(err, FLOE_EINVAL,
 		            "%s: the key list's key columns differ from the table's", name);
 	uint64_t count = get_le64(data + 12 + ncols);
@@ -1221,6 +1545,12 @@ int index_load_bytes(index_map *ix, const uint8_t *data, size_t len, const char 
 	if (count > SIZE_MAX - ix->count || index_reserve(ix, ix->count + (size_t)count))
 		return errf(err, FLOE_ENOMEM, "%s: out of memory for %" PRIu64 " keys", name,
 		            count);
+	if (ix->kd.multi) {
+		int rc = load_multi(ix, start, count, name, file_id, is_deleted, arg, err);
+		if (rc == 0 && rows_out)
+			*rows_out = count;
+		return rc;
+	}
 
 	/* Key i is hashed and its home slot prefetched LOOKAHEAD keys before it
 	 * is inserted (as in index_lookup_many); the table does not move in

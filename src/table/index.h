@@ -27,6 +27,19 @@
  * fields: -0.0 / NaN have no exact equality). The caller rejects null key
  * values before encoding; the encoder reads whatever the slot holds.
  *
+ * Full-row keys (index_keydesc_init_fullrow: tables without a primary key,
+ * where the whole row is the identity and equal rows may repeat). Every
+ * column in schema order, each as a presence byte (0 = null, and nothing
+ * follows for the column; 1 = a value follows) and then the value encoded
+ * as above (so a string column is escaped unless it is the last column),
+ * plus float32 / float64 as 4 / 8 bytes of canonical bits: -0.0 is encoded
+ * as +0.0 and every NaN as the one quiet NaN (0x7fc00000 / 0x7ff8...0), so
+ * equal bytes mean "the same value" (NaN equals NaN here); the bits are
+ * sign-flipped like the ints (order within a float column is numeric, but
+ * nothing relies on it). Every column has the presence byte, nullable or
+ * not. A full-row key is always variable width (arena slots) and its index
+ * is a multimap (kd.multi): use the index_multi_* calls on it.
+ *
  * Slots. A key whose encoded width is fixed and <= 8 bytes (one int, date,
  * timestamp, decimal p <= 18 key; or e.g. (date32, boolean)) is stored inline
  * in a 16-byte slot {~loc, key}; a fixed key of 9..16 bytes (uuid, decimal
@@ -147,15 +160,17 @@ static inline uint64_t index_loc_pos(uint64_t loc)
 
 /* ---- key description and encoding --------------------------------------- */
 
-#define INDEX_MAX_KEY_COLS 16
-#define INDEX_KEY_MAX      65535 /* longest encoded key, bytes */
+#define INDEX_MAX_KEY_COLS 16    /* primary key columns */
+#define INDEX_MAX_COLS     255   /* full-row key columns (schema columns) */
+#define INDEX_KEY_MAX      65535 /* longest encoded key, bytes (full rows too) */
 
 typedef struct index_keydesc {
 	int ncols;
-	int col[INDEX_MAX_KEY_COLS];        /* column index in the schema / batch */
-	uint8_t cls[INDEX_MAX_KEY_COLS];    /* encoding class (index.c), stored in .fidx */
-	uint8_t vwidth[INDEX_MAX_KEY_COLS]; /* batch value width, 0 for BC_BYTES */
-	uint32_t width;                     /* encoded key bytes if fixed, else 0 */
+	int col[INDEX_MAX_COLS];        /* column index in the schema / batch */
+	uint8_t cls[INDEX_MAX_COLS];    /* encoding class (index.c), stored in .fidx */
+	uint8_t vwidth[INDEX_MAX_COLS]; /* batch value width, 0 for BC_BYTES */
+	uint32_t width;                 /* encoded key bytes if fixed, else 0 */
+	uint8_t multi; /* 1: full-row key, multimap index (presence bytes, width 0) */
 } index_keydesc;
 
 /* The encoded key of one integer key column (int16/int32/int64, decimal
@@ -180,6 +195,13 @@ static inline void index_key_int64(uint8_t *out, int64_t v)
 int index_keydesc_init(index_keydesc *kd, const floe_schema *schema, const int *cols, int ncols,
                        char *err);
 
+/* Describes the full-row key of schema: every column, in schema order, any
+ * type, nullable or not (see "Full-row keys" above); kd->multi = 1,
+ * kd->width = 0. FLOE_EINVAL for a schema of 0 or > INDEX_MAX_COLS columns.
+ * A row whose encoding passes INDEX_KEY_MAX bytes makes index_key_encode
+ * fail with FLOE_ETOOBIG. */
+int index_keydesc_init_fullrow(index_keydesc *kd, const floe_schema *schema, char *err);
+
 /* Replaces out's content with the encoded key of row `row` of b (a batch of
  * the schema kd was made from). Errors: FLOE_EINVAL if b's columns do not
  * have the key's shape; FLOE_ETOOBIG if the key exceeds INDEX_KEY_MAX bytes
@@ -192,13 +214,17 @@ int index_key_encode(const index_keydesc *kd, const batch *b, size_t row, buf *o
 typedef struct index_map index_map;
 
 /* A new empty index for keys described by kd (copied). 0, FLOE_EINVAL (kd
- * not made by index_keydesc_init) or FLOE_ENOMEM. Free it with index_free. */
+ * not made by index_keydesc_init or index_keydesc_init_fullrow) or
+ * FLOE_ENOMEM. Free it with index_free. A kd with multi set makes a multi
+ * index (a multimap; see "multimap" below). */
 int index_new(const index_keydesc *kd, index_map **out);
 void index_free(index_map *ix); /* NULL is a no-op */
 
 /* Keys below are encoded keys (index_key_encode or a .fidx). Every call
  * checks the length: FLOE_EINVAL if a fixed-width key has another length or
- * a key is longer than INDEX_KEY_MAX. */
+ * a key is longer than INDEX_KEY_MAX. index_lookup, index_lookup_many,
+ * index_put, index_remove and index_remap_key are for unique-key indexes:
+ * FLOE_EINVAL (nothing done) on a multi index. */
 
 /* *loc_out = the key's location, or INDEX_LOC_NONE if absent. */
 int index_lookup(const index_map *ix, const uint8_t *key, size_t len, uint64_t *loc_out);
@@ -223,6 +249,28 @@ int index_remove(index_map *ix, const uint8_t *key, size_t len, uint64_t *old_ou
 int index_remap_key(index_map *ix, const uint8_t *key, size_t len, uint64_t expect_loc,
                     uint64_t new_loc, int *done);
 
+/* ---- multimap (multi index: kd.multi, full-row keys) ---------------------
+ * A multi index holds any number of copies of a key, each with its own
+ * location. Inside, copy n (0 .. copies - 1) of key K is the entry
+ * K || n (4 bytes big-endian) and the copies of a key are always numbered
+ * contiguously: add appends copy `copies`, take removes copy `copies - 1`.
+ * Counting the copies probes for copy numbers by doubling and then
+ * bisecting (copy n exists iff n < copies), so add, take and count cost
+ * O(log copies) hash probes; nothing extra is stored per key (a key with
+ * one copy costs one slot and its bytes + 4 in the arena). The calls are
+ * FLOE_EINVAL on a unique-key index (and for a bad key length). */
+
+/* Adds one more copy of key at loc. FLOE_EINVAL (loc == INDEX_LOC_NONE),
+ * FLOE_ENOMEM (index unchanged), FLOE_ETOOBIG (2^32 - 1 copies already). */
+int index_multi_add(index_map *ix, const uint8_t *key, size_t len, uint64_t loc);
+/* Removes one copy of key: the most recently added of those present
+ * (copies - 1), and sets *loc_out to its location; *loc_out =
+ * INDEX_LOC_NONE when the key has no copy (not an error). Never fails for
+ * lack of memory. */
+int index_multi_take(index_map *ix, const uint8_t *key, size_t len, uint64_t *loc_out);
+/* *n = the number of copies of key (0 when absent). */
+int index_multi_count(const index_map *ix, const uint8_t *key, size_t len, size_t *n);
+
 /* After a flush: the in-memory rows of batch b became rows of data file
  * file_id. Contract: row r of b is the memory row with ordinal
  * first_ordinal + r; pos[r] is its position in the data file, or
@@ -235,12 +283,20 @@ int index_remap_key(index_map *ix, const uint8_t *key, size_t len, uint64_t expe
  * that only writes live rows can check it equals the rows written.
  * Errors: FLOE_EINVAL (file_id or a position out of range, b not of the key's
  * shape: nothing changed), FLOE_ENOMEM / FLOE_ETOOBIG from encoding (rows
- * before the failing one are remapped; calling again finishes the job). */
+ * before the failing one are remapped; calling again finishes the job).
+ * On a multi index: for row r, the copy of its key whose location is
+ * index_loc_mem(first_ordinal + r) (if any) gets the file location; the
+ * other copies are left alone. The copy is found by bisection over the
+ * copy numbers (O(log copies) probes) when the key's memory copies have
+ * ordinals increasing with their copy numbers, which holds when memory
+ * rows get increasing ordinals in the order they are added and memory
+ * batches are remapped oldest first; otherwise by a walk over all copies
+ * (O(copies) probes): correct either way, only slower. */
 int index_remap_memory(index_map *ix, const batch *b, uint64_t first_ordinal, const uint64_t *pos,
                        uint32_t file_id, size_t *remapped, char *err);
 
-size_t index_count(const index_map *ix);
-size_t index_mem_count(const index_map *ix); /* entries with an in-memory location */
+size_t index_count(const index_map *ix);     /* entries (a multi index: copies) */
+size_t index_mem_count(const index_map *ix); /* entries (copies) with an in-memory location */
 /* Bytes allocated by the index: struct, table, arena chunks, scratch. */
 size_t index_mem_bytes(const index_map *ix);
 /* Grows the table so that n keys fit without another resize. FLOE_ENOMEM. */
@@ -254,13 +310,18 @@ int index_compact(index_map *ix);
  * are told apart by their bytes, and probe chains grow long and wrap.
  * Only on an empty index (FLOE_EINVAL otherwise). */
 int index_test_hash_bits(index_map *ix, unsigned bits);
+/* Testing aid: on a multi index, the copy insertions after the next n
+ * fail with FLOE_ENOMEM (index_multi_add, index_load_*), until called
+ * again; n = SIZE_MAX turns it off (the default). */
+void index_test_fail_adds(index_map *ix, size_t n);
 
 /* ---- per-data-file key lists (.fidx) -------------------------------------
  * Byte layout (integers little-endian):
  *   0      4  magic "FIDX"
  *   4      2  version = 1
- *   6      1  ncols (1..16)
- *   7      1  0 (reserved)
+ *   6      1  ncols (1..16; full-row keys 1..255)
+ *   7      1  flags: 0, or 1 = full-row key (multi index: presence bytes,
+ *             float classes allowed, key width 0, repeated keys allowed)
  *   8      n  encoding class of each key column (index.c: KC_*)
  *   8+n    4  key width: encoded bytes per key when fixed, 0 = variable
  *   12+n   8  count: rows in the data file
@@ -269,8 +330,11 @@ int index_test_hash_bits(index_map *ix, unsigned bits);
  *             minimal) followed by that many bytes
  *   end-4  4  CRC32C of every byte before it
  * A file is valid iff the CRC matches, magic and version are these, the
- * columns are 1..16, the keys fill the body exactly (count keys, no byte
- * left over) and count <= INDEX_POS_MAX + 1. */
+ * flags are 0 or 1, the columns are 1..16 (1..255 with flag 1), the classes
+ * are known (floats only with flag 1), the width is what the classes give
+ * (0 with flag 1), the keys fill the body exactly (count keys, no byte
+ * left over) and count <= INDEX_POS_MAX + 1. Files of unique-key indexes
+ * are byte for byte what they were before full-row keys existed. */
 
 typedef struct index_fidx {
 	index_keydesc kd;
@@ -304,9 +368,11 @@ typedef int (*index_deleted_fn)(void *arg, uint64_t pos);
  * All or nothing: on any error the index is as before. Errors:
  * FLOE_ENOTFOUND / FLOE_EIO (reading), FLOE_ECORRUPT (the file is damaged or
  * not a key list; message names the path and what is wrong), FLOE_EINVAL
- * (file_id out of range, or the file's key columns differ from the index's),
- * FLOE_EEXIST (a live key is already in the index: the table's deletion
- * vectors and key lists disagree), FLOE_ENOMEM. */
+ * (file_id out of range, or the file's key columns or flags differ from
+ * the index's), FLOE_EEXIST (a live key is already in the index: the
+ * table's deletion vectors and key lists disagree; never on a multi index,
+ * which adds each live row as one more copy of its key, after the copies
+ * already there, in position order), FLOE_ENOMEM. */
 int index_load_file(index_map *ix, const char *path, uint32_t file_id, index_deleted_fn is_deleted,
                     void *arg, uint64_t *rows_out, char *err);
 /* The same for a key list already in memory (data, len); `name` is used in

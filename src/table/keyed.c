@@ -21,6 +21,9 @@
  * Sidecars (outside the Iceberg table, in <wal dir>/index/): per data file,
  * <name>.fidx (its rows' keys, index.h) and <name>.rid (explicit row ids,
  * flush.c); a restart rebuilds the index from them and the live DVs.
+ * Full-row identity (no key): the index is a multimap from the whole row to
+ * its copies; insert adds a copy, delete takes one (the newest) if there is
+ * one; upsert and update have no meaning without a key and are refused.
  * Writer thread only (and table_start before the writer runs).
  */
 #include <errno.h>
@@ -240,6 +243,13 @@ int keyed_open(floe_table *t, char *err)
 	json_t *arr = NULL;
 	int rc = 0;
 	t->ident = IDENT_APPEND;
+	if (ident && !strcmp(ident, "full-row")) {
+		t->ident = IDENT_FULL_ROW;
+		if ((rc = index_keydesc_init_fullrow(&t->kd, &t->schema, err)) ||
+		    (rc = index_new(&t->kd, &t->ix)))
+			goto out;
+		goto sidecars;
+	}
 	if (!ident || strcmp(ident, "primary-key") != 0)
 		return 0;
 	json_error_t jerr;
@@ -264,6 +274,7 @@ int keyed_open(floe_table *t, char *err)
 	if ((rc = index_keydesc_init(&t->kd, &t->schema, t->key_cols, t->nkey, err)) ||
 	    (rc = index_new(&t->kd, &t->ix)))
 		goto out;
+sidecars:;
 	size_t n = strlen(t->wal_dir) + 8;
 	if (!(t->sidecar_dir = malloc(n))) {
 		rc = errf(err, FLOE_ENOMEM, "out of memory");
@@ -549,6 +560,61 @@ fail:
 	return rc;
 }
 
+/* Every row must encode (a row over INDEX_KEY_MAX bytes cannot be a
+ * full-row key): checked before the request is logged. */
+static int validate_full_row(floe_table *t, const request *req, buf *key, char *err)
+{
+	for (size_t r = 0; r < req->rows->nrows; r++) {
+		char inner[ERR_LEN];
+		int rc = index_key_encode(&t->kd, req->rows, r, key, inner);
+		if (rc == FLOE_ETOOBIG)
+			return errf(err, FLOE_EINVAL,
+				    "data[%zu]: the row is too large to be its own identity (%s); give "
+				    "the table a primary key",
+				    r, inner);
+		if (rc)
+			return errf(err, rc, "%s", inner);
+	}
+	return 0;
+}
+
+/* Full-row tables: insert adds one copy of each row, delete takes one copy
+ * of each row that has one. Nothing can fail for the data's sake. */
+static int apply_full_row(floe_table *t, request *req, buf *key, char *err)
+{
+	batch *b = req->rows;
+	int rc = 0;
+	for (size_t r = 0; r < b->nrows; r++) {
+		if ((rc = index_key_encode(&t->kd, b, r, key, err)))
+			return rc;
+		if (req->op == TABLE_OP_INSERT) {
+			if ((rc = index_multi_add(t->ix, key->data, key->len, index_loc_mem(t->next_ord + r))))
+				return errf(err, rc, "out of memory");
+			continue;
+		}
+		uint64_t loc;
+		if ((rc = index_multi_take(t->ix, key->data, key->len, &loc)))
+			return rc;
+		if (loc != INDEX_LOC_NONE) {
+			kill_row(t, loc, err, &rc);
+			if (rc)
+				return rc;
+			req->deleted++;
+		}
+	}
+	if (req->op != TABLE_OP_INSERT || b->nrows == 0)
+		return 0;
+	pending *p = calloc(1, sizeof *p);
+	if (!p)
+		return errf(err, FLOE_ENOMEM, "out of memory");
+	p->rows = b;
+	req->taken = 1;
+	p->lsn = (int64_t)req->lsn;
+	p->bytes = batch_mem_bytes(b);
+	p->first_ord = t->next_ord;
+	return add_mem_batch(t, p, err);
+}
+
 void keyed_apply(floe_table *t, request *req, int replay)
 {
 	index_map *local = NULL;
@@ -556,11 +622,21 @@ void keyed_apply(floe_table *t, request *req, int replay)
 	req->rc = 0;
 	req->deleted = 0;
 	req->taken = 0;
-	if (index_new(&t->kd, &local) || index_reserve(local, req->rows->nrows)) {
+	if (t->ident == IDENT_PRIMARY_KEY &&
+	    (index_new(&t->kd, &local) || index_reserve(local, req->rows->nrows))) {
 		req->rc = errf(req->err, FLOE_ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((req->rc = validate(t, req, local, &key, req->err)))
+	if (t->ident == IDENT_FULL_ROW && req->op != TABLE_OP_INSERT && req->op != TABLE_OP_DELETE) {
+		req->rc = errf(req->err, FLOE_EINVAL,
+			       "operation: '%s' needs a primary key; table '%s' has none (full-row "
+			       "identity: insert and delete only)",
+			       req->op == TABLE_OP_UPSERT ? "upsert" : "update", t->name);
+		goto out;
+	}
+	if (t->ident == IDENT_PRIMARY_KEY && (req->rc = validate(t, req, local, &key, req->err)))
+		goto out;
+	if (t->ident == IDENT_FULL_ROW && (req->rc = validate_full_row(t, req, &key, req->err)))
 		goto out;
 	if (!replay) {
 		uint64_t lsn;
@@ -574,7 +650,8 @@ void keyed_apply(floe_table *t, request *req, int replay)
 		atomic_fetch_add(&t->wal_bytes_appended, rec.len + 20);
 		req->lsn = lsn;
 	}
-	int rc = apply(t, req, local, &key, req->err);
+	int rc = t->ident == IDENT_FULL_ROW ? apply_full_row(t, req, &key, req->err)
+					    : apply(t, req, local, &key, req->err);
 	if (rc) {
 		/* The request is logged but half-applied in memory: only a restart
 		 * (replaying the WAL) rebuilds a consistent state. */

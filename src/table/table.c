@@ -259,7 +259,7 @@ static int replay_record(void *ctx, uint64_t lsn, uint8_t kind, const uint8_t *p
 {
 	floe_table *t = ctx;
 	if (kind < TABLE_OP_INSERT || kind > TABLE_OP_DELETE ||
-	    (kind != TABLE_OP_INSERT && t->ident != IDENT_PRIMARY_KEY))
+	    (kind != TABLE_OP_INSERT && t->ident == IDENT_APPEND))
 		return errf(err, FLOE_ECORRUPT, "wal %s: record %llu has unknown kind %u", t->wal_dir,
 			    (unsigned long long)lsn, kind);
 	pending *pd = calloc(1, sizeof *pd);
@@ -275,7 +275,7 @@ static int replay_record(void *ctx, uint64_t lsn, uint8_t kind, const uint8_t *p
 		rc = errf(err, rc, "wal %s: record %llu: %s", t->wal_dir, (unsigned long long)lsn, inner);
 		goto fail;
 	}
-	if (t->ident == IDENT_PRIMARY_KEY) {
+	if (t->ident != IDENT_APPEND) {
 		/* The same validation and application as when it was first
 		 * accepted, on the same state: the same outcome. */
 		request req = {.op = kind, .rows = rows, .lsn = lsn};
@@ -370,7 +370,7 @@ static int table_start(floe_table *t, char *err)
 		return rc;
 	if ((rc = wal_replay(t->wal, (uint64_t)t->committed_lsn, replay_record, t, err)))
 		return rc;
-	if (t->ident == IDENT_PRIMARY_KEY && t->replayed)
+	if (t->ident != IDENT_APPEND && t->replayed)
 		t->applied_lsn = t->last_lsn;
 	if (t->queue || t->mem || t->deletes_pending) {
 		/* Recovery: commit what the log held before serving. */
@@ -448,7 +448,8 @@ int table_create(const char *dir, const char *wal_dir, const char *name, const c
 			rc = errf(err, FLOE_ENOMEM, "out of memory");
 			goto fail;
 		}
-	} else if (json_object_set_new(props, "floe.identity", json_string("append-only"))) {
+	} else if (json_object_set_new(props, "floe.identity",
+				       json_string(ident && ident->full_row ? "full-row" : "append-only"))) {
 		rc = errf(err, FLOE_ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -652,7 +653,7 @@ int table_submit(floe_table *t, int op, batch *rows, int sync, submit_result *re
 	buf rec = {0};
 	*taken = 0;
 	memset(res, 0, sizeof *res);
-	if (t->ident == IDENT_PRIMARY_KEY) {
+	if (t->ident != IDENT_APPEND) {
 		request req = {.op = op, .rows = rows};
 		rc = submit_keyed(t, &req, err);
 		*taken = req.taken;

@@ -70,9 +70,11 @@ void table_config_default(table_config *c);
 
 typedef struct floe_table floe_table;
 
-/* Row identity: append-only (no index; insert only), or a primary key. */
+/* Row identity: a primary key; the full row (no key, insert and delete);
+ * or append-only (no index, insert only). */
 typedef struct table_identity {
-	int primary_key; /* 0: append-only */
+	int primary_key; /* 1: cols[0..nkey) are the key */
+	int full_row;    /* 1: full-row identity (primary_key = 0) */
 	int nkey;
 	int cols[16]; /* schema column indexes, in key order */
 } table_identity;

@@ -58,7 +58,9 @@ typedef struct request {
 	char err[ERR_LEN];
 } request;
 
-enum { IDENT_APPEND = 0, IDENT_PRIMARY_KEY = 1 };
+/* IDENT_FULL_ROW: no key; the whole row is the identity (a multimap: equal
+ * rows may repeat); insert and delete only, delete removes one copy. */
+enum { IDENT_APPEND = 0, IDENT_PRIMARY_KEY = 1, IDENT_FULL_ROW = 2 };
 
 struct floe_table {
 	char *name, *database, *tablename, *dir;

@@ -134,8 +134,10 @@ class BadInputTest(unittest.TestCase):
         self.assert_rejected("POST", "/ingest/t", {"operation": "insert", "data": rows}, status=413, words=["65536"])
         self.assert_unchanged()
 
-    def test_update_on_append_only_table(self):
-        self.ingest_bad({"id": 1}, ["operation", "delete"], op="delete")
+    def test_update_on_a_table_without_key(self):
+        # no key: full-row identity, which has insert and delete but no update
+        self.ingest_bad({"id": 1, "name": "keep"}, ["operation", "update", "primary key"], op="update")
+        self.ingest_bad({"id": 1, "name": "keep"}, ["operation", "upsert", "primary key"], op="upsert")
 
 
 class TokenTest(unittest.TestCase):

@@ -13,7 +13,16 @@
  * arena compaction, and the .fidx files: round trip with a deletion
  * predicate, all-or-nothing loads, every truncation, every flipped bit and
  * damage behind a valid CRC.
+ *
+ * Full-row keys and the multimap (tables without a primary key): encoding
+ * exactness over every type (nulls vs values, -0.0 == +0.0, every NaN
+ * equal, strings with NUL bytes), a randomized model of add / take / count
+ * over keys with thousands of copies with the writer's flushes through
+ * index_remap_memory (oldest batch first, and out of order), and .fidx
+ * round trips with repeated keys, deleted positions, all-or-nothing loads
+ * and damage.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -137,7 +146,9 @@ static void copy_row(batch *dst, const batch *src, size_t r)
 	batch_row_begin(dst);
 	for (int c = 0; c < src->ncols; c++) {
 		const batch_col *col = &src->cols[c];
-		if (col->kind == BC_BYTES) {
+		if (!col->valid.data[r]) {
+			batch_set_null(dst, c);
+		} else if (col->kind == BC_BYTES) {
 			uint64_t off[2];
 			memcpy(off, col->offsets.data + r * 8, 16);
 			batch_set_bytes(dst, c, col->bytes.data + off[0], off[1] - off[0]);
@@ -1018,9 +1029,12 @@ static void corruption(const floe_schema *s, size_t nkeys)
 	    {6, 0},                          /* no columns */
 	    {6, 17},                         /* too many columns */
 	    {6, 2},                          /* columns beyond the header */
-	    {7, 1},                          /* reserved */
+	    {7, 2},                          /* unknown flags */
+	    {7, 0x81},                       /* unknown flags */
 	    {8, 0},                          /* class 0 */
-	    {8, 11},                         /* unknown class */
+	    {8, 11},                         /* float32: full-row keys only */
+	    {8, 12},                         /* float64: full-row keys only */
+	    {8, 13},                         /* unknown class */
 	    {8 + nc, 7},                     /* width */
 	    {12 + nc, (uint8_t)(nfile + 1)}, /* count one more */
 	    {12 + nc, (uint8_t)(nfile - 1)}, /* count one fewer */
@@ -1079,6 +1093,796 @@ static void test_fidx_corruption(void **state)
 	corruption(&s_int64, 12); /* fixed width */
 }
 
+/* ---- full-row keys and the multimap ------------------------------------- */
+
+/* Every type; the last column is a string (written raw), the others
+ * escaped / fixed. Value domains per column: index 0 is null; canon[] maps
+ * an index to its equality class (floats: -0.0 ~ +0.0, NaNs ~ each other). */
+static floe_column c_all[] = {
+    {.name = "b", .type = FT_BOOLEAN, .nullable = 1},
+    {.name = "i16", .type = FT_INT16, .nullable = 1},
+    {.name = "i32", .type = FT_INT32, .nullable = 1},
+    {.name = "i64", .type = FT_INT64, .nullable = 1},
+    {.name = "f32", .type = FT_FLOAT32, .nullable = 1},
+    {.name = "f64", .type = FT_FLOAT64, .nullable = 1},
+    {.name = "d5", .type = FT_DECIMAL, .precision = 5, .scale = 1, .nullable = 1},
+    {.name = "d10", .type = FT_DECIMAL, .precision = 10, .scale = 2, .nullable = 1},
+    {.name = "d30", .type = FT_DECIMAL, .precision = 30, .scale = 2, .nullable = 1},
+    {.name = "s", .type = FT_STRING, .nullable = 1},
+    {.name = "bin", .type = FT_BINARY, .nullable = 1},
+    {.name = "dt", .type = FT_DATE32, .nullable = 1},
+    {.name = "ts", .type = FT_TIMESTAMP, .nullable = 1},
+    {.name = "tz", .type = FT_TIMESTAMPTZ, .nullable = 1},
+    {.name = "u", .type = FT_UUID, .nullable = 1},
+    {.name = "last", .type = FT_STRING, .nullable = 1},
+};
+static const floe_schema s_all = {16, c_all};
+#define ALL_NCOLS 16
+
+static const char *const sdom[] = {NULL, "", "\0", "a", "a\0", "\0b", "b", "ab", "\0\0"};
+static const size_t sdom_len[] = {0, 0, 1, 1, 2, 2, 1, 2, 2};
+#define SDOM 9
+/* float domains: null, 0.0, -0.0, NaN, -NaN, signalling NaN, NaN with a
+ * payload, 1.0, -1.0, inf, -inf, smallest denormal */
+static const uint64_t f64dom[] = {0,
+                                  0,
+                                  UINT64_C(0x8000000000000000),
+                                  UINT64_C(0x7ff8000000000000),
+                                  UINT64_C(0xfff8000000000000),
+                                  UINT64_C(0x7ff0000000000001),
+                                  UINT64_C(0x7ffabcdef0123456),
+                                  UINT64_C(0x3ff0000000000000),
+                                  UINT64_C(0xbff0000000000000),
+                                  UINT64_C(0x7ff0000000000000),
+                                  UINT64_C(0xfff0000000000000),
+                                  1};
+static const uint32_t f32dom[] = {0,          0,          0x80000000, 0x7fc00000,
+                                  0xffc00000, 0x7f800001, 0x7fabcdef, 0x3f800000,
+                                  0xbf800000, 0x7f800000, 0xff800000, 1};
+static const int fcanon[] = {0, 1, 1, 3, 3, 3, 3, 7, 8, 9, 10, 11};
+#define FDOM 12
+static const int64_t idom[] = {0, 0, -1, 1, INT32_MIN, INT32_MAX};
+#define IDOM 6
+
+static int dom_size(int c)
+{
+	switch (c_all[c].type) {
+	case FT_BOOLEAN:
+		return 3;
+	case FT_FLOAT32:
+	case FT_FLOAT64:
+		return FDOM;
+	case FT_STRING:
+	case FT_BINARY:
+		return SDOM;
+	default:
+		return IDOM;
+	}
+}
+
+static int canon(int c, int v)
+{
+	return c_all[c].type == FT_FLOAT32 || c_all[c].type == FT_FLOAT64 ? fcanon[v] : v;
+}
+
+/* Appends a row of s_all whose column c holds domain value v[c]. */
+static void append_all(batch *b, const int *v)
+{
+	batch_row_begin(b);
+	for (int c = 0; c < ALL_NCOLS; c++) {
+		const floe_column *col = &c_all[c];
+		if (v[c] == 0) {
+			batch_set_null(b, c);
+			continue;
+		}
+		int64_t x = idom[v[c] % IDOM];
+		switch (col->type) {
+		case FT_BOOLEAN:
+			batch_set_bool(b, c, v[c] == 2);
+			break;
+		case FT_FLOAT32: {
+			float f;
+			memcpy(&f, &f32dom[v[c]], 4);
+			batch_set_f32(b, c, f);
+			break;
+		}
+		case FT_FLOAT64: {
+			double f;
+			memcpy(&f, &f64dom[v[c]], 8);
+			batch_set_f64(b, c, f);
+			break;
+		}
+		case FT_STRING:
+		case FT_BINARY:
+			batch_set_bytes(b, c, sdom[v[c]], sdom_len[v[c]]);
+			break;
+		case FT_UUID:
+		case FT_DECIMAL: {
+			int w = coltype_width(col);
+			if (w == 4) {
+				batch_set_i32(b, c, (int32_t)x);
+			} else if (w == 8) {
+				batch_set_i64(b, c, x);
+			} else {
+				uint8_t be[16];
+				for (int i = 0; i < w; i++)
+					be[i] = (uint8_t)((uint64_t)x >> (8 * (w - 1 - i) < 64
+					                                      ? 8 * (w - 1 - i)
+					                                      : 63));
+				batch_set_fixed(b, c, be);
+			}
+			break;
+		}
+		default:
+			if (coltype_width(col) == 4)
+				batch_set_i32(b, c, (int32_t)x);
+			else
+				batch_set_i64(b, c, x);
+		}
+	}
+	batch_row_commit(b);
+	assert_int_equal(batch_check(b), 0);
+}
+
+static void encode_all(const index_keydesc *kd, const int *v, buf *out)
+{
+	char err[ERR_LEN];
+	batch b;
+	assert_int_equal(batch_init(&b, &s_all), 0);
+	append_all(&b, v);
+	assert_int_equal(index_key_encode(kd, &b, 0, out, err), 0);
+	batch_clear(&b);
+}
+
+static int buf_eq(const buf *a, const buf *b)
+{
+	return a->len == b->len && memcmp(a->data, b->data, a->len) == 0;
+}
+
+static void test_fullrow_encode(void **state)
+{
+	(void)state;
+	char err[ERR_LEN];
+	index_keydesc kd;
+	assert_int_equal(index_keydesc_init_fullrow(&kd, &s_all, err), 0);
+	assert_int_equal(kd.multi, 1);
+	assert_int_equal(kd.width, 0);
+	assert_int_equal(kd.ncols, ALL_NCOLS);
+	buf a = {0}, b = {0};
+	int v[ALL_NCOLS] = {0};
+	/* all null: one 0 presence byte per column */
+	encode_all(&kd, v, &a);
+	assert_int_equal(a.len, ALL_NCOLS);
+	for (size_t i = 0; i < a.len; i++)
+		assert_int_equal(a.data[i], 0);
+	/* the last string raw, an inner one escaped */
+	v[ALL_NCOLS - 1] = 4; /* "a\0" */
+	encode_all(&kd, v, &a);
+	assert_int_equal(a.len, ALL_NCOLS - 1 + 3);
+	assert_memory_equal(a.data + ALL_NCOLS - 1, "\1a\0", 3);
+	v[ALL_NCOLS - 1] = 0;
+	v[9] = 4;
+	encode_all(&kd, v, &a);
+	assert_int_equal(a.len, ALL_NCOLS - 1 + 6);
+	assert_memory_equal(a.data + 9, "\1a\0\xff\0\0", 6);
+	/* ("a\0", "b") vs ("a", "\0b") in two adjacent escaped columns */
+	v[10] = 6;
+	encode_all(&kd, v, &a);
+	v[9] = 3, v[10] = 5;
+	encode_all(&kd, v, &b);
+	assert_false(buf_eq(&a, &b));
+	/* null vs empty string, null vs zero, per column */
+	for (int c = 0; c < ALL_NCOLS; c++) {
+		int w[ALL_NCOLS] = {0};
+		encode_all(&kd, w, &a);
+		w[c] = 1; /* "" / 0 / false / 0.0 */
+		encode_all(&kd, w, &b);
+		assert_false(buf_eq(&a, &b));
+	}
+	/* -0.0 == +0.0 and NaNs equal, spelled out */
+	int z[ALL_NCOLS] = {0};
+	z[4] = 1, z[5] = 1;
+	encode_all(&kd, z, &a);
+	z[4] = 2, z[5] = 2;
+	encode_all(&kd, z, &b);
+	assert_true(buf_eq(&a, &b));
+	for (int n1 = 3; n1 <= 6; n1++)
+		for (int n2 = 3; n2 <= 6; n2++) {
+			z[4] = n1, z[5] = n2;
+			encode_all(&kd, z, &a);
+			z[4] = n2, z[5] = n1;
+			encode_all(&kd, z, &b);
+			assert_true(buf_eq(&a, &b));
+		}
+	/* random rows: an equivalent spelling encodes the same, a change of
+	 * one column's class encodes differently */
+	for (int iter = 0; iter < 3000; iter++) {
+		int x[ALL_NCOLS], y[ALL_NCOLS];
+		for (int c = 0; c < ALL_NCOLS; c++)
+			x[c] = (int)rnd_below((size_t)dom_size(c));
+		for (int c = 0; c < ALL_NCOLS; c++) {
+			do
+				y[c] = (int)rnd_below((size_t)dom_size(c));
+			while (canon(c, y[c]) != canon(c, x[c]));
+		}
+		encode_all(&kd, x, &a);
+		encode_all(&kd, y, &b);
+		assert_true(buf_eq(&a, &b));
+		int c = (int)rnd_below(ALL_NCOLS);
+		do
+			y[c] = (int)rnd_below((size_t)dom_size(c));
+		while (canon(c, y[c]) == canon(c, x[c]));
+		encode_all(&kd, y, &b);
+		assert_false(buf_eq(&a, &b));
+	}
+	/* a row longer than INDEX_KEY_MAX */
+	batch big;
+	assert_int_equal(batch_init(&big, &s_all), 0);
+	char *huge = calloc(1, INDEX_KEY_MAX);
+	assert_non_null(huge);
+	batch_row_begin(&big);
+	for (int c = 0; c < ALL_NCOLS - 1; c++)
+		batch_set_null(&big, c);
+	batch_set_bytes(&big, ALL_NCOLS - 1, huge, INDEX_KEY_MAX - ALL_NCOLS);
+	batch_row_commit(&big);
+	batch_row_begin(&big);
+	for (int c = 0; c < ALL_NCOLS - 1; c++)
+		batch_set_null(&big, c);
+	batch_set_bytes(&big, ALL_NCOLS - 1, huge, INDEX_KEY_MAX - ALL_NCOLS + 1);
+	batch_row_commit(&big);
+	assert_int_equal(index_key_encode(&kd, &big, 0, &a, err), 0);
+	assert_int_equal(a.len, INDEX_KEY_MAX);
+	assert_int_equal(index_key_encode(&kd, &big, 1, &a, err), FLOE_ETOOBIG);
+	assert_non_null(strstr(err, "row 1"));
+	free(huge);
+	batch_clear(&big);
+	/* keydesc limits; a primary key still refuses floats */
+	floe_schema none = {0, c_all};
+	assert_int_equal(index_keydesc_init_fullrow(&kd, &none, err), FLOE_EINVAL);
+	floe_column *many = calloc(INDEX_MAX_COLS + 1, sizeof *many);
+	assert_non_null(many);
+	for (int c = 0; c <= INDEX_MAX_COLS; c++)
+		many[c] = (floe_column){.name = "x", .type = FT_FLOAT32};
+	floe_schema wide = {INDEX_MAX_COLS + 1, many};
+	assert_int_equal(index_keydesc_init_fullrow(&kd, &wide, err), FLOE_EINVAL);
+	wide.ncols = INDEX_MAX_COLS;
+	assert_int_equal(index_keydesc_init_fullrow(&kd, &wide, err), 0);
+	index_map *ix;
+	assert_int_equal(index_new(&kd, &ix), 0);
+	index_free(ix);
+	free(many);
+	assert_int_equal(index_keydesc_init(&kd, &s_all, (int[]){4}, 1, err), FLOE_EINVAL);
+	assert_int_equal(index_keydesc_init(&kd, &s_all, (int[]){5}, 1, err), FLOE_EINVAL);
+	/* a hand-made keydesc: floats only with multi */
+	assert_int_equal(index_keydesc_init_fullrow(&kd, &s_all, err), 0);
+	kd.multi = 0;
+	assert_int_equal(index_new(&kd, &ix), FLOE_EINVAL);
+	buf_release(&a);
+	buf_release(&b);
+}
+
+static void test_multi_api(void **state)
+{
+	(void)state;
+	char err[ERR_LEN];
+	index_keydesc kd, pk;
+	assert_int_equal(index_keydesc_init_fullrow(&kd, &s_str, err), 0);
+	assert_int_equal(index_keydesc_init(&pk, &s_str, key_0, 1, err), 0);
+	index_map *mx, *ux;
+	assert_int_equal(index_new(&kd, &mx), 0);
+	assert_int_equal(index_new(&pk, &ux), 0);
+	const uint8_t *k = (const uint8_t *)"\1abc";
+	uint64_t loc;
+	size_t n;
+	int done;
+	/* unique-key calls on a multi index, multi calls on a unique one */
+	assert_int_equal(index_put(mx, k, 4, 1, NULL), FLOE_EINVAL);
+	assert_int_equal(index_remove(mx, k, 4, NULL), FLOE_EINVAL);
+	assert_int_equal(index_lookup(mx, k, 4, &loc), FLOE_EINVAL);
+	assert_int_equal(index_remap_key(mx, k, 4, 1, 2, &done), FLOE_EINVAL);
+	size_t offs[2] = {0, 4};
+	assert_int_equal(index_lookup_many(mx, k, offs, 1, &loc), FLOE_EINVAL);
+	assert_int_equal(index_multi_add(ux, k, 4, 1), FLOE_EINVAL);
+	assert_int_equal(index_multi_take(ux, k, 4, &loc), FLOE_EINVAL);
+	assert_true(loc == INDEX_LOC_NONE);
+	assert_int_equal(index_multi_count(ux, k, 4, &n), FLOE_EINVAL);
+	assert_int_equal(index_multi_add(mx, k, 4, INDEX_LOC_NONE), FLOE_EINVAL);
+	assert_int_equal(index_multi_add(mx, k, INDEX_KEY_MAX + 1, 1), FLOE_EINVAL);
+	assert_int_equal(index_count(mx), 0);
+	/* copies are a stack; the empty key is a key */
+	assert_int_equal(index_multi_take(mx, k, 4, &loc), 0);
+	assert_true(loc == INDEX_LOC_NONE);
+	for (uint64_t i = 0; i < 5; i++)
+		assert_int_equal(index_multi_add(mx, k, 4, i == 2 ? index_loc_mem(i) : i), 0);
+	assert_int_equal(index_multi_add(mx, k, 0, 99), 0);
+	assert_int_equal(index_multi_add(mx, k, 3, 98), 0); /* a prefix of k */
+	assert_int_equal(index_multi_count(mx, k, 4, &n), 0);
+	assert_int_equal(n, 5);
+	assert_int_equal(index_multi_count(mx, k, 0, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(index_count(mx), 7);
+	assert_int_equal(index_mem_count(mx), 1);
+	for (uint64_t i = 5; i-- > 0;) {
+		assert_int_equal(index_multi_take(mx, k, 4, &loc), 0);
+		assert_true(loc == (i == 2 ? index_loc_mem(i) : i));
+	}
+	assert_int_equal(index_multi_take(mx, k, 4, &loc), 0);
+	assert_true(loc == INDEX_LOC_NONE);
+	assert_int_equal(index_count(mx), 2);
+	assert_int_equal(index_mem_count(mx), 0);
+	/* a failed add changes nothing */
+	index_test_fail_adds(mx, 0);
+	assert_int_equal(index_multi_add(mx, k, 4, 1), FLOE_ENOMEM);
+	index_test_fail_adds(mx, SIZE_MAX);
+	assert_int_equal(index_count(mx), 2);
+	index_free(mx);
+	index_free(ux);
+}
+
+/* The full-row universe: K distinct rows of (s string, n int64, f float64,
+ * t binary), nulls included. Row j has f = j, or (every third row) f null
+ * and n = j, so rows are distinct. */
+static floe_column c_row[] = {
+    {.name = "s", .type = FT_STRING, .nullable = 1},
+    {.name = "n", .type = FT_INT64, .nullable = 1},
+    {.name = "f", .type = FT_FLOAT64, .nullable = 1},
+    {.name = "t", .type = FT_BINARY, .nullable = 1},
+};
+static const floe_schema s_row = {4, c_row};
+
+typedef struct rowset {
+	index_keydesc kd;
+	batch rows;
+	size_t k;
+	buf *key; /* encoded, per row */
+} rowset;
+
+static void rowset_init(rowset *rs, size_t k)
+{
+	char err[ERR_LEN], str[400];
+	memset(rs, 0, sizeof *rs);
+	rs->k = k;
+	assert_int_equal(index_keydesc_init_fullrow(&rs->kd, &s_row, err), 0);
+	assert_int_equal(batch_init(&rs->rows, &s_row), 0);
+	rs->key = calloc(k, sizeof *rs->key);
+	assert_non_null(rs->key);
+	for (size_t j = 0; j < k; j++) {
+		batch *b = &rs->rows;
+		batch_row_begin(b);
+		if (j % 7 == 0)
+			batch_set_null(b, 0);
+		else
+			batch_set_bytes(b, 0, str, key_string(j % 50, str));
+		if (j % 3 == 0)
+			batch_set_null(b, 1);
+		else
+			batch_set_i64(b, 1, j % 3 == 1 ? (int64_t)j : 5);
+		if (j % 3 == 1)
+			batch_set_null(b, 2);
+		else
+			batch_set_f64(b, 2, j == 0 ? -0.0 : (double)j);
+		if (j % 5 == 0)
+			batch_set_null(b, 3);
+		else
+			batch_set_bytes(b, 3, str, key_string(j % 13, str));
+		batch_row_commit(b);
+		assert_int_equal(batch_check(b), 0);
+		assert_int_equal(index_key_encode(&rs->kd, b, j, &rs->key[j], err), 0);
+	}
+	for (size_t i = 0; i < k; i++) /* distinct rows, distinct keys */
+		for (size_t j = i + 1; j < k; j++)
+			assert_false(buf_eq(&rs->key[i], &rs->key[j]));
+}
+
+static void rowset_clear(rowset *rs)
+{
+	for (size_t j = 0; j < rs->k; j++)
+		buf_release(&rs->key[j]);
+	free(rs->key);
+	batch_clear(&rs->rows);
+}
+
+#define RKEY(rs, j) (rs)->key[j].data, (rs)->key[j].len
+
+/* The multimap model: per key, the stack of its copies' locations. */
+typedef struct mstack {
+	uint64_t *loc;
+	size_t n, cap;
+} mstack;
+
+typedef struct mbatch {
+	batch rows;
+	uint64_t first_ord;
+} mbatch;
+
+typedef struct mmodel {
+	rowset *rs;
+	index_map *ix;
+	mstack *st;
+	size_t total, mem;
+	uint64_t next_ord;
+	size_t *ord_key; /* by ordinal */
+	uint8_t *ord_live;
+	size_t ord_cap;
+	mbatch mb[8];
+	size_t nmb;
+	uint32_t next_file;
+	uint64_t direct_pos; /* file locations added directly */
+	int open;            /* mb[nmb - 1] takes the next memory row */
+} mmodel;
+
+static void mpush(mstack *s, uint64_t loc)
+{
+	if (s->n == s->cap) {
+		s->cap = s->cap ? 2 * s->cap : 4;
+		s->loc = realloc(s->loc, s->cap * sizeof *s->loc);
+		assert_non_null(s->loc);
+	}
+	s->loc[s->n++] = loc;
+}
+
+static void mmodel_check(mmodel *m)
+{
+	for (size_t j = 0; j < m->rs->k; j++) {
+		size_t n;
+		assert_int_equal(index_multi_count(m->ix, RKEY(m->rs, j), &n), 0);
+		assert_int_equal(n, m->st[j].n);
+	}
+	assert_int_equal(index_count(m->ix), m->total);
+	assert_int_equal(index_mem_count(m->ix), m->mem);
+}
+
+static void mmodel_take(mmodel *m, size_t j)
+{
+	uint64_t loc;
+	assert_int_equal(index_multi_take(m->ix, RKEY(m->rs, j), &loc), 0);
+	mstack *s = &m->st[j];
+	if (s->n == 0) {
+		assert_true(loc == INDEX_LOC_NONE);
+		return;
+	}
+	assert_true(loc == s->loc[--s->n]);
+	m->total--;
+	if (index_loc_is_mem(loc)) {
+		m->ord_live[index_loc_mem_ordinal(loc)] = 0;
+		m->mem--;
+	}
+}
+
+/* Flushes memory batch i (the oldest, or another one): live rows get
+ * consecutive positions, dead ones none or (sometimes) one, which must
+ * change nothing since no copy is at their location any more. */
+static void mmodel_flush(mmodel *m, size_t i)
+{
+	char err[ERR_LEN];
+	mbatch *b = &m->mb[i];
+	size_t n = b->rows.nrows, live = 0;
+	uint64_t *pos = malloc((n ? n : 1) * sizeof *pos);
+	assert_non_null(pos);
+	uint32_t fid = m->next_file++ % INDEX_FILE_ID_MAX;
+	for (size_t r = 0; r < n; r++) {
+		if (m->ord_live[b->first_ord + r])
+			pos[r] = live++;
+		else
+			pos[r] = rnd_below(3) == 0 ? 1000 + r : INDEX_POS_NONE;
+	}
+	size_t remapped;
+	assert_int_equal(
+	    index_remap_memory(m->ix, &b->rows, b->first_ord, pos, fid, &remapped, err), 0);
+	assert_int_equal(remapped, live);
+	for (size_t r = 0; r < n; r++) {
+		uint64_t ord = b->first_ord + r;
+		if (!m->ord_live[ord])
+			continue;
+		mstack *s = &m->st[m->ord_key[ord]];
+		size_t at = 0;
+		while (s->loc[at] != index_loc_mem(ord))
+			at++;
+		s->loc[at] = index_loc_file(fid, pos[r]);
+		m->ord_live[ord] = 0;
+		m->mem--;
+	}
+	free(pos);
+	batch_clear(&b->rows);
+	memmove(&m->mb[i], &m->mb[i + 1], (m->nmb - i - 1) * sizeof *m->mb);
+	m->nmb--;
+	m->open = 0;
+}
+
+static void mmodel_add(mmodel *m, size_t j)
+{
+	uint64_t loc;
+	if (rnd_below(10) == 0) { /* a file row (as a load would add) */
+		loc = index_loc_file(INDEX_FILE_ID_MAX, m->direct_pos++);
+	} else {
+		/* rows join the newest batch while it is the last one made */
+		if (!m->open || rnd_below(100) == 0) {
+			if (m->nmb == 8)
+				mmodel_flush(m, 0);
+			mbatch *b = &m->mb[m->nmb++];
+			assert_int_equal(batch_init(&b->rows, &s_row), 0);
+			b->first_ord = m->next_ord;
+			m->open = 1;
+		}
+		if (m->next_ord == m->ord_cap) {
+			m->ord_cap = m->ord_cap ? 2 * m->ord_cap : 1024;
+			m->ord_key = realloc(m->ord_key, m->ord_cap * sizeof *m->ord_key);
+			m->ord_live = realloc(m->ord_live, m->ord_cap);
+			assert_true(m->ord_key && m->ord_live);
+		}
+		copy_row(&m->mb[m->nmb - 1].rows, &m->rs->rows, j);
+		m->ord_key[m->next_ord] = j;
+		m->ord_live[m->next_ord] = 1;
+		loc = index_loc_mem(m->next_ord++);
+		m->mem++;
+	}
+	assert_int_equal(index_multi_add(m->ix, RKEY(m->rs, j), loc), 0);
+	mpush(&m->st[j], loc);
+	m->total++;
+}
+
+static void multi_model_run(size_t k, size_t nops, unsigned hash_bits)
+{
+	rowset rs;
+	rowset_init(&rs, k);
+	mmodel m = {.rs = &rs};
+	assert_int_equal(index_new(&rs.kd, &m.ix), 0);
+	if (hash_bits)
+		assert_int_equal(index_test_hash_bits(m.ix, hash_bits), 0);
+	m.st = calloc(k, sizeof *m.st);
+	assert_non_null(m.st);
+	size_t max_copies = 0;
+	for (size_t op = 0; op < nops; op++) {
+		/* a quarter of the operations go to three hot keys */
+		size_t j = rnd_below(4) == 0 ? rnd_below(3) : rnd_below(k);
+		size_t r = rnd_below(100);
+		if (r < 55) {
+			mmodel_add(&m, j);
+		} else if (r < 95) {
+			mmodel_take(&m, j);
+		} else if (r < 99) {
+			size_t n;
+			assert_int_equal(index_multi_count(m.ix, RKEY(&rs, j), &n), 0);
+			assert_int_equal(n, m.st[j].n);
+		} else if (m.nmb > 0 && (rnd_below(4) == 0 || m.nmb >= 7)) {
+			mmodel_flush(&m, rnd_below(5) == 0 ? rnd_below(m.nmb) : 0);
+		}
+		if (m.st[j].n > max_copies)
+			max_copies = m.st[j].n;
+		if (rnd_below(50000) == 0)
+			assert_int_equal(index_compact(m.ix), 0);
+		if (op % 10000 == 0)
+			mmodel_check(&m);
+	}
+	while (m.nmb)
+		mmodel_flush(&m, 0);
+	mmodel_check(&m);
+	assert_true(max_copies > nops / 200); /* thousands in the big run */
+	/* drain: every copy comes back, newest first, then none */
+	for (size_t j = 0; j < k; j++) {
+		while (m.st[j].n)
+			mmodel_take(&m, j);
+		mmodel_take(&m, j);
+		free(m.st[j].loc);
+	}
+	assert_int_equal(index_count(m.ix), 0);
+	assert_int_equal(index_mem_count(m.ix), 0);
+	free(m.st);
+	free(m.ord_key);
+	free(m.ord_live);
+	index_free(m.ix);
+	rowset_clear(&rs);
+}
+
+static void test_multi_model(void **state)
+{
+	(void)state;
+	multi_model_run(300, 300000, 0);
+}
+
+static void test_multi_model_collisions(void **state)
+{
+	(void)state;
+	multi_model_run(100, 60000, 6);
+}
+
+/* Remap with repeated rows in one batch, copies of the same row in files,
+ * and memory copies out of ordinal order (the walk, not the bisection). */
+static void test_multi_remap(void **state)
+{
+	(void)state;
+	char err[ERR_LEN];
+	rowset rs;
+	rowset_init(&rs, 4);
+	index_map *ix;
+	assert_int_equal(index_new(&rs.kd, &ix), 0);
+	/* key 0: file (1,5), mem 100, mem 102; key 1: mem 101, mem 103 */
+	assert_int_equal(index_multi_add(ix, RKEY(&rs, 0), index_loc_file(1, 5)), 0);
+	batch mem;
+	assert_int_equal(batch_init(&mem, &s_row), 0);
+	static const size_t keys[] = {0, 1, 0, 1, 2};
+	for (size_t r = 0; r < 5; r++) {
+		copy_row(&mem, &rs.rows, keys[r]);
+		assert_int_equal(index_multi_add(ix, RKEY(&rs, keys[r]), index_loc_mem(100 + r)),
+		                 0);
+	}
+	uint64_t loc;
+	/* key 2's row 104 is deleted in memory but the writer passes a position */
+	assert_int_equal(index_multi_take(ix, RKEY(&rs, 2), &loc), 0);
+	assert_true(loc == index_loc_mem(104));
+	uint64_t pos[5] = {0, 1, 2, 3, 4};
+	size_t remapped;
+	assert_int_equal(index_remap_memory(ix, &mem, 100, pos, 9, &remapped, err), 0);
+	assert_int_equal(remapped, 4);
+	assert_int_equal(index_mem_count(ix), 0);
+	static const uint64_t want0[] = {2, 0};
+	for (size_t i = 0; i < 2; i++) {
+		assert_int_equal(index_multi_take(ix, RKEY(&rs, 0), &loc), 0);
+		assert_true(loc == index_loc_file(9, want0[i]));
+	}
+	assert_int_equal(index_multi_take(ix, RKEY(&rs, 0), &loc), 0);
+	assert_true(loc == index_loc_file(1, 5));
+	assert_int_equal(index_multi_take(ix, RKEY(&rs, 1), &loc), 0);
+	assert_true(loc == index_loc_file(9, 3));
+	assert_int_equal(index_multi_take(ix, RKEY(&rs, 1), &loc), 0);
+	assert_true(loc == index_loc_file(9, 1));
+	assert_int_equal(index_count(ix), 0);
+	/* out of order: copies of key 3 at mem 7, file, mem 3, mem 5; remap
+	 * ordinals 3..7 (a batch of five rows of key 3) */
+	batch b3;
+	assert_int_equal(batch_init(&b3, &s_row), 0);
+	for (size_t r = 0; r < 5; r++)
+		copy_row(&b3, &rs.rows, 3);
+	uint64_t order[] = {index_loc_mem(7), index_loc_file(2, 0), index_loc_mem(3),
+	                    index_loc_mem(5)};
+	for (size_t i = 0; i < 4; i++)
+		assert_int_equal(index_multi_add(ix, RKEY(&rs, 3), order[i]), 0);
+	uint64_t pos3[5] = {10, 11, 12, 13, 14};
+	assert_int_equal(index_remap_memory(ix, &b3, 3, pos3, 4, &remapped, err), 0);
+	assert_int_equal(remapped, 3);
+	uint64_t want3[] = {index_loc_file(4, 12), index_loc_file(4, 10), index_loc_file(2, 0),
+	                    index_loc_file(4, 14)};
+	for (size_t i = 0; i < 4; i++) {
+		assert_int_equal(index_multi_take(ix, RKEY(&rs, 3), &loc), 0);
+		assert_true(loc == want3[i]);
+	}
+	batch_clear(&b3);
+	batch_clear(&mem);
+	index_free(ix);
+	rowset_clear(&rs);
+}
+
+static int every_5th(void *arg, uint64_t pos)
+{
+	(void)arg;
+	return pos % 5 == 2;
+}
+
+/* A .fidx of 2000 positions over 37 rows: row p*p % 37 at position p. */
+#define FX_POS  2000
+#define FX_ROWS 37
+static size_t fx_row(uint64_t p)
+{
+	return (size_t)(p * p % FX_ROWS);
+}
+
+static void test_multi_fidx(void **state)
+{
+	(void)state;
+	char err[ERR_LEN], path[4096];
+	rowset rs;
+	rowset_init(&rs, FX_ROWS);
+	index_fidx w;
+	index_fidx_begin(&w, &rs.kd);
+	for (uint64_t p = 0; p < FX_POS; p++) {
+		if (p % 2)
+			assert_int_equal(index_fidx_add_row(&w, &rs.rows, fx_row(p), err), 0);
+		else
+			assert_int_equal(index_fidx_add(&w, RKEY(&rs, fx_row(p))), 0);
+	}
+	path_for(path, "multi.fidx");
+	assert_int_equal(index_fidx_commit(&w, path, err), 0);
+	index_map *ix;
+	assert_int_equal(index_new(&rs.kd, &ix), 0);
+	/* copies already there stay below the loaded ones */
+	assert_int_equal(index_multi_add(ix, RKEY(&rs, 1), index_loc_mem(0)), 0);
+	uint64_t rows;
+	assert_int_equal(index_load_file(ix, path, 7, every_5th, NULL, &rows, err), 0);
+	assert_int_equal(rows, FX_POS);
+	assert_int_equal(index_load_file(ix, path, 8, NULL, NULL, &rows, err), 0);
+	size_t live = 0;
+	for (uint64_t p = 0; p < FX_POS; p++)
+		live += !every_5th(NULL, p);
+	assert_int_equal(index_count(ix), 1 + live + FX_POS);
+	/* all or nothing: a load that fails part way leaves every key as it was */
+	for (size_t after = 0; after < 1500; after += 499) {
+		index_test_fail_adds(ix, after);
+		assert_int_equal(index_load_file(ix, path, 9, every_5th, NULL, &rows, err),
+		                 FLOE_ENOMEM);
+		index_test_fail_adds(ix, SIZE_MAX);
+		assert_int_equal(index_count(ix), 1 + live + FX_POS);
+		assert_int_equal(index_mem_count(ix), 1);
+	}
+	/* per row: file 8's positions newest first, then file 7's live ones,
+	 * then the memory copy of row 1 */
+	for (size_t j = 0; j < FX_ROWS; j++) {
+		size_t n, want = j == 1;
+		for (uint64_t p = 0; p < FX_POS; p++)
+			want += (fx_row(p) == j) + (fx_row(p) == j && !every_5th(NULL, p));
+		assert_int_equal(index_multi_count(ix, RKEY(&rs, j), &n), 0);
+		assert_int_equal(n, want);
+		uint64_t loc;
+		for (uint32_t f = 8; f >= 7; f--)
+			for (uint64_t p = FX_POS; p-- > 0;) {
+				if (fx_row(p) != j || (f == 7 && every_5th(NULL, p)))
+					continue;
+				assert_int_equal(index_multi_take(ix, RKEY(&rs, j), &loc), 0);
+				assert_true(loc == index_loc_file(f, p));
+			}
+		if (j == 1) {
+			assert_int_equal(index_multi_take(ix, RKEY(&rs, j), &loc), 0);
+			assert_true(loc == index_loc_mem(0));
+		}
+		assert_int_equal(index_multi_take(ix, RKEY(&rs, j), &loc), 0);
+		assert_true(loc == INDEX_LOC_NONE);
+	}
+	assert_int_equal(index_count(ix), 0);
+	/* a multi list into a unique index and a unique list into a multi
+	 * index are refused */
+	universe u;
+	universe_init(&u, &s_str, key_0, 1, 10);
+	index_map *ux;
+	assert_int_equal(index_new(&u.kd, &ux), 0);
+	assert_int_equal(index_load_file(ux, path, 1, NULL, NULL, &rows, err), FLOE_EINVAL);
+	char upath[4096];
+	path_for(upath, "unique.fidx");
+	write_fidx(&u, 10, upath);
+	index_keydesc skd;
+	assert_int_equal(index_keydesc_init_fullrow(&skd, &s_str, err), 0);
+	index_map *sx;
+	assert_int_equal(index_new(&skd, &sx), 0);
+	assert_int_equal(index_load_file(sx, upath, 1, NULL, NULL, &rows, err), FLOE_EINVAL);
+	assert_non_null(strstr(err, "differ"));
+	assert_int_equal(index_count(sx), 0);
+	index_free(sx);
+	index_free(ux);
+	universe_clear(&u);
+	/* damage to a small multi list: every truncation, every flipped bit,
+	 * a width behind a valid CRC */
+	index_fidx_begin(&w, &rs.kd);
+	for (uint64_t p = 0; p < 6; p++)
+		assert_int_equal(index_fidx_add(&w, RKEY(&rs, p % 3)), 0);
+	path_for(path, "small.fidx");
+	assert_int_equal(index_fidx_commit(&w, path, err), 0);
+	size_t len;
+	uint8_t *orig = read_file(path, &len), *p = malloc(len);
+	assert_non_null(p);
+	assert_int_equal(orig[7], 1);
+	for (size_t n = 0; n < len; n++) {
+		uint8_t *t = malloc(n ? n : 1);
+		assert_non_null(t);
+		memcpy(t, orig, n);
+		expect_corrupt(ix, t, n);
+		free(t);
+	}
+	for (size_t i = 0; i < len; i++)
+		for (int bit = 0; bit < 8; bit++) {
+			memcpy(p, orig, len);
+			p[i] ^= (uint8_t)(1u << bit);
+			expect_corrupt(ix, p, len);
+		}
+	memcpy(p, orig, len);
+	p[8 + 4] = 8; /* key width of a fixed key */
+	recrc(p, len);
+	expect_corrupt(ix, p, len);
+	assert_int_equal(index_load_bytes(ix, orig, len, "t.fidx", 5, NULL, NULL, &rows, err), 0);
+	assert_int_equal(index_count(ix), 6);
+	free(p);
+	free(orig);
+	index_free(ix);
+	rowset_clear(&rs);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -1109,6 +1913,12 @@ int main(void)
 	    cmocka_unit_test(test_fidx_round_trip),
 	    cmocka_unit_test(test_fidx_all_or_nothing),
 	    cmocka_unit_test(test_fidx_corruption),
+	    cmocka_unit_test(test_fullrow_encode),
+	    cmocka_unit_test(test_multi_api),
+	    cmocka_unit_test(test_multi_model),
+	    cmocka_unit_test(test_multi_model_collisions),
+	    cmocka_unit_test(test_multi_remap),
+	    cmocka_unit_test(test_multi_fidx),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
