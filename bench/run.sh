@@ -28,7 +28,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start_floe WAL_SYNC -> sets PORT and DATA
+# start_floe WAL_SYNC TABLE_CONFIG ID_COLUMN_EXTRA -> sets PORT and DATA
 start_floe() {
 	DATA=$(mktemp -d /tmp/floe-bench-XXXXXX)
 	dirs+=("$DATA")
@@ -43,18 +43,24 @@ start_floe() {
 	done
 	[ -n "$PORT" ] || { cat "$DATA.log"; exit 1; }
 	curl -sf -X POST "http://127.0.0.1:$PORT/tables/bench" -d '{"database":"bench","table":"bench","schema":[
-	  {"name":"id","data_type":"int64","nullable":false},{"name":"name","data_type":"string","nullable":true},
+	  {"name":"id","data_type":"int64","nullable":false'"$3"'},{"name":"name","data_type":"string","nullable":true},
 	  {"name":"score","data_type":"float64","nullable":true},{"name":"ts","data_type":"timestamp","nullable":true},
 	  {"name":"flag","data_type":"boolean","nullable":true}],
-	  "table_config":{"mooncake":{"append_only":true,"row_identity":"None"}}}' >/dev/null
+	  "table_config":'"$2"'}' >/dev/null
 }
 
 metric() { curl -sf "http://127.0.0.1:$PORT/metrics" | awk -v m="$1" '$1 ~ "^"m"\\{" {print $2}'; }
 
+APPEND_ONLY='{"mooncake":{"append_only":true,"row_identity":"None"}}'
 declare -A RPS P99
-for mode in fsync none; do
-	echo "== rest_ingest (wal_sync=$mode)"
-	start_floe $mode
+for mode in fsync none keyed; do
+	if [ $mode = keyed ]; then
+		echo "== rest_ingest (wal_sync=fsync, primary key id: every row goes through the index)"
+		start_floe fsync '{}' ',"primary_key":true'
+	else
+		echo "== rest_ingest (wal_sync=$mode, append-only table)"
+		start_floe $mode "$APPEND_ONLY" ''
+	fi
 	out=$($B/bench/rest_ingest --port "$PORT" --table bench --clients "${CLIENTS:-4}" --seconds "${SECONDS_RUN:-10}" --batch 1000)
 	echo "$out"
 	RPS[$mode]=$(grep -o 'rows_per_s=[0-9]*' <<<"$out" | cut -d= -f2)

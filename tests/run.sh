@@ -56,7 +56,7 @@ run_suite() {
 run_suite integration "$@"
 if [ $# -eq 0 ] && [ -x build/san/floe ]; then
 	FLOE_BIN=build/san/floe run_suite integration-san -k test_rest_append -k test_bad_input \
-		-k KeysFocused
+		-k KeysFocused -k test_fullrow
 fi
 
 if [ ${#failed_names[@]} -gt 0 ]; then
