@@ -54,8 +54,9 @@ static void make_rows(buf *b, long first, int n, int ndjson)
 		if (!ndjson && i > 0)
 			buf_put_u8(b, ',');
 		buf_printf(b,
-			   "{\"id\":%ld,\"name\":\"user-%ld\",\"score\":%ld.25,\"ts\":\"2024-03-01T12:%02ld:%02ld.123456\",\"flag\":%s}",
-			   id, id, id % 1000, (id / 60) % 60, id % 60, id % 2 ? "true" : "false");
+		           "{\"id\":%ld,\"name\":\"user-%ld\",\"score\":%ld.25,\"ts\":\"2024-03-"
+		           "01T12:%02ld:%02ld.123456\",\"flag\":%s}",
+		           id, id, id % 1000, (id / 60) % 60, id % 60, id % 2 ? "true" : "false");
 		if (ndjson)
 			buf_put_u8(b, '\n');
 	}
@@ -109,8 +110,9 @@ static void *client_main(void *arg)
 		buf_append_str(&body, "]}");
 		buf_reset(&req);
 		buf_printf(&req,
-			   "POST /ingest/%s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
-			   table, body.len);
+		           "POST /ingest/%s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+		           "application/json\r\nContent-Length: %zu\r\n\r\n",
+		           table, body.len);
 		buf_append(&req, body.data, body.len);
 		double t0 = now_s();
 		size_t off = 0;
@@ -175,9 +177,10 @@ static double duckdb_rows_per_s(long nrows, double *secs_out)
 	duckdb_query(con, "SET autoinstall_known_extensions=false", NULL);
 	char sql[512];
 	snprintf(sql, sizeof sql,
-		 "CREATE TABLE t AS SELECT * FROM read_json('%s', format='newline_delimited', "
-		 "columns={id:'BIGINT', name:'VARCHAR', score:'DOUBLE', ts:'TIMESTAMP', flag:'BOOLEAN'})",
-		 path);
+	         "CREATE TABLE t AS SELECT * FROM read_json('%s', format='newline_delimited', "
+	         "columns={id:'BIGINT', name:'VARCHAR', score:'DOUBLE', ts:'TIMESTAMP', "
+	         "flag:'BOOLEAN'})",
+	         path);
 	double t0 = now_s();
 	duckdb_result res;
 	if (duckdb_query(con, sql, &res) != DuckDBSuccess)
@@ -236,12 +239,14 @@ int main(int argc, char **argv)
 	double dsecs = 0;
 	double duck_rps = duckdb_rows_per_s(rows > 0 ? rows : 1000, &dsecs);
 	printf("rest_ingest: %d clients x %d-row batches for %.1f s\n", nclients, batch_rows, secs);
-	printf("  floe   POST /ingest : %10.0f rows/s  (%ld requests, %ld errors, p50 %.2f ms, p99 %.2f ms)\n",
+	printf("  floe   POST /ingest : %10.0f rows/s  (%ld requests, %ld errors, p50 %.2f ms, p99 "
+	       "%.2f ms)\n",
 	       floe_rps, reqs, errs, p50, p99);
-	printf("  duckdb read_json    : %10.0f rows/s  (same %ld rows as NDJSON, %.2f s)\n", duck_rps,
-	       rows, dsecs);
+	printf("  duckdb read_json    : %10.0f rows/s  (same %ld rows as NDJSON, %.2f s)\n",
+	       duck_rps, rows, dsecs);
 	printf("  ratio floe/duckdb   : %10.2f\n", floe_rps / duck_rps);
-	printf("RESULT rest_ingest rows_per_s=%.0f p50_ms=%.3f p99_ms=%.3f duckdb_rows_per_s=%.0f ratio=%.3f errors=%ld json_bytes_per_row=%.1f\n",
+	printf("RESULT rest_ingest rows_per_s=%.0f p50_ms=%.3f p99_ms=%.3f duckdb_rows_per_s=%.0f "
+	       "ratio=%.3f errors=%ld json_bytes_per_row=%.1f\n",
 	       floe_rps, p50, p99, duck_rps, floe_rps / duck_rps, errs,
 	       rows ? (double)body_bytes / (double)rows : 0.0);
 	free(all);

@@ -37,49 +37,51 @@ typedef struct serve_opts {
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"floe " FLOE_VERSION " — streaming ingestion into Apache Iceberg v3 tables\n"
-		"\n"
-		"usage:\n"
-		"  floe serve DATA_DIR [options]   run the server on DATA_DIR\n"
-		"  floe version                    print the version\n"
-		"  floe serve --help               the server's options and configuration\n");
+	fprintf(f, "floe " FLOE_VERSION " — streaming ingestion into Apache Iceberg v3 tables\n"
+	           "\n"
+	           "usage:\n"
+	           "  floe serve DATA_DIR [options]   run the server on DATA_DIR\n"
+	           "  floe version                    print the version\n"
+	           "  floe serve --help               the server's options and configuration\n");
 }
 
 static void serve_usage(FILE *f)
 {
-	fprintf(f,
-		"usage: floe serve DATA_DIR [--bind ADDR] [--port N] [--config FILE] [--token-file PATH]\n"
-		"\n"
-		"Serves the REST API and writes each table as an Iceberg v3 table under\n"
-		"DATA_DIR/<database>/<table>/ (created if missing).\n"
-		"\n"
-		"options:\n"
-		"  --bind ADDR        IPv4 address to listen on (default 127.0.0.1). Any address\n"
-		"                     other than loopback requires a token.\n"
-		"  --port N           TCP port (default 3030; 0 picks a free port, printed at start)\n"
-		"  --config FILE      JSON configuration file (keys below)\n"
-		"  --token-file PATH  bearer token clients must send (Authorization: Bearer ...);\n"
-		"                     also taken from the FLOE_TOKEN environment variable\n"
-		"\n"
-		"configuration keys (JSON object; every key optional):\n"
-		"  bind, port               as the options above (options win)\n"
-		"  commit_interval_ms       commit rows in memory at least this often (default 1000)\n"
-		"  flush_bytes              commit when rows in memory reach this many uncompressed\n"
-		"                           bytes (default 134217728 = 128 MiB)\n"
-		"  row_group_bytes          Parquet row group size, uncompressed (default 128 MiB)\n"
-		"  compression              zstd (default), snappy or none\n"
-		"  zstd_level               1..19 (default 3)\n"
-		"  max_body_bytes           largest request body accepted (default 67108864); 413 above\n"
-		"  max_table_memory_bytes   rows waiting per table before 429 (default 1 GiB)\n"
-		"  max_memory_bytes         rows waiting in all tables together before 429\n"
-		"                           (default 4 GiB)\n"
-		"  wal_sync                 fsync (default): a 2xx means the rows are on disk;\n"
-		"                           none: skip fdatasync (benchmarks, tests; unsafe)\n"
-		"  wal_segment_bytes        WAL segment file size (default 67108864)\n"
-		"  orphan_grace_seconds     at start, remove data files no snapshot references\n"
-		"                           once they are this old (default 600)\n"
-		"  http_threads             HTTP worker threads (default 8)\n");
+	fprintf(
+	    f,
+	    "usage: floe serve DATA_DIR [--bind ADDR] [--port N] [--config FILE] [--token-file "
+	    "PATH]\n"
+	    "\n"
+	    "Serves the REST API and writes each table as an Iceberg v3 table under\n"
+	    "DATA_DIR/<database>/<table>/ (created if missing).\n"
+	    "\n"
+	    "options:\n"
+	    "  --bind ADDR        IPv4 address to listen on (default 127.0.0.1). Any address\n"
+	    "                     other than loopback requires a token.\n"
+	    "  --port N           TCP port (default 3030; 0 picks a free port, printed at start)\n"
+	    "  --config FILE      JSON configuration file (keys below)\n"
+	    "  --token-file PATH  bearer token clients must send (Authorization: Bearer ...);\n"
+	    "                     also taken from the FLOE_TOKEN environment variable\n"
+	    "\n"
+	    "configuration keys (JSON object; every key optional):\n"
+	    "  bind, port               as the options above (options win)\n"
+	    "  commit_interval_ms       commit rows in memory at least this often (default 1000)\n"
+	    "  flush_bytes              commit when rows in memory reach this many uncompressed\n"
+	    "                           bytes (default 134217728 = 128 MiB)\n"
+	    "  row_group_bytes          Parquet row group size, uncompressed (default 128 MiB)\n"
+	    "  compression              zstd (default), snappy or none\n"
+	    "  zstd_level               1..19 (default 3)\n"
+	    "  max_body_bytes           largest request body accepted (default 67108864); 413 "
+	    "above\n"
+	    "  max_table_memory_bytes   rows waiting per table before 429 (default 1 GiB)\n"
+	    "  max_memory_bytes         rows waiting in all tables together before 429\n"
+	    "                           (default 4 GiB)\n"
+	    "  wal_sync                 fsync (default): a 2xx means the rows are on disk;\n"
+	    "                           none: skip fdatasync (benchmarks, tests; unsafe)\n"
+	    "  wal_segment_bytes        WAL segment file size (default 67108864)\n"
+	    "  orphan_grace_seconds     at start, remove data files no snapshot references\n"
+	    "                           once they are this old (default 600)\n"
+	    "  http_threads             HTTP worker threads (default 8)\n");
 }
 
 static int read_token_file(const char *path, char **out, char *err)
@@ -120,11 +122,13 @@ static int load_config(const char *path, serve_opts *o, char *err)
 	}
 	const char *key;
 	json_t *v;
-	json_object_foreach(cfg, key, v) {
+	json_object_foreach(cfg, key, v)
+	{
 		size_t n = 0;
 		if (!strcmp(key, "bind")) {
 			if (!json_is_string(v) || strlen(json_string_value(v)) >= sizeof o->bind)
-				rc = errf(err, FLOE_EINVAL, "config bind: must be an IPv4 address string");
+				rc = errf(err, FLOE_EINVAL,
+				          "config bind: must be an IPv4 address string");
 			else
 				snprintf(o->bind, sizeof o->bind, "%s", json_string_value(v));
 		} else if (!strcmp(key, "port")) {
@@ -155,7 +159,8 @@ static int load_config(const char *path, serve_opts *o, char *err)
 			else if (m && !strcmp(m, "none"))
 				o->table.wal_sync = WAL_SYNC_NONE;
 			else
-				rc = errf(err, FLOE_EINVAL, "config wal_sync: must be \"fsync\" or \"none\"");
+				rc = errf(err, FLOE_EINVAL,
+				          "config wal_sync: must be \"fsync\" or \"none\"");
 		} else if (!strcmp(key, "max_body_bytes")) {
 			rc = config_size(v, key, 1024, &o->http.max_body_bytes, err);
 		} else if (!strcmp(key, "http_threads")) {
@@ -174,10 +179,11 @@ static int load_config(const char *path, serve_opts *o, char *err)
 			else if (c && (!strcmp(c, "none") || !strcmp(c, "uncompressed")))
 				o->table.codec = PQ_CODEC_UNCOMPRESSED;
 			else
-				rc = errf(err, FLOE_EINVAL, "config compression: must be zstd, snappy or none");
+				rc = errf(err, FLOE_EINVAL,
+				          "config compression: must be zstd, snappy or none");
 		} else {
-			rc = errf(err, FLOE_EINVAL, "config %s: unknown key '%s' (see floe serve --help)",
-				  path, key);
+			rc = errf(err, FLOE_EINVAL,
+			          "config %s: unknown key '%s' (see floe serve --help)", path, key);
 		}
 		if (rc)
 			goto out;
@@ -196,17 +202,18 @@ static int parse_serve_args(int argc, char **argv, serve_opts *o, char *err)
 			serve_usage(stdout);
 			exit(0);
 		}
-		const char **slot = !strcmp(a, "--bind")	 ? &bind
-				    : !strcmp(a, "--port")	 ? &port
-				    : !strcmp(a, "--config")	 ? &config
-				    : !strcmp(a, "--token-file") ? &token_file
-								 : NULL;
+		const char **slot = !strcmp(a, "--bind")         ? &bind
+		                    : !strcmp(a, "--port")       ? &port
+		                    : !strcmp(a, "--config")     ? &config
+		                    : !strcmp(a, "--token-file") ? &token_file
+		                                                 : NULL;
 		if (slot) {
 			if (i + 1 >= argc)
 				return errf(err, FLOE_EINVAL, "%s needs a value", a);
 			*slot = argv[++i];
 		} else if (a[0] == '-') {
-			return errf(err, FLOE_EINVAL, "unknown option %s (see floe serve --help)", a);
+			return errf(err, FLOE_EINVAL, "unknown option %s (see floe serve --help)",
+			            a);
 		} else if (!o->data_dir) {
 			o->data_dir = a;
 		} else {
@@ -287,10 +294,11 @@ static int serve(int argc, char **argv)
 		goto out;
 	}
 	log_info("floe %s listening on http://%s:%d (data %s)", FLOE_VERSION, o.bind,
-		 http_server_port(srv), registry_root(reg));
+	         http_server_port(srv), registry_root(reg));
 	int sig = 0;
 	sigwait(&stop, &sig);
-	log_info("received %s: finishing requests and committing", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	log_info("received %s: finishing requests and committing",
+	         sig == SIGINT ? "SIGINT" : "SIGTERM");
 	http_server_stop(srv);
 	srv = NULL;
 	exit_code = 0;

@@ -16,15 +16,15 @@
 
 enum {
 	FLOE_OK = 0,
-	FLOE_EINVAL = -1,   /* bad input: the caller's fault (HTTP 4xx) */
-	FLOE_EIO = -2,      /* the disk or the OS failed us */
-	FLOE_ENOMEM = -3,   /* allocation failed */
+	FLOE_EINVAL = -1, /* bad input: the caller's fault (HTTP 4xx) */
+	FLOE_EIO = -2,    /* the disk or the OS failed us */
+	FLOE_ENOMEM = -3, /* allocation failed */
 	FLOE_ENOTFOUND = -4,
 	FLOE_EEXIST = -5,
 	FLOE_ECORRUPT = -6, /* bytes on disk are not what we wrote */
 	FLOE_EBUSY = -7,    /* try again later (backpressure) */
 	FLOE_ETOOBIG = -8,
-	FLOE_ENOSPC = -9,   /* the disk is full (HTTP 507) */
+	FLOE_ENOSPC = -9, /* the disk is full (HTTP 507) */
 };
 
 /* Formats into err (ERR_LEN bytes) when err is not NULL; returns `code`. */

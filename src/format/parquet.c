@@ -1078,66 +1078,32 @@ static int pq_dict_reserve(pq_col *c)
 	return 0;
 }
 
-/* Dictionary-encodes rows [r, r+n) of a column of 4- or 8-byte values into
- * the page's indices; stops at the first value that would push the
- * dictionary past dict_max_bytes. *done = rows consumed. */
-static inline __attribute__((always_inline)) int pq_dict_put_fixed(pq_writer *w, pq_col *c,
-                                                                   const pq_column_data *d,
-                                                                   size_t r, size_t n, size_t *done,
-                                                                   const size_t width)
+/* Whether byte-type dictionary entry e holds the len bytes at v; prefix is
+ * 4 when entries carry a PLAIN length (BYTE_ARRAY), else 0. */
+static inline int pq_dict_bytes_eq(const pq_col *c, uint32_t e, size_t prefix, const uint8_t *v,
+                                   size_t len)
 {
-	const uint8_t *p = (const uint8_t *)d->values + r * width;
-	const uint8_t *valid = d->valid && !c->spec.required ? d->valid + r : NULL;
-	uint32_t *idx = c->idx + c->idx_n;
-	uint32_t mask = ((uint32_t)1 << c->slot_bits) - 1;
-	size_t i;
-	int rc = 0;
-	for (i = 0; i < n; i++) {
-		if (valid && !valid[i])
-			continue;
-		uint64_t key = 0;
-		memcpy(&key, p + i * width, width);
-		uint32_t s = pq_slot(c, key);
-		for (;;) {
-			uint32_t e = c->slots[s];
-			if (e && c->dkey[e - 1] == key) {
-				*idx++ = e - 1;
-				break;
-			}
-			if (e) {
-				s = (s + 1) & mask;
-				continue;
-			}
-			if (c->dict_vals.len + width > w->opts.dict_max_bytes)
-				goto out;
-			if (pq_dict_reserve(c)) {
-				rc = FLOE_ENOMEM;
-				goto out;
-			}
-			mask = ((uint32_t)1 << c->slot_bits) - 1;
-			s = pq_slot(c, key);
-			while (c->slots[s])
-				s = (s + 1) & mask;
-			c->dkey[c->dict_n] = key;
-			buf_append(&c->dict_vals, p + i * width, width);
-			c->slots[s] = ++c->dict_n;
-			*idx++ = c->dict_n - 1;
-			break;
-		}
-	}
-out:
-	c->idx_n = (size_t)(idx - c->idx);
-	*done = i;
-	return rc;
+	const uint8_t *ev = c->dict_vals.data + c->doff[e];
+	size_t elen = prefix ? get_le32(ev) : c->width;
+	return elen == len && (len == 0 || memcmp(ev + prefix, v, len) == 0);
 }
 
-/* The same for BYTE_ARRAY and FIXED_LEN_BYTE_ARRAY, keyed by a hash. */
-static int pq_dict_put_bytes(pq_writer *w, pq_col *c, const pq_column_data *d, size_t r, size_t n,
-                             size_t *done)
+/* Dictionary-encodes rows [r, r+n) of a column into the page's indices;
+ * stops at the first value that would push the dictionary past
+ * dict_max_bytes. *done = rows consumed. width 4 or 8 (INT32/FLOAT,
+ * INT64/DOUBLE): an entry is keyed by its value bits. width 0 (BYTE_ARRAY,
+ * FIXED_LEN_BYTE_ARRAY): keyed by a hash, compared by its bytes and found
+ * through doff. Always inlined with a constant width, so each kind gets its
+ * own loop with the other kinds' branches folded away. */
+static inline __attribute__((always_inline)) int pq_dict_put_run(pq_writer *w, pq_col *c,
+                                                                 const pq_column_data *d, size_t r,
+                                                                 size_t n, size_t *done,
+                                                                 const size_t width)
 {
 	const uint8_t *valid = d->valid && !c->spec.required ? d->valid + r : NULL;
-	const uint64_t *off = c->spec.physical == PQ_BYTE_ARRAY ? d->offsets + r : NULL;
-	const uint8_t *fixed = off ? NULL : (const uint8_t *)d->values + r * c->width;
+	const uint64_t *off = !width && c->spec.physical == PQ_BYTE_ARRAY ? d->offsets + r : NULL;
+	const size_t vw = width ? width : c->width; /* bytes of a fixed-size value */
+	const uint8_t *fixed = off ? NULL : (const uint8_t *)d->values + r * vw;
 	size_t prefix = off ? 4 : 0; /* PLAIN length prefix in dict_vals */
 	uint32_t *idx = c->idx + c->idx_n;
 	uint32_t mask = ((uint32_t)1 << c->slot_bits) - 1;
@@ -1152,20 +1118,21 @@ static int pq_dict_put_bytes(pq_writer *w, pq_col *c, const pq_column_data *d, s
 			v = d->bytes + off[i];
 			len = (size_t)(off[i + 1] - off[i]);
 		} else {
-			v = fixed + i * c->width;
-			len = c->width;
+			v = fixed + i * vw;
+			len = vw;
 		}
-		uint64_t h = pq_hash_bytes(w->seed, v, len);
-		uint32_t s = pq_slot(c, h);
+		uint64_t key = 0;
+		if (width)
+			memcpy(&key, v, width);
+		else
+			key = pq_hash_bytes(w->seed, v, len);
+		uint32_t s = pq_slot(c, key);
 		for (;;) {
 			uint32_t e = c->slots[s];
-			if (e && c->dkey[e - 1] == h) {
-				const uint8_t *ev = c->dict_vals.data + c->doff[e - 1];
-				size_t elen = off ? get_le32(ev) : c->width;
-				if (elen == len && (len == 0 || memcmp(ev + prefix, v, len) == 0)) {
-					*idx++ = e - 1;
-					break;
-				}
+			if (e && c->dkey[e - 1] == key &&
+			    (width || pq_dict_bytes_eq(c, e - 1, prefix, v, len))) {
+				*idx++ = e - 1;
+				break;
 			}
 			if (e) {
 				s = (s + 1) & mask;
@@ -1178,11 +1145,12 @@ static int pq_dict_put_bytes(pq_writer *w, pq_col *c, const pq_column_data *d, s
 				goto out;
 			}
 			mask = ((uint32_t)1 << c->slot_bits) - 1;
-			s = pq_slot(c, h);
+			s = pq_slot(c, key);
 			while (c->slots[s])
 				s = (s + 1) & mask;
-			c->dkey[c->dict_n] = h;
-			c->doff[c->dict_n] = (uint32_t)c->dict_vals.len;
+			c->dkey[c->dict_n] = key;
+			if (!width)
+				c->doff[c->dict_n] = (uint32_t)c->dict_vals.len;
 			if (off)
 				buf_put_le32(&c->dict_vals, (uint32_t)len);
 			buf_append(&c->dict_vals, v, len);
@@ -1206,14 +1174,14 @@ static int pq_dict_put(pq_writer *w, pq_col *c, const pq_column_data *d, size_t 
 	switch (c->spec.physical) {
 	case PQ_INT32:
 	case PQ_FLOAT:
-		rc = pq_dict_put_fixed(w, c, d, r, n, done, 4);
+		rc = pq_dict_put_run(w, c, d, r, n, done, 4);
 		break;
 	case PQ_INT64:
 	case PQ_DOUBLE:
-		rc = pq_dict_put_fixed(w, c, d, r, n, done, 8);
+		rc = pq_dict_put_run(w, c, d, r, n, done, 8);
 		break;
 	default:
-		rc = pq_dict_put_bytes(w, c, d, r, n, done);
+		rc = pq_dict_put_run(w, c, d, r, n, done, 0);
 		break;
 	}
 	if (rc || !buf_ok(&c->dict_vals))

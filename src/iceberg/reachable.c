@@ -79,6 +79,32 @@ static int read_all_uri(const char *uri, uint8_t **data, size_t *len, char *err)
 	return rc ? rc : fs_read_all(path, data, len, err);
 }
 
+/* Reads every file named in `in` (manifest lists when `lists`, else
+ * manifests) and adds the paths they name to `out`. */
+static int collect_named(const str_set *in, int lists, str_set *out, char *err)
+{
+	int rc = 0;
+	for (size_t i = 0; i < in->n && rc == 0; i++) {
+		uint8_t *data = NULL;
+		size_t len = 0, n = 0;
+		ice_manifest_file *mf = NULL;
+		ice_manifest_entry *e = NULL;
+		if ((rc = read_all_uri(in->items[i], &data, &len, err)))
+			break;
+		rc = lists ? ice_manifest_list_read(data, len, &mf, &n, err)
+			   : ice_manifest_read(data, len, &e, &n, err);
+		free(data);
+		for (size_t k = 0; k < n && rc == 0; k++)
+			rc = set_add(out, lists ? mf[k].manifest_path : e[k].file.file_path, err);
+		if (lists)
+			ice_manifest_files_free(mf, n);
+		else
+			ice_manifest_entries_free(e, n);
+	}
+	set_seal(out);
+	return rc;
+}
+
 int ice_table_reachable_files(const ice_table *t, int (*fn)(void *ctx, const char *uri), void *ctx,
 			      char *err)
 {
@@ -93,40 +119,9 @@ int ice_table_reachable_files(const ice_table *t, int (*fn)(void *ctx, const cha
 			goto out;
 	}
 	set_seal(&lists);
-	for (i = 0; i < lists.n; i++) {
-		uint8_t *data = NULL;
-		size_t len = 0, n = 0;
-		ice_manifest_file *mf = NULL;
-		if ((rc = read_all_uri(lists.items[i], &data, &len, err)))
-			goto out;
-		rc = ice_manifest_list_read(data, len, &mf, &n, err);
-		free(data);
-		if (rc)
-			goto out;
-		for (size_t k = 0; k < n && rc == 0; k++)
-			rc = set_add(&manifests, mf[k].manifest_path, err);
-		ice_manifest_files_free(mf, n);
-		if (rc)
-			goto out;
-	}
-	set_seal(&manifests);
-	for (i = 0; i < manifests.n; i++) {
-		uint8_t *data = NULL;
-		size_t len = 0, n = 0;
-		ice_manifest_entry *e = NULL;
-		if ((rc = read_all_uri(manifests.items[i], &data, &len, err)))
-			goto out;
-		rc = ice_manifest_read(data, len, &e, &n, err);
-		free(data);
-		if (rc)
-			goto out;
-		for (size_t k = 0; k < n && rc == 0; k++)
-			rc = set_add(&files, e[k].file.file_path, err);
-		ice_manifest_entries_free(e, n);
-		if (rc)
-			goto out;
-	}
-	set_seal(&files);
+	if ((rc = collect_named(&lists, 1, &manifests, err)) ||
+	    (rc = collect_named(&manifests, 0, &files, err)))
+		goto out;
 	const str_set *all[] = {&lists, &manifests, &files};
 	for (size_t s = 0; s < 3 && rc == 0; s++)
 		for (i = 0; i < all[s]->n && rc == 0; i++)
@@ -159,7 +154,8 @@ static int is_catalog_file(const char *name)
 }
 
 int ice_table_orphans(const ice_table *t, const char *subdir,
-		      int (*fn)(void *ctx, const char *path, const char *name), void *ctx, char *err)
+                      int (*fn)(void *ctx, const char *path, const char *name), void *ctx,
+                      char *err)
 {
 	collect_ctx c = {.err = err};
 	char dir[ICE_PATH_MAX], path[ICE_PATH_MAX], uri[ICE_PATH_MAX];
@@ -171,7 +167,8 @@ int ice_table_orphans(const ice_table *t, const char *subdir,
 	if ((rc = fs_pathf(dir, sizeof dir, err, "%s/%s", t->dir, subdir)))
 		goto out;
 	if (!(d = opendir(dir))) {
-		rc = errno == ENOENT ? 0 : errf(err, FLOE_EIO, "opendir %s: %s", dir, strerror(errno));
+		rc = errno == ENOENT ? 0
+		                     : errf(err, FLOE_EIO, "opendir %s: %s", dir, strerror(errno));
 		goto out;
 	}
 	struct dirent *de;
@@ -179,7 +176,8 @@ int ice_table_orphans(const ice_table *t, const char *subdir,
 		if (de->d_name[0] == '.' || is_catalog_file(de->d_name))
 			continue;
 		if ((rc = fs_pathf(path, sizeof path, err, "%s/%s", dir, de->d_name)) ||
-		    (rc = fs_pathf(uri, sizeof uri, err, "%s/%s/%s", t->location, subdir, de->d_name)))
+		    (rc = fs_pathf(uri, sizeof uri, err, "%s/%s/%s", t->location, subdir,
+		                   de->d_name)))
 			break;
 		if (!set_contains(&c.set, uri))
 			rc = fn(ctx, path, de->d_name);

@@ -67,7 +67,7 @@ static void reply_json(http_response *resp, int status, json_t *j)
 
 /* Splits "/tables/{name}[/rest]" into name and rest; 0 if prefix matches. */
 static int match_prefix(const char *path, const char *prefix, char *name, size_t cap,
-			const char **rest)
+                        const char **rest)
 {
 	size_t n = strlen(prefix);
 	if (strncmp(path, prefix, n) != 0)
@@ -93,7 +93,8 @@ static json_t *parse_body(const http_request *req, http_response *resp)
 	json_t *j = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!j) {
 		char msg[ERR_LEN];
-		snprintf(msg, sizeof msg, "malformed JSON at byte %d: %s", jerr.position, jerr.text);
+		snprintf(msg, sizeof msg, "malformed JSON at byte %d: %s", jerr.position,
+		         jerr.text);
 		http_error(resp, 400, msg);
 		return NULL;
 	}
@@ -110,7 +111,8 @@ static int only_keys(const json_t *obj, const char *where, const char *const *ke
 {
 	const char *k;
 	json_t *v;
-	json_object_foreach((json_t *)obj, k, v) {
+	json_object_foreach((json_t *)obj, k, v)
+	{
 		int known = 0;
 		for (const char *const *p = keys; *p; p++)
 			known |= !strcmp(*p, k);
@@ -129,14 +131,15 @@ static int check_column_name(const char *name, const char *where, char *err)
 		return errf(err, FLOE_EINVAL, "%s.name: longer than 255 bytes", where);
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
-			return errf(err, FLOE_EINVAL, "%s.name: must not contain control characters",
-				    where);
+			return errf(err, FLOE_EINVAL,
+			            "%s.name: must not contain control characters", where);
 	return 0;
 }
 
 static int parse_schema(const json_t *arr, floe_schema *out, char *err)
 {
-	static const char *const col_keys[] = {"name", "data_type", "nullable", "primary_key", NULL};
+	static const char *const col_keys[] = {"name", "data_type", "nullable", "primary_key",
+	                                       NULL};
 	memset(out, 0, sizeof *out);
 	if (!json_is_array(arr))
 		return errf(err, FLOE_EINVAL, "schema: must be an array of columns");
@@ -163,7 +166,8 @@ static int parse_schema(const json_t *arr, floe_schema *out, char *err)
 		const char *type = json_string_value(json_object_get(c, "data_type"));
 		const json_t *nullable = json_object_get(c, "nullable");
 		if (!name || !*name) {
-			rc = errf(err, FLOE_EINVAL, "%s.name: missing or not a non-empty string", where);
+			rc = errf(err, FLOE_EINVAL, "%s.name: missing or not a non-empty string",
+			          where);
 			goto fail;
 		}
 		if ((rc = check_column_name(name, where, err)))
@@ -178,9 +182,10 @@ static int parse_schema(const json_t *arr, floe_schema *out, char *err)
 		}
 		for (int j = 0; j < out->ncols; j++) {
 			if (!strcasecmp(out->cols[j].name, name)) {
-				rc = errf(err, FLOE_EINVAL,
-					  "%s.name: duplicate column name '%s' (same as schema[%d])",
-					  where, name, j);
+				rc =
+				    errf(err, FLOE_EINVAL,
+				         "%s.name: duplicate column name '%s' (same as schema[%d])",
+				         where, name, j);
 				goto fail;
 			}
 		}
@@ -224,7 +229,8 @@ static int check_table_config(const json_t *cfg, char *err)
 		return rc;
 	const json_t *ao = json_object_get(mc, "append_only");
 	if (ao && !json_is_boolean(ao))
-		return errf(err, FLOE_EINVAL, "table_config.mooncake.append_only: must be a boolean");
+		return errf(err, FLOE_EINVAL,
+		            "table_config.mooncake.append_only: must be a boolean");
 	return 0;
 }
 
@@ -249,8 +255,8 @@ static void handle_create(api *a, const char *name, const http_request *req, htt
 		rc = parse_schema(json_object_get(body, "schema"), &schema, err);
 	table_identity ident;
 	if (rc == 0)
-		rc = identity_parse(json_object_get(body, "schema"), json_object_get(body, "table_config"),
-				    &schema, &ident, err);
+		rc = identity_parse(json_object_get(body, "schema"),
+		                    json_object_get(body, "table_config"), &schema, &ident, err);
 	floe_table *t = NULL;
 	if (rc == 0)
 		rc = registry_create(a->reg, name, db, tn, &schema, &ident, &t, err);
@@ -258,9 +264,9 @@ static void handle_create(api *a, const char *name, const http_request *req, htt
 		fail_with(resp, rc, err);
 	} else {
 		reply_json(resp, 200,
-			   json_pack("{s:s,s:s,s:s,s:I,s:s+}", "name", name, "database", db, "table",
-				     tn, "lsn", (json_int_t)0, "location", "file://",
-				     table_dir(t)));
+		           json_pack("{s:s,s:s,s:s,s:I,s:s+}", "name", name, "database", db,
+		                     "table", tn, "lsn", (json_int_t)0, "location", "file://",
+		                     table_dir(t)));
 		registry_release(a->reg, t);
 	}
 	floe_schema_clear(&schema);
@@ -280,9 +286,9 @@ static void handle_ingest(api *a, floe_table *t, const http_request *req, http_r
 	ingest_request ir = {.rows = rows};
 	rc = ingest_parse(req->body, req->body_len, table_schema(t), &ir, err);
 	static const int op_of[] = {[INGEST_INSERT] = TABLE_OP_INSERT,
-				    [INGEST_UPSERT] = TABLE_OP_UPSERT,
-				    [INGEST_UPDATE] = TABLE_OP_UPDATE,
-				    [INGEST_DELETE] = TABLE_OP_DELETE};
+	                            [INGEST_UPSERT] = TABLE_OP_UPSERT,
+	                            [INGEST_UPDATE] = TABLE_OP_UPDATE,
+	                            [INGEST_DELETE] = TABLE_OP_DELETE};
 	size_t nrows = rows->nrows;
 	submit_result res = {0};
 	int taken = 0;
@@ -297,9 +303,9 @@ static void handle_ingest(api *a, floe_table *t, const http_request *req, http_r
 		return;
 	}
 	(void)a;
-	json_t *out = json_pack("{s:s,s:s,s:I,s:I}", "table", table_name(t), "operation",
-				ingest_op_name(ir.op), "lsn", (json_int_t)res.lsn, "rows",
-				(json_int_t)nrows);
+	json_t *out =
+	    json_pack("{s:s,s:s,s:I,s:I}", "table", table_name(t), "operation",
+	              ingest_op_name(ir.op), "lsn", (json_int_t)res.lsn, "rows", (json_int_t)nrows);
 	if (out && ir.op == INGEST_DELETE)
 		json_object_set_new(out, "deleted", json_integer((json_int_t)res.deleted));
 	reply_json(resp, 200, out);
@@ -334,13 +340,13 @@ static void method_not_allowed(http_response *resp, const http_request *req, con
 {
 	char msg[256];
 	snprintf(msg, sizeof msg, "method %s is not allowed on %s (allowed: %s)", req->method,
-		 req->path, allowed);
+	         req->path, allowed);
 	http_error(resp, 405, msg);
 }
 
 /* Routes under /tables/{name} and /ingest/{name}, with the table acquired. */
 static void handle_table_route(api *a, const char *name, const char *rest, int ingest,
-			       const http_request *req, http_response *resp)
+                               const http_request *req, http_response *resp)
 {
 	char err[ERR_LEN];
 	int rc = registry_check_name(name, "table name", err);
@@ -384,8 +390,8 @@ static void handle_table_route(api *a, const char *name, const char *rest, int i
 			fail_with(resp, rc, err);
 		else
 			reply_json(resp, 200,
-				   json_pack("{s:s,s:o}", "table", name, "snapshot_id",
-					     snap >= 0 ? json_integer(snap) : json_null()));
+			           json_pack("{s:s,s:o}", "table", name, "snapshot_id",
+			                     snap >= 0 ? json_integer(snap) : json_null()));
 	} else if (!strcmp(req->method, "GET")) {
 		reply_json(resp, 200, table_describe(t, 0));
 	} else {
@@ -402,9 +408,9 @@ void api_handle(void *ctx, const http_request *req, http_response *resp)
 	const char *path = req->path;
 	if (!strcmp(path, "/health")) {
 		reply_json(resp, 200,
-			   json_pack("{s:s,s:s,s:s,s:I}", "service", "floe", "status", "healthy",
-				     "version", FLOE_VERSION, "timestamp",
-				     (json_int_t)(now_ms() / 1000)));
+		           json_pack("{s:s,s:s,s:s,s:I}", "service", "floe", "status", "healthy",
+		                     "version", FLOE_VERSION, "timestamp",
+		                     (json_int_t)(now_ms() / 1000)));
 	} else if (!strcmp(path, "/metrics")) {
 		resp->status = 200;
 		resp->content_type = "text/plain; version=0.0.4";

@@ -64,7 +64,8 @@ static int token_equal(const char *given, size_t given_len, const char *want)
 	size_t want_len = strlen(want);
 	unsigned diff = given_len != want_len;
 	for (size_t i = 0; i < want_len; i++)
-		diff |= (unsigned)(uint8_t)want[i] ^ (unsigned)(uint8_t)(i < given_len ? given[i] : 0);
+		diff |=
+		    (unsigned)(uint8_t)want[i] ^ (unsigned)(uint8_t)(i < given_len ? given[i] : 0);
 	return diff == 0;
 }
 
@@ -82,14 +83,14 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, http_response 
 {
 	size_t len = r->body.len;
 	void *data = buf_steal(&r->body, NULL);
-	struct MHD_Response *resp =
-		MHD_create_response_from_buffer(len, data ? data : (void *)"", data ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	struct MHD_Response *resp = MHD_create_response_from_buffer(
+	    len, data ? data : (void *)"", data ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
 	if (!resp) {
 		free(data);
 		return MHD_NO;
 	}
 	MHD_add_response_header(resp, "Content-Type",
-				r->content_type ? r->content_type : "application/json");
+	                        r->content_type ? r->content_type : "application/json");
 	if (r->retry_after > 0) {
 		char ra[16];
 		snprintf(ra, sizeof ra, "%d", r->retry_after);
@@ -103,8 +104,8 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, http_response 
 }
 
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const char *url,
-				 const char *method, const char *version, const char *upload_data,
-				 size_t *upload_data_size, void **con_cls)
+                                 const char *method, const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **con_cls)
 {
 	(void)version;
 	http_server *s = cls;
@@ -135,7 +136,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
 	} else if (c->too_big) {
 		char msg[128];
 		snprintf(msg, sizeof msg, "request body is larger than the limit of %zu bytes",
-			 s->cfg.max_body_bytes);
+		         s->cfg.max_body_bytes);
 		http_error(&resp, 413, msg);
 	} else if (!buf_ok(&c->body)) {
 		http_error(&resp, 503, "out of memory reading the request body");
@@ -154,7 +155,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *conn, const c
 }
 
 static void completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
-			 enum MHD_RequestTerminationCode toe)
+                         enum MHD_RequestTerminationCode toe)
 {
 	(void)conn;
 	(void)toe;
@@ -182,10 +183,11 @@ static int resolve_bind(const http_config *cfg, struct sockaddr_in *addr, char *
 	if (inet_pton(AF_INET, bind_addr, &addr->sin_addr) != 1)
 		return errf(err, FLOE_EINVAL, "--bind: '%s' is not an IPv4 address", bind_addr);
 	if (!is_loopback(addr) && !cfg->token)
-		return errf(err, FLOE_EINVAL,
-			    "refusing to listen on %s without a token: anyone on the network could "
-			    "write to your tables; set FLOE_TOKEN or --token-file, or bind 127.0.0.1",
-			    bind_addr);
+		return errf(
+		    err, FLOE_EINVAL,
+		    "refusing to listen on %s without a token: anyone on the network could "
+		    "write to your tables; set FLOE_TOKEN or --token-file, or bind 127.0.0.1",
+		    bind_addr);
 	return 0;
 }
 
@@ -196,7 +198,7 @@ int http_check_bind(const http_config *cfg, char *err)
 }
 
 int http_server_start(const http_config *cfg, http_handler_fn handler, http_observe_fn observe,
-		      void *ctx, http_server **out, char *err)
+                      void *ctx, http_server **out, char *err)
 {
 	struct sockaddr_in addr;
 	const char *bind_addr = cfg->bind ? cfg->bind : "127.0.0.1";
@@ -212,19 +214,19 @@ int http_server_start(const http_config *cfg, http_handler_fn handler, http_obse
 	s->ctx = ctx;
 	unsigned threads = cfg->threads > 0 ? (unsigned)cfg->threads : 8;
 	s->daemon = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY | MHD_USE_ITC |
-			MHD_USE_ERROR_LOG,
-		0, NULL,
-		NULL, access_cb, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-		MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_LISTENING_ADDRESS_REUSE,
-		(unsigned)1, MHD_OPTION_END);
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY | MHD_USE_ITC |
+	        MHD_USE_ERROR_LOG,
+	    0, NULL, NULL, access_cb, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+	    MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_LISTENING_ADDRESS_REUSE,
+	    (unsigned)1, MHD_OPTION_END);
 	if (!s->daemon) {
 		free(s);
 		return errf(err, FLOE_EIO, "cannot listen on %s:%d: %s", bind_addr, cfg->port,
-			    strerror(errno ? errno : EADDRINUSE));
+		            strerror(errno ? errno : EADDRINUSE));
 	}
-	const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	const union MHD_DaemonInfo *info =
+	    MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	s->port = info ? info->port : cfg->port;
 	*out = s;
 	return 0;

@@ -22,9 +22,9 @@
 #include "base/buf.h"
 
 typedef struct http_config {
-	const char *bind;     /* default "127.0.0.1" */
-	int port;             /* 0: any free port (see http_server_port) */
-	const char *token;    /* NULL: no auth (loopback only) */
+	const char *bind;  /* default "127.0.0.1" */
+	int port;          /* 0: any free port (see http_server_port) */
+	const char *token; /* NULL: no auth (loopback only) */
 	size_t max_body_bytes;
 	int threads;
 } http_config;
@@ -50,7 +50,7 @@ typedef void (*http_observe_fn)(void *ctx, const http_request *req, int status, 
 typedef struct http_server http_server;
 
 int http_server_start(const http_config *cfg, http_handler_fn handler, http_observe_fn observe,
-		      void *ctx, http_server **out, char *err);
+                      void *ctx, http_server **out, char *err);
 /* FLOE_EINVAL if cfg->bind is not an IPv4 address, or is not loopback while
  * no token is set (the message says why and what to do). */
 int http_check_bind(const http_config *cfg, char *err);

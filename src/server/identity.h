@@ -22,6 +22,6 @@
 /* schema_json: the request's schema array; cfg: its table_config (may be
  * NULL). FLOE_EINVAL with a message naming the field. */
 int identity_parse(const json_t *schema_json, const json_t *cfg, const floe_schema *schema,
-		   table_identity *out, char *err);
+                   table_identity *out, char *err);
 
 #endif

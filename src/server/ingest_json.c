@@ -770,6 +770,57 @@ static int ij_value(ij_ctx *c, int col)
 	return ij_syntax(c, "expected a value");
 }
 
+/* ---- objects ----------------------------------------------------------- */
+
+/* Both objects of the grammar (the body and a row) are walked alike:
+ *   for (rc = ij_obj_open(c); rc == 0; rc = ij_obj_next(c)) {
+ *           ij_key; check the key; ij_colon; the value;
+ *   }
+ * and rc < 0 is an error. Whitespace is skipped between all tokens. */
+
+/* After the '{': skips whitespace; 1 (and consumes it) at '}', else 0. */
+static inline int ij_obj_open(ij_ctx *c)
+{
+	ij_ws(c);
+	if (ij_peek(c) == '}') {
+		c->p++;
+		return 1;
+	}
+	return 0;
+}
+
+/* After a member's value: 0 after a ',' (and whitespace), 1 after the
+ * closing '}', or a syntax error. */
+static inline int ij_obj_next(ij_ctx *c)
+{
+	ij_ws(c);
+	int ch = ij_peek(c);
+	if (ch != ',' && ch != '}')
+		return ij_syntax(c, "expected ',' or '}'");
+	c->p++;
+	if (ch == '}')
+		return 1;
+	ij_ws(c);
+	return 0;
+}
+
+/* A member's key string (see ij_string for how long *k stays valid). */
+static inline int ij_key(ij_ctx *c, const char **k, size_t *kn)
+{
+	if (ij_peek(c) != '"')
+		return ij_syntax(c, "expected a key string");
+	return ij_string(c, k, kn);
+}
+
+/* The ':' after a key and the whitespace before the value. */
+static inline int ij_colon(ij_ctx *c)
+{
+	int rc = ij_expect(c, ':', "':'");
+	if (!rc)
+		ij_ws(c);
+	return rc;
+}
+
 /* ---- rows -------------------------------------------------------------- */
 
 static uint32_t ij_hash(const char *s, size_t n)
@@ -817,43 +868,26 @@ static int ij_row(ij_ctx *c)
 	int pos = 0, rc;
 	c->p++;
 	batch_row_begin(c->b);
-	ij_ws(c);
-	if (ij_peek(c) == '}') {
-		c->p++;
-	} else {
-		for (;;) {
-			if (ij_peek(c) != '"')
-				return ij_syntax(c, "expected a key string");
-			const char *k;
-			size_t kn;
-			if ((rc = ij_string(c, &k, &kn)))
-				return rc;
-			int col = ij_lookup(c, pos, k, kn);
-			if (col < 0) {
-				char q[VALUE_QUOTE_LEN];
-				value_quote(k, kn, q);
-				return errf(c->err, FLOE_EINVAL, "data[%zu]: unknown column %s",
-				            c->row, q);
-			}
-			if (c->seen[col] == stamp)
-				return ij_colerr(c, col, "duplicate key");
-			c->seen[col] = stamp;
-			pos++;
-			if ((rc = ij_expect(c, ':', "':'")))
-				return rc;
-			ij_ws(c);
-			if ((rc = ij_value(c, col)))
-				return rc;
-			ij_ws(c);
-			int ch = ij_peek(c);
-			if (ch != ',' && ch != '}')
-				return ij_syntax(c, "expected ',' or '}'");
-			c->p++;
-			if (ch == '}')
-				break;
-			ij_ws(c);
+	for (rc = ij_obj_open(c); rc == 0; rc = ij_obj_next(c)) {
+		const char *k;
+		size_t kn;
+		if ((rc = ij_key(c, &k, &kn)))
+			return rc;
+		int col = ij_lookup(c, pos, k, kn);
+		if (col < 0) {
+			char q[VALUE_QUOTE_LEN];
+			value_quote(k, kn, q);
+			return errf(c->err, FLOE_EINVAL, "data[%zu]: unknown column %s", c->row, q);
 		}
+		if (c->seen[col] == stamp)
+			return ij_colerr(c, col, "duplicate key");
+		c->seen[col] = stamp;
+		pos++;
+		if ((rc = ij_colon(c)) || (rc = ij_value(c, col)))
+			return rc;
 	}
+	if (rc < 0)
+		return rc;
 	/* pos counts distinct columns (duplicates are errors above). */
 	for (int col = 0; pos < c->ncols && col < c->ncols; col++) {
 		if (c->seen[col] != stamp && (rc = ij_absent(c, col, IJ_MISSING)))
@@ -969,49 +1003,31 @@ static int ij_body(ij_ctx *c, ingest_request *req)
 	int rc;
 	if ((rc = ij_expect(c, '{', "'{'")))
 		return rc;
-	ij_ws(c);
-	if (ij_peek(c) == '}') {
-		c->p++;
-	} else {
-		for (;;) {
-			if (ij_peek(c) != '"')
-				return ij_syntax(c, "expected a key string");
-			const char *k;
-			size_t kn;
-			if ((rc = ij_string(c, &k, &kn)))
-				return rc;
-			int key = 0;
-			while (key < K_COUNT &&
-			       !(strlen(ij_keys[key]) == kn && memcmp(ij_keys[key], k, kn) == 0))
-				key++;
-			if (key == K_COUNT) {
-				char q[VALUE_QUOTE_LEN];
-				value_quote(k, kn, q);
-				return errf(c->err, FLOE_EINVAL,
-				            "unknown key %s (expected operation, request_mode, "
-				            "data, table or database)",
-				            q);
-			}
-			if (seen & 1u << key)
-				return errf(c->err, FLOE_EINVAL, "%s: duplicate key", ij_keys[key]);
-			seen |= 1u << key;
-			if ((rc = ij_expect(c, ':', "':'")))
-				return rc;
-			ij_ws(c);
-			if ((rc = ij_top_value(c, key, req)))
-				return rc;
-			ij_ws(c);
-			int ch = ij_peek(c);
-			if (ch == '}') {
-				c->p++;
-				break;
-			}
-			if (ch != ',')
-				return ij_syntax(c, "expected ',' or '}'");
-			c->p++;
-			ij_ws(c);
+	for (rc = ij_obj_open(c); rc == 0; rc = ij_obj_next(c)) {
+		const char *k;
+		size_t kn;
+		if ((rc = ij_key(c, &k, &kn)))
+			return rc;
+		int key = 0;
+		while (key < K_COUNT &&
+		       !(strlen(ij_keys[key]) == kn && memcmp(ij_keys[key], k, kn) == 0))
+			key++;
+		if (key == K_COUNT) {
+			char q[VALUE_QUOTE_LEN];
+			value_quote(k, kn, q);
+			return errf(c->err, FLOE_EINVAL,
+			            "unknown key %s (expected operation, request_mode, "
+			            "data, table or database)",
+			            q);
 		}
+		if (seen & 1u << key)
+			return errf(c->err, FLOE_EINVAL, "%s: duplicate key", ij_keys[key]);
+		seen |= 1u << key;
+		if ((rc = ij_colon(c)) || (rc = ij_top_value(c, key, req)))
+			return rc;
 	}
+	if (rc < 0)
+		return rc;
 	ij_ws(c);
 	if (c->p != c->end)
 		return ij_syntax(c, "unexpected data after the top-level object");

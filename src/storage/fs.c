@@ -54,7 +54,8 @@ int fs_write_all(int fd, const void *data, size_t len, const char *path_for_msg,
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
-			return errf(err, io_code(errno), "write %s: %s", path_for_msg, strerror(errno));
+			return errf(err, io_code(errno), "write %s: %s", path_for_msg,
+			            strerror(errno));
 		}
 		p += w;
 		len -= (size_t)w;
@@ -101,7 +102,7 @@ int fs_put_new(const char *path, const void *data, size_t len, char *err)
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return errf(err, errno == EEXIST ? FLOE_EEXIST : io_code(errno), "create %s: %s",
-			    path, strerror(errno));
+		            path, strerror(errno));
 	int rc = fs_write_all(fd, data, len, path, err);
 	if (rc == 0)
 		rc = fs_fsync_fd(fd, path, err);
@@ -116,7 +117,7 @@ int fs_put_durable(const char *path, const void *data, size_t len, char *err)
 {
 	char tmp[4096], dir[4096];
 	int n = snprintf(tmp, sizeof tmp, "%s.tmp-%d-%u", path, (int)getpid(),
-			 atomic_fetch_add(&tmp_counter, 1));
+	                 atomic_fetch_add(&tmp_counter, 1));
 	if (n < 0 || (size_t)n >= sizeof tmp || parent_dir(path, dir, sizeof dir))
 		return errf(err, FLOE_EINVAL, "path too long: %s", path);
 	int rc = fs_put_new(tmp, data, len, err);
@@ -138,7 +139,7 @@ int fs_publish(const char *tmp_path, const char *final_path, char *err)
 	if (link(tmp_path, final_path) != 0) {
 		int e = errno;
 		return errf(err, e == EEXIST ? FLOE_EEXIST : FLOE_EIO, "publish %s: %s", final_path,
-			    strerror(e));
+		            strerror(e));
 	}
 	unlink(tmp_path);
 	return fs_fsync_dir(dir, err);
@@ -151,7 +152,7 @@ int fs_read_all(const char *path, uint8_t **out, size_t *len, char *err)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errf(err, errno == ENOENT ? FLOE_ENOTFOUND : FLOE_EIO, "open %s: %s", path,
-			    strerror(errno));
+		            strerror(errno));
 	struct stat st;
 	if (fstat(fd, &st) != 0) {
 		rc = errf(err, FLOE_EIO, "stat %s: %s", path, strerror(errno));
@@ -169,7 +170,8 @@ int fs_read_all(const char *path, uint8_t **out, size_t *len, char *err)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0) {
-			rc = errf(err, FLOE_EIO, "read %s: %s", path, r < 0 ? strerror(errno) : "short read");
+			rc = errf(err, FLOE_EIO, "read %s: %s", path,
+			          r < 0 ? strerror(errno) : "short read");
 			goto fail;
 		}
 		got += (size_t)r;
@@ -189,7 +191,8 @@ int fs_remove_tree(const char *path, char *err)
 {
 	struct stat st;
 	if (lstat(path, &st) != 0)
-		return errno == ENOENT ? 0 : errf(err, FLOE_EIO, "stat %s: %s", path, strerror(errno));
+		return errno == ENOENT ? 0
+		                       : errf(err, FLOE_EIO, "stat %s: %s", path, strerror(errno));
 	if (S_ISDIR(st.st_mode)) {
 		DIR *d = opendir(path);
 		if (!d)
@@ -225,7 +228,8 @@ int fs_pathf(char *out, size_t cap, char *err, const char *fmt, ...)
 	int n = vsnprintf(out, cap, fmt, ap);
 	va_end(ap);
 	if (n < 0 || (size_t)n >= cap)
-		return errf(err, FLOE_EINVAL, "path too long (over %zu bytes): %.100s...", cap - 1, out);
+		return errf(err, FLOE_EINVAL, "path too long (over %zu bytes): %.100s...", cap - 1,
+		            out);
 	return 0;
 }
 

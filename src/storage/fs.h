@@ -39,7 +39,8 @@ int fs_write_all(int fd, const void *data, size_t len, const char *path_for_msg,
 int fs_remove_tree(const char *path, char *err);
 int fs_exists(const char *path);
 /* snprintf into a path buffer; FLOE_EINVAL (message in err) if it does not fit. */
-int fs_pathf(char *out, size_t cap, char *err, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+int fs_pathf(char *out, size_t cap, char *err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 int64_t fs_file_size(const char *path);
 
 #endif

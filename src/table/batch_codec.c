@@ -63,7 +63,7 @@ static int locate_parts(reader *r, const batch *out, uint32_t nrows, col_parts *
 		const uint8_t *kh = take(r, 2);
 		if (!kh || kh[0] != (uint8_t)c->kind || kh[1] > 1)
 			return errf(err, FLOE_ECORRUPT,
-				    "batch record: column %d header does not match the schema", i);
+			            "batch record: column %d header does not match the schema", i);
 		if (kh[1] && !(v->valid = take(r, nrows)))
 			goto truncated;
 		if (c->kind != BC_BYTES) {
@@ -98,7 +98,7 @@ int batch_decode(const uint8_t *p, size_t n, const floe_schema *schema, batch *o
 	uint32_t ncols = get_le32(h + 1), nrows = get_le32(h + 5);
 	if (ncols != (uint32_t)schema->ncols || out->ncols != schema->ncols)
 		return errf(err, FLOE_ECORRUPT, "batch record: %u columns, table has %d", ncols,
-			    schema->ncols);
+		            schema->ncols);
 	cv = calloc(ncols ? ncols : 1, sizeof *cv);
 	if (!cv)
 		return errf(err, FLOE_ENOMEM, "out of memory");
@@ -119,7 +119,8 @@ int batch_decode(const uint8_t *p, size_t n, const floe_schema *schema, batch *o
 			else if (kind == BC_BYTES)
 				batch_set_bytes(out, (int)i, v->data + v->pos, len);
 			else
-				batch_set_fixed(out, (int)i, v->vals + (size_t)row * (size_t)out->cols[i].width);
+				batch_set_fixed(out, (int)i,
+				                v->vals + (size_t)row * (size_t)out->cols[i].width);
 			v->pos += len;
 		}
 		batch_row_commit(out);

@@ -67,7 +67,7 @@ static int fd_sink_flush(fd_sink *s, char *err)
 
 /* Fills the manifest metrics of one data file from the Parquet writer's results. */
 static int data_file_from_result(floe_table *t, const char *path, const pq_file_result *r,
-				 ice_data_file *df, char *err)
+                                 ice_data_file *df, char *err)
 {
 	const ice_schema *is = ice_table_schema(t->ice);
 	buf lower = {0}, upper = {0};
@@ -94,23 +94,24 @@ static int data_file_from_result(floe_table *t, const char *path, const pq_file_
 	memcpy(df->split_offsets, r->row_group_offsets, (size_t)r->nrow_groups * sizeof(int64_t));
 	for (int i = 0; i < r->ncols; i++) {
 		const pq_column_result *c = &r->cols[i];
-		int32_t field_id = i < t->schema.ncols ? t->schema.cols[i].field_id
-			       : i == t->schema.ncols ? ICE_ROW_ID_FIELD_ID
-						      : ICE_LAST_UPDATED_SEQ_FIELD_ID;
+		int32_t field_id = i < t->schema.ncols    ? t->schema.cols[i].field_id
+		                   : i == t->schema.ncols ? ICE_ROW_ID_FIELD_ID
+		                                          : ICE_LAST_UPDATED_SEQ_FIELD_ID;
 		const ice_field *f = ice_schema_find(is, field_id);
 		ice_col_metrics *m = &df->cols[df->ncols++];
 		m->field_id = field_id;
 		m->column_size = c->compressed_bytes;
 		m->value_count = c->num_values;
 		m->null_count = c->null_count;
-		m->nan_count = (f && (f->type == ICE_FLOAT || f->type == ICE_DOUBLE)) ? c->nan_count : -1;
+		m->nan_count =
+		    (f && (f->type == ICE_FLOAT || f->type == ICE_DOUBLE)) ? c->nan_count : -1;
 		if (!f || !c->has_min_max)
 			continue;
 		int has_upper = 1;
 		buf_reset(&lower);
 		buf_reset(&upper);
 		if ((rc = ice_bounds_from_parquet(f, c->min, c->min_len, c->max, c->max_len, &lower,
-						  &upper, &has_upper, err)))
+		                                  &upper, &has_upper, err)))
 			goto fail;
 		m->lower = malloc(lower.len ? lower.len : 1);
 		if (!m->lower) {
@@ -224,7 +225,7 @@ static void written_clear(written *w)
 /* Writes the live rows of t->mem as one Parquet file at `path` (fsynced).
  * Keyed tables also collect each row's key in w->fidx. */
 static int write_data_file(floe_table *t, const char *path, int with_row_ids, size_t nlive,
-			   written *w, char *err)
+                           written *w, char *err)
 {
 	pq_column_spec *specs = NULL;
 	pq_column_data *cols = NULL;
@@ -263,7 +264,7 @@ static int write_data_file(floe_table *t, const char *path, int with_row_ids, si
 	sink.fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (sink.fd < 0) {
 		rc = errf(err, errno == ENOSPC ? FLOE_ENOSPC : FLOE_EIO, "create %s: %s", path,
-			  strerror(errno));
+		          strerror(errno));
 		goto fail;
 	}
 	pq_options opts;
@@ -302,10 +303,10 @@ static int write_data_file(floe_table *t, const char *path, int with_row_ids, si
 			cols[n] = (pq_column_data){.valid = l.rid_valid, .values = l.row_ids};
 			uint8_t *all_null = calloc(rows ? rows : 1, 1);
 			cols[n + 1] = (pq_column_data){.valid = all_null ? all_null : no_valid,
-						       .values = l.row_ids};
+			                               .values = l.row_ids};
 			memcpy(w->file_row_ids + pos, l.row_ids, rows * sizeof *l.row_ids);
 			rc = all_null ? pq_writer_write(pw, cols, rows, err)
-				      : errf(err, FLOE_ENOMEM, "out of memory");
+			              : errf(err, FLOE_ENOMEM, "out of memory");
 			free(all_null);
 		} else {
 			rc = pq_writer_write(pw, cols, rows, err);
@@ -359,7 +360,7 @@ static int write_row_ids(const char *path, const int64_t *ids, size_t n, char *e
 	}
 	buf_put_le32(&b, crc32c(0, b.data, b.len));
 	int rc = buf_ok(&b) ? fs_put_durable(path, b.data, b.len, err)
-			    : errf(err, FLOE_ENOMEM, "out of memory");
+	                    : errf(err, FLOE_ENOMEM, "out of memory");
 	buf_release(&b);
 	return rc;
 }
@@ -417,7 +418,7 @@ static int plan_created(commit_plan *pl, const char *path, char *err)
 
 /* Writes one Puffin file holding the DV `d` of data file f (durable). */
 static int write_dv_file(floe_table *t, const file_state *f, const dv *d, commit_plan *pl,
-			 ice_data_file *out, char *err)
+                         ice_data_file *out, char *err)
 {
 	char uuid[37], path[4096];
 	buf bytes = {0};
@@ -427,7 +428,7 @@ static int write_dv_file(floe_table *t, const file_state *f, const dv *d, commit
 	int rc;
 	table_random_uuid(uuid);
 	if ((rc = fs_pathf(path, sizeof path, err, "%s/data/%05" PRIu64 "-%s-dv.puffin", t->dir,
-			   ++t->file_seq, uuid)))
+	                   ++t->file_seq, uuid)))
 		return rc;
 	if ((rc = puffin_writer_open(puffin_buf_sink, &bytes, "floe 0.1", &pw, err)) ||
 	    (rc = puffin_writer_add_dv(pw, f->uri, d, &bp, err)))
@@ -554,7 +555,7 @@ int table_commit_mem(floe_table *t, int64_t upto_lsn, char *err)
 	table_random_uuid(uuid);
 	if ((rc = fs_pathf(data_dir, sizeof data_dir, err, "%s/data", t->dir)) ||
 	    (rc = fs_pathf(path, sizeof path, err, "%s/%05" PRIu64 "-%s.parquet", data_dir,
-			   ++t->file_seq, uuid)))
+	                   ++t->file_seq, uuid)))
 		return rc;
 	if (nlive > 0) {
 		if ((rc = write_data_file(t, path, with_row_ids, nlive, &w, err)) ||
@@ -567,7 +568,8 @@ int table_commit_mem(floe_table *t, int64_t upto_lsn, char *err)
 		if ((rc = data_file_from_result(t, path, &w.res, &df, err)))
 			goto fail;
 		if (w.fidx_open) {
-			if ((rc = keyed_sidecar_path(t, df.file_path, ".fidx", side, sizeof side, err)) ||
+			if ((rc = keyed_sidecar_path(t, df.file_path, ".fidx", side, sizeof side,
+			                             err)) ||
 			    (rc = plan_created(&pl, side, err)))
 				goto fail;
 			w.fidx_open = 0;
@@ -590,13 +592,13 @@ int table_commit_mem(floe_table *t, int64_t upto_lsn, char *err)
 	snprintf(lsn_text, sizeof lsn_text, "%" PRId64, upto_lsn);
 	ice_kv summary[] = {{"floe.lsn", lsn_text}};
 	ice_commit c = {.added_data = &df,
-			.nadded_data = (size_t)have_data,
-			.added_deletes = pl.deletes,
-			.nadded_deletes = pl.ndeletes,
-			.removed_paths = pl.removed,
-			.nremoved = pl.nremoved,
-			.summary = summary,
-			.nsummary = 1};
+	                .nadded_data = (size_t)have_data,
+	                .added_deletes = pl.deletes,
+	                .nadded_deletes = pl.ndeletes,
+	                .removed_paths = pl.removed,
+	                .nremoved = pl.nremoved,
+	                .summary = summary,
+	                .nsummary = 1};
 	int64_t snap;
 	if ((rc = ice_table_commit(t->ice, &c, &snap, err)))
 		goto fail;
@@ -608,7 +610,7 @@ int table_commit_mem(floe_table *t, int64_t upto_lsn, char *err)
 		int mrc = 0;
 		if (have_data) {
 			mrc = keyed_add_file(t, df.file_path, w.res.num_rows, first_row_id,
-					     w.file_row_ids, &file_id, merr);
+			                     w.file_row_ids, &file_id, merr);
 			if (mrc == 0) {
 				w.file_row_ids = NULL; /* the file state owns them now */
 				mrc = remap_flushed(t, file_id, merr);
@@ -625,7 +627,7 @@ int table_commit_mem(floe_table *t, int64_t upto_lsn, char *err)
 	atomic_fetch_add(&t->commits, 1);
 	table_publish_snapshot_state(t);
 	log_debug("table %s: committed snapshot %" PRId64 " (%" PRId64 " rows, %zu DVs)", t->name,
-		  snap, w.res.num_rows, pl.ndeletes);
+	          snap, w.res.num_rows, pl.ndeletes);
 	plan_free(&pl, 0);
 	written_clear(&w);
 	ice_data_file_clear(&df);

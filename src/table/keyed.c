@@ -43,10 +43,10 @@
 
 /* Request-local states (pass 1 and 2): a row index, or these markers. */
 #define LOCAL_DELETED (UINT64_C(1) << 62)
-#define LOCAL_DONE (UINT64_C(1) << 61)
+#define LOCAL_DONE    (UINT64_C(1) << 61)
 
 int keyed_sidecar_path(const floe_table *t, const char *uri, const char *suffix, char *out,
-		       size_t cap, char *err)
+                       size_t cap, char *err)
 {
 	const char *base = strrchr(uri, '/');
 	return fs_pathf(out, cap, err, "%s/%s%s", t->sidecar_dir, base ? base + 1 : uri, suffix);
@@ -84,10 +84,11 @@ static int grow_files(floe_table *t, char *err)
 }
 
 int keyed_add_file(floe_table *t, const char *uri, int64_t record_count, int64_t first_row_id,
-		   int64_t *row_ids, uint32_t *file_id, char *err)
+                   int64_t *row_ids, uint32_t *file_id, char *err)
 {
 	if (t->nfiles > INDEX_FILE_ID_MAX)
-		return errf(err, FLOE_ETOOBIG, "table %s: too many data files for the index", t->name);
+		return errf(err, FLOE_ETOOBIG, "table %s: too many data files for the index",
+		            t->name);
 	int rc = grow_files(t, err);
 	if (rc)
 		return rc;
@@ -129,8 +130,9 @@ static int load_row_ids(const char *path, int64_t expect, int64_t **out, char *e
 		return 0;
 	if (rc)
 		return rc;
-	if (len < 20 || memcmp(data, "FLOERID\x01", 8) != 0 || get_le64(data + 8) != (uint64_t)expect ||
-	    len != 20 + 8 * (size_t)expect || crc32c(0, data, len - 4) != get_le32(data + len - 4)) {
+	if (len < 20 || memcmp(data, "FLOERID\x01", 8) != 0 ||
+	    get_le64(data + 8) != (uint64_t)expect || len != 20 + 8 * (size_t)expect ||
+	    crc32c(0, data, len - 4) != get_le32(data + len - 4)) {
 		free(data);
 		return errf(err, FLOE_ECORRUPT, "%s: damaged row-id list", path);
 	}
@@ -195,8 +197,8 @@ static int rebuild(floe_table *t, char *err)
 		if ((rc = keyed_sidecar_path(t, d->file_path, ".rid", side, sizeof side, err)) ||
 		    (rc = load_row_ids(side, d->record_count, &ids, err)))
 			break;
-		if ((rc = keyed_add_file(t, d->file_path, d->record_count, d->first_row_id, ids, &id,
-					 err)))
+		if ((rc = keyed_add_file(t, d->file_path, d->record_count, d->first_row_id, ids,
+		                         &id, err)))
 			free(ids);
 	}
 	for (size_t i = 0; i < n && rc == 0; i++) {
@@ -218,18 +220,21 @@ static int rebuild(floe_table *t, char *err)
 	 * rehashes cost as much as the loading). */
 	size_t live_rows = 0;
 	for (size_t k = 0; k < t->nfiles; k++)
-		live_rows += (size_t)t->files[k].record_count -
-			     (t->files[k].deleted ? (size_t)dv_cardinality(t->files[k].deleted) : 0);
+		live_rows +=
+		    (size_t)t->files[k].record_count -
+		    (t->files[k].deleted ? (size_t)dv_cardinality(t->files[k].deleted) : 0);
 	if (rc == 0 && live_rows && index_reserve(t->ix, live_rows))
 		rc = errf(err, FLOE_ENOMEM, "out of memory for %zu keys", live_rows);
 	for (size_t k = 0; k < t->nfiles && rc == 0; k++) {
 		uint64_t rows = 0;
 		if ((rc = keyed_sidecar_path(t, t->files[k].uri, ".fidx", side, sizeof side, err)))
 			break;
-		rc = index_load_file(t->ix, side, (uint32_t)k, is_deleted, &t->files[k], &rows, err);
+		rc =
+		    index_load_file(t->ix, side, (uint32_t)k, is_deleted, &t->files[k], &rows, err);
 		if (rc == 0 && (int64_t)rows != t->files[k].record_count)
-			rc = errf(err, FLOE_ECORRUPT, "%s lists %" PRIu64 " rows, the data file has %" PRId64,
-				  side, rows, t->files[k].record_count);
+			rc = errf(err, FLOE_ECORRUPT,
+			          "%s lists %" PRIu64 " rows, the data file has %" PRId64, side,
+			          rows, t->files[k].record_count);
 	}
 	ice_manifest_entries_free(e, n);
 	return rc;
@@ -256,7 +261,8 @@ int keyed_open(floe_table *t, char *err)
 	arr = keys ? json_loads(keys, 0, &jerr) : NULL;
 	if (!json_is_array(arr) || json_array_size(arr) == 0 ||
 	    json_array_size(arr) > INDEX_MAX_KEY_COLS) {
-		rc = errf(err, FLOE_ECORRUPT, "table %s: property floe.primary_key is damaged", t->name);
+		rc = errf(err, FLOE_ECORRUPT, "table %s: property floe.primary_key is damaged",
+		          t->name);
 		goto out;
 	}
 	t->nkey = 0;
@@ -264,8 +270,9 @@ int keyed_open(floe_table *t, char *err)
 		const char *name = json_string_value(json_array_get(arr, i));
 		int c = name ? floe_schema_find(&t->schema, name, strlen(name)) : -1;
 		if (c < 0) {
-			rc = errf(err, FLOE_ECORRUPT, "table %s: key column %s is not in the schema",
-				  t->name, name ? name : "?");
+			rc =
+			    errf(err, FLOE_ECORRUPT, "table %s: key column %s is not in the schema",
+			         t->name, name ? name : "?");
 			goto out;
 		}
 		t->key_cols[t->nkey++] = c;
@@ -332,9 +339,10 @@ static void describe_value(const floe_column *fc, const batch_col *col, size_t r
 		return;
 	}
 	case FT_UUID:
-		buf_printf(s, "'%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x'", v[0],
-			   v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13],
-			   v[14], v[15]);
+		buf_printf(s,
+		           "'%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x'",
+		           v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11],
+		           v[12], v[13], v[14], v[15]);
 		return;
 	default: {
 		const uint64_t *off = (const uint64_t *)(const void *)col->offsets.data;
@@ -342,7 +350,7 @@ static void describe_value(const floe_column *fc, const batch_col *col, size_t r
 		const uint8_t *p = col->bytes.data + off[r];
 		if (fc->type == FT_STRING) {
 			buf_printf(s, "'%.*s%s'", (int)(len > 64 ? 64 : len), (const char *)p,
-				   len > 64 ? "..." : "");
+			           len > 64 ? "..." : "");
 			return;
 		}
 		buf_append_str(s, "0x");
@@ -361,7 +369,8 @@ static void describe_key(const floe_table *t, const batch *b, size_t r, char *ou
 		buf_printf(&s, "%s%s=", i ? ", " : "", t->schema.cols[c].name);
 		describe_value(&t->schema.cols[c], &b->cols[c], r, &s);
 	}
-	snprintf(out, cap, "%.*s", (int)(s.len < cap ? s.len : cap - 1), s.data ? (char *)s.data : "");
+	snprintf(out, cap, "%.*s", (int)(s.len < cap ? s.len : cap - 1),
+	         s.data ? (char *)s.data : "");
 	buf_release(&s);
 }
 
@@ -409,8 +418,8 @@ static int check_key_present(const floe_table *t, const batch *b, size_t r, char
 	for (int i = 0; i < t->nkey; i++) {
 		int c = t->key_cols[i];
 		if (!b->cols[c].valid.data[r])
-			return errf(err, FLOE_EINVAL, "data[%zu].%s: missing value for key column", r,
-				    t->schema.cols[c].name);
+			return errf(err, FLOE_EINVAL, "data[%zu].%s: missing value for key column",
+			            r, t->schema.cols[c].name);
 	}
 	return 0;
 }
@@ -438,11 +447,13 @@ static int validate(floe_table *t, request *req, index_map *local, buf *key, cha
 		uint64_t state = r;
 		if (req->op == TABLE_OP_INSERT && present) {
 			describe_key(t, b, r, desc, sizeof desc);
-			return errf(err, FLOE_EEXIST, "data[%zu]: key (%s) already exists", r, desc);
+			return errf(err, FLOE_EEXIST, "data[%zu]: key (%s) already exists", r,
+			            desc);
 		}
 		if (req->op == TABLE_OP_UPDATE && !present) {
 			describe_key(t, b, r, desc, sizeof desc);
-			return errf(err, FLOE_ENOTFOUND, "data[%zu]: key (%s) does not exist", r, desc);
+			return errf(err, FLOE_ENOTFOUND, "data[%zu]: key (%s) does not exist", r,
+			            desc);
 		}
 		if (req->op == TABLE_OP_DELETE) {
 			req->deleted += present;
@@ -523,7 +534,7 @@ static int apply(floe_table *t, request *req, index_map *local, buf *key, char *
 			row_ids[nkept] = rid;
 			any_row_id |= rid >= 0;
 			if ((rc = index_put(t->ix, key->data, key->len,
-					    index_loc_mem(t->next_ord + nkept), NULL)))
+			                    index_loc_mem(t->next_ord + nkept), NULL)))
 				goto oom;
 			nkept++;
 		}
@@ -568,10 +579,11 @@ static int validate_full_row(floe_table *t, const request *req, buf *key, char *
 		char inner[ERR_LEN];
 		int rc = index_key_encode(&t->kd, req->rows, r, key, inner);
 		if (rc == FLOE_ETOOBIG)
-			return errf(err, FLOE_EINVAL,
-				    "data[%zu]: the row is too large to be its own identity (%s); give "
-				    "the table a primary key",
-				    r, inner);
+			return errf(
+			    err, FLOE_EINVAL,
+			    "data[%zu]: the row is too large to be its own identity (%s); give "
+			    "the table a primary key",
+			    r, inner);
 		if (rc)
 			return errf(err, rc, "%s", inner);
 	}
@@ -588,7 +600,8 @@ static int apply_full_row(floe_table *t, request *req, buf *key, char *err)
 		if ((rc = index_key_encode(&t->kd, b, r, key, err)))
 			return rc;
 		if (req->op == TABLE_OP_INSERT) {
-			if ((rc = index_multi_add(t->ix, key->data, key->len, index_loc_mem(t->next_ord + r))))
+			if ((rc = index_multi_add(t->ix, key->data, key->len,
+			                          index_loc_mem(t->next_ord + r))))
 				return errf(err, rc, "out of memory");
 			continue;
 		}
@@ -627,11 +640,12 @@ void keyed_apply(floe_table *t, request *req, int replay)
 		req->rc = errf(req->err, FLOE_ENOMEM, "out of memory");
 		goto out;
 	}
-	if (t->ident == IDENT_FULL_ROW && req->op != TABLE_OP_INSERT && req->op != TABLE_OP_DELETE) {
+	if (t->ident == IDENT_FULL_ROW && req->op != TABLE_OP_INSERT &&
+	    req->op != TABLE_OP_DELETE) {
 		req->rc = errf(req->err, FLOE_EINVAL,
-			       "operation: '%s' needs a primary key; table '%s' has none (full-row "
-			       "identity: insert and delete only)",
-			       req->op == TABLE_OP_UPSERT ? "upsert" : "update", t->name);
+		               "operation: '%s' needs a primary key; table '%s' has none (full-row "
+		               "identity: insert and delete only)",
+		               req->op == TABLE_OP_UPSERT ? "upsert" : "update", t->name);
 		goto out;
 	}
 	if (t->ident == IDENT_PRIMARY_KEY && (req->rc = validate(t, req, local, &key, req->err)))
@@ -644,14 +658,14 @@ void keyed_apply(floe_table *t, request *req, int replay)
 			req->rc = errf(req->err, FLOE_ENOMEM, "out of memory");
 			goto out;
 		}
-		if ((req->rc = wal_append(t->wal, (uint8_t)req->op, rec.data, rec.len, NULL, 0, &lsn,
-					  req->err)))
+		if ((req->rc = wal_append(t->wal, (uint8_t)req->op, rec.data, rec.len, NULL, 0,
+		                          &lsn, req->err)))
 			goto out;
 		atomic_fetch_add(&t->wal_bytes_appended, rec.len + 20);
 		req->lsn = lsn;
 	}
 	int rc = t->ident == IDENT_FULL_ROW ? apply_full_row(t, req, &key, req->err)
-					    : apply(t, req, local, &key, req->err);
+	                                    : apply(t, req, local, &key, req->err);
 	if (rc) {
 		/* The request is logged but half-applied in memory: only a restart
 		 * (replaying the WAL) rebuilds a consistent state. */

@@ -48,7 +48,8 @@ int registry_check_name(const char *s, const char *what, char *err)
 		if (c == '/' || c == '\\')
 			return errf(err, FLOE_EINVAL, "%s: must not contain '%c'", what, c);
 		if (c < 0x20 || c == 0x7f)
-			return errf(err, FLOE_EINVAL, "%s: must not contain control characters", what);
+			return errf(err, FLOE_EINVAL, "%s: must not contain control characters",
+			            what);
 	}
 	return 0;
 }
@@ -106,7 +107,7 @@ static int open_one(void *ctx, const char *dir)
 	}
 	if (find_entry(r, table_name(t), NULL)) {
 		log_error("skipping table at %s: name %s is already used by another table", dir,
-			  table_name(t));
+		          table_name(t));
 		table_close(t, NULL);
 		return 0;
 	}
@@ -174,8 +175,8 @@ const char *registry_root(const registry *r)
 }
 
 int registry_create(registry *r, const char *name, const char *database, const char *tablename,
-		    const floe_schema *schema, const table_identity *ident, floe_table **out,
-		    char *err)
+                    const floe_schema *schema, const table_identity *ident, floe_table **out,
+                    char *err)
 {
 	char dir[4096];
 	int rc;
@@ -194,7 +195,7 @@ int registry_create(registry *r, const char *name, const char *database, const c
 	}
 	if (fs_exists(dir)) {
 		rc = errf(err, FLOE_EEXIST, "table %s.%s already exists (directory %s)", database,
-			  tablename, dir);
+		          tablename, dir);
 		goto out;
 	}
 	floe_table *t = NULL;
@@ -202,7 +203,7 @@ int registry_create(registry *r, const char *name, const char *database, const c
 	if ((rc = wal_dir_for(r, dir, wal_dir, sizeof wal_dir, err)))
 		goto out;
 	if ((rc = table_create(dir, wal_dir, name, database, tablename, schema, ident, &r->cfg, &t,
-				     err))) {
+	                       err))) {
 		char e2[ERR_LEN];
 		fs_remove_tree(dir, e2);
 		goto out;

@@ -70,14 +70,14 @@ void table_random_uuid(char out[37])
 	b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
 	b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
 	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-		 b[13], b[14], b[15]);
+	         b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+	         b[13], b[14], b[15]);
 }
 
 /* ---- schema <-> Iceberg ---- */
 
 static int build_ice_schema(const floe_schema *fs, const table_identity *ident, ice_schema *out,
-			    char *err)
+                            char *err)
 {
 	memset(out, 0, sizeof *out);
 	if (fs->ncols <= 0)
@@ -117,10 +117,10 @@ static json_t *columns_to_json(const floe_schema *s)
 	for (int i = 0; arr && i < s->ncols; i++) {
 		char type[64];
 		coltype_name(&s->cols[i], type, sizeof type);
-		json_array_append_new(arr, json_pack("{s:s,s:s,s:b,s:i}", "name", s->cols[i].name,
-						     "data_type", type, "nullable",
-						     s->cols[i].nullable, "field_id",
-						     (int)s->cols[i].field_id));
+		json_array_append_new(arr,
+		                      json_pack("{s:s,s:s,s:b,s:i}", "name", s->cols[i].name,
+		                                "data_type", type, "nullable", s->cols[i].nullable,
+		                                "field_id", (int)s->cols[i].field_id));
 	}
 	return arr;
 }
@@ -147,7 +147,8 @@ static int columns_from_json(const char *text, floe_schema *out, char *err)
 		const char *type = json_string_value(json_object_get(c, "data_type"));
 		json_t *id = json_object_get(c, "field_id");
 		if (!name || !type || !json_is_integer(id)) {
-			rc = errf(err, FLOE_ECORRUPT, "table property floe.columns[%zu] is incomplete", i);
+			rc = errf(err, FLOE_ECORRUPT,
+			          "table property floe.columns[%zu] is incomplete", i);
 			goto fail;
 		}
 		floe_column *col = &out->cols[out->ncols];
@@ -175,7 +176,7 @@ fail:
 static void *writer_main(void *arg);
 
 static int table_alloc(const char *dir, const char *wal_dir, const table_config *cfg,
-		       floe_table **out, char *err)
+                       floe_table **out, char *err)
 {
 	floe_table *t = calloc(1, sizeof *t);
 	if (!t)
@@ -244,10 +245,11 @@ void table_publish_snapshot_state(floe_table *t)
 	/* Live rows: the data files' records less the rows their DVs delete. */
 	const char *deleted = ice_table_summary(t->ice, "total-position-deletes");
 	atomic_store(&t->total_records,
-		     ice_table_total_records(t->ice) - (deleted ? strtoll(deleted, NULL, 10) : 0));
+	             ice_table_total_records(t->ice) - (deleted ? strtoll(deleted, NULL, 10) : 0));
 	atomic_store(&t->data_files, ice_table_total_data_files(t->ice));
 	atomic_store(&t->snapshot_id, ice_table_snapshot_id(t->ice));
-	atomic_store(&t->last_commit_ms, ice_table_snapshot_id(t->ice) >= 0 ? ice_table_last_updated_ms(t->ice) : 0);
+	atomic_store(&t->last_commit_ms,
+	             ice_table_snapshot_id(t->ice) >= 0 ? ice_table_last_updated_ms(t->ice) : 0);
 }
 
 static void take_queue(floe_table *t);
@@ -255,13 +257,13 @@ static void drop_mem(floe_table *t);
 
 /* WAL replay: each record becomes a batch in the queue, as if just submitted. */
 static int replay_record(void *ctx, uint64_t lsn, uint8_t kind, const uint8_t *p, size_t len,
-			 char *err)
+                         char *err)
 {
 	floe_table *t = ctx;
 	if (kind < TABLE_OP_INSERT || kind > TABLE_OP_DELETE ||
 	    (kind != TABLE_OP_INSERT && t->ident == IDENT_APPEND))
-		return errf(err, FLOE_ECORRUPT, "wal %s: record %llu has unknown kind %u", t->wal_dir,
-			    (unsigned long long)lsn, kind);
+		return errf(err, FLOE_ECORRUPT, "wal %s: record %llu has unknown kind %u",
+		            t->wal_dir, (unsigned long long)lsn, kind);
 	pending *pd = calloc(1, sizeof *pd);
 	batch *rows = calloc(1, sizeof *rows);
 	int rc = 0;
@@ -272,7 +274,8 @@ static int replay_record(void *ctx, uint64_t lsn, uint8_t kind, const uint8_t *p
 	if ((rc = batch_decode(p, len, &t->schema, rows, err))) {
 		char inner[ERR_LEN];
 		snprintf(inner, sizeof inner, "%s", err);
-		rc = errf(err, rc, "wal %s: record %llu: %s", t->wal_dir, (unsigned long long)lsn, inner);
+		rc = errf(err, rc, "wal %s: record %llu: %s", t->wal_dir, (unsigned long long)lsn,
+		          inner);
 		goto fail;
 	}
 	if (t->ident != IDENT_APPEND) {
@@ -287,7 +290,7 @@ static int replay_record(void *ctx, uint64_t lsn, uint8_t kind, const uint8_t *p
 		}
 		if (req.rc)
 			return errf(err, req.rc, "wal %s: replaying record %llu: %s", t->wal_dir,
-				    (unsigned long long)lsn, req.err);
+			            (unsigned long long)lsn, req.err);
 		t->last_lsn = (int64_t)lsn;
 		t->replayed++;
 		return 0;
@@ -327,7 +330,8 @@ static int remove_orphan(void *ctx, const char *path, const char *name)
 	if ((long long)st.st_mtime > now_ms() / 1000 - t->cfg.orphan_grace_s)
 		return 0;
 	if (unlink(path) == 0)
-		log_info("table %s: removed orphan file %s (no snapshot references it)", t->name, path);
+		log_info("table %s: removed orphan file %s (no snapshot references it)", t->name,
+		         path);
 	else
 		log_warn("table %s: cannot remove orphan %s: %s", t->name, path, strerror(errno));
 	return 0;
@@ -339,7 +343,8 @@ static void remove_orphans(floe_table *t)
 	static const char *const subdirs[] = {"data", "metadata"};
 	for (size_t i = 0; i < 2; i++)
 		if (ice_table_orphans(t->ice, subdirs[i], remove_orphan, t, err))
-			log_warn("table %s: orphan scan of %s/ skipped: %s", t->name, subdirs[i], err);
+			log_warn("table %s: orphan scan of %s/ skipped: %s", t->name, subdirs[i],
+			         err);
 }
 
 /* Common tail of create and open: schema JSON for file footers, the WAL
@@ -377,7 +382,7 @@ static int table_start(floe_table *t, char *err)
 		int64_t upto = t->last_lsn;
 		take_queue(t);
 		log_info("table %s: replayed %llu WAL records (%zu rows) above lsn %lld", t->name,
-			 (unsigned long long)t->replayed, t->mem_rows, (long long)t->committed_lsn);
+		         (unsigned long long)t->replayed, t->mem_rows, (long long)t->committed_lsn);
 		char cerr[ERR_LEN];
 		if (table_commit_mem(t, upto, cerr) == 0) {
 			table_budget_sub(t, t->bytes_pending);
@@ -402,8 +407,8 @@ static int table_start(floe_table *t, char *err)
 }
 
 int table_create(const char *dir, const char *wal_dir, const char *name, const char *database,
-		 const char *tablename, const floe_schema *schema, const table_identity *ident,
-		 const table_config *cfg, floe_table **out, char *err)
+                 const char *tablename, const floe_schema *schema, const table_identity *ident,
+                 const table_config *cfg, floe_table **out, char *err)
 {
 	floe_table *t = NULL;
 	ice_schema is = {0};
@@ -426,11 +431,11 @@ int table_create(const char *dir, const char *wal_dir, const char *name, const c
 	cols = columns_to_json(&t->schema);
 	cols_text = cols ? json_dumps(cols, JSON_COMPACT) : NULL;
 	props = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "floe.name", name, "floe.database", database,
-			  "floe.table", tablename, "floe.columns", cols_text ? cols_text : "",
-			  "write.format.default", "parquet", "write.parquet.compression-codec",
-			  cfg->codec == PQ_CODEC_ZSTD     ? "zstd"
-			  : cfg->codec == PQ_CODEC_SNAPPY ? "snappy"
-							  : "uncompressed");
+	                  "floe.table", tablename, "floe.columns", cols_text ? cols_text : "",
+	                  "write.format.default", "parquet", "write.parquet.compression-codec",
+	                  cfg->codec == PQ_CODEC_ZSTD     ? "zstd"
+	                  : cfg->codec == PQ_CODEC_SNAPPY ? "snappy"
+	                                                  : "uncompressed");
 	if (!cols_text || !props) {
 		rc = errf(err, FLOE_ENOMEM, "out of memory");
 		goto fail;
@@ -438,18 +443,21 @@ int table_create(const char *dir, const char *wal_dir, const char *name, const c
 	if (ident && ident->primary_key) {
 		json_t *keys = json_array();
 		for (int k = 0; keys && k < ident->nkey; k++)
-			json_array_append_new(keys, json_string(t->schema.cols[ident->cols[k]].name));
+			json_array_append_new(keys,
+			                      json_string(t->schema.cols[ident->cols[k]].name));
 		char *keys_text = keys ? json_dumps(keys, JSON_COMPACT) : NULL;
 		json_decref(keys);
-		rc = keys_text ? json_object_set_new(props, "floe.primary_key", json_string(keys_text))
-			       : -1;
+		rc = keys_text
+		         ? json_object_set_new(props, "floe.primary_key", json_string(keys_text))
+		         : -1;
 		free(keys_text);
 		if (rc || json_object_set_new(props, "floe.identity", json_string("primary-key"))) {
 			rc = errf(err, FLOE_ENOMEM, "out of memory");
 			goto fail;
 		}
-	} else if (json_object_set_new(props, "floe.identity",
-				       json_string(ident && ident->full_row ? "full-row" : "append-only"))) {
+	} else if (json_object_set_new(
+	               props, "floe.identity",
+	               json_string(ident && ident->full_row ? "full-row" : "append-only"))) {
 		rc = errf(err, FLOE_ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -480,7 +488,7 @@ fail:
 }
 
 int table_open(const char *dir, const char *wal_dir, const table_config *cfg, floe_table **out,
-	       char *err)
+               char *err)
 {
 	floe_table *t = NULL;
 	int rc = table_alloc(dir, wal_dir, cfg, &t, err);
@@ -494,7 +502,8 @@ int table_open(const char *dir, const char *wal_dir, const table_config *cfg, fl
 	const char *tn = json_string_value(json_object_get(props, "floe.table"));
 	const char *cols = json_string_value(json_object_get(props, "floe.columns"));
 	if (!name || !db || !tn || !cols) {
-		rc = errf(err, FLOE_ECORRUPT, "%s: not a floe table (floe.* properties missing)", dir);
+		rc = errf(err, FLOE_ECORRUPT, "%s: not a floe table (floe.* properties missing)",
+		          dir);
 		goto fail;
 	}
 	t->name = strdup(name);
@@ -510,7 +519,7 @@ int table_open(const char *dir, const char *wal_dir, const table_config *cfg, fl
 		goto fail;
 	*out = t;
 	log_info("table %s: loaded from %s (snapshot %" PRId64 ", %" PRId64 " rows)", t->name, dir,
-		 ice_table_snapshot_id(t->ice), ice_table_total_records(t->ice));
+	         ice_table_snapshot_id(t->ice), ice_table_total_records(t->ice));
 	return 0;
 fail:
 	table_free(t);
@@ -528,10 +537,11 @@ int table_close(floe_table *t, char *err)
 	pthread_join(t->thread, NULL);
 	int rc = 0;
 	if (t->mem || t->queue || t->deletes_pending)
-		rc = errf(err, FLOE_EIO,
-			  "table %s: rows not committed at shutdown (they are in the WAL and will be "
-			  "committed at the next start): %s",
-			  t->name, t->ro_msg);
+		rc = errf(
+		    err, FLOE_EIO,
+		    "table %s: rows not committed at shutdown (they are in the WAL and will be "
+		    "committed at the next start): %s",
+		    t->name, t->ro_msg);
 	table_free(t);
 	return rc;
 }
@@ -566,8 +576,9 @@ static int wait_committed(floe_table *t, int64_t lsn, char *err)
 	while (t->committed_lsn < lsn && !(t->stopping && t->ro_code))
 		pthread_cond_wait(&t->done, &t->mu);
 	if (t->committed_lsn < lsn)
-		return errf(err, t->ro_code, "table %s: rows are durable in the WAL but not committed: %s",
-			    t->name, t->ro_msg);
+		return errf(err, t->ro_code,
+		            "table %s: rows are durable in the WAL but not committed: %s", t->name,
+		            t->ro_msg);
 	return 0;
 }
 
@@ -579,14 +590,16 @@ static int refuse_reason(floe_table *t, size_t bytes, char *err)
 	if (t->ro_code)
 		return errf(err, t->ro_code, "table %s is read-only: %s", t->name, t->ro_msg);
 	if (t->bytes_pending > 0 && t->bytes_pending + bytes > t->cfg.max_memory_bytes)
-		return errf(err, FLOE_EBUSY,
-			    "table %s has %zu bytes waiting to be committed (limit %zu); retry later",
-			    t->name, t->bytes_pending, t->cfg.max_memory_bytes);
+		return errf(
+		    err, FLOE_EBUSY,
+		    "table %s has %zu bytes waiting to be committed (limit %zu); retry later",
+		    t->name, t->bytes_pending, t->cfg.max_memory_bytes);
 	mem_budget *b = t->cfg.budget;
 	if (b && b->limit && atomic_load(&b->used) > 0 && atomic_load(&b->used) + bytes > b->limit)
-		return errf(err, FLOE_EBUSY,
-			    "the server has %zu bytes waiting to be committed (limit %zu); retry later",
-			    atomic_load(&b->used), b->limit);
+		return errf(
+		    err, FLOE_EBUSY,
+		    "the server has %zu bytes waiting to be committed (limit %zu); retry later",
+		    atomic_load(&b->used), b->limit);
 	return 0;
 }
 
@@ -623,7 +636,8 @@ static int wal_sync_or_fail(floe_table *t, uint64_t lsn, char *err)
 	if (!t->wal_poisoned) {
 		t->wal_poisoned = 1;
 		t->ro_code = FLOE_EIO;
-		snprintf(t->ro_msg, sizeof t->ro_msg, "%s (restart floe once the disk is healthy)", err);
+		snprintf(t->ro_msg, sizeof t->ro_msg, "%s (restart floe once the disk is healthy)",
+		         err);
 	}
 	pthread_mutex_unlock(&t->mu);
 	return FLOE_EIO;
@@ -646,7 +660,7 @@ int table_key_columns(const floe_table *t, const int **cols)
 }
 
 int table_submit(floe_table *t, int op, batch *rows, int sync, submit_result *res, int *taken,
-		 char *err)
+                 char *err)
 {
 	int rc = 0;
 	uint64_t lsn = 0;
@@ -668,9 +682,9 @@ int table_submit(floe_table *t, int op, batch *rows, int sync, submit_result *re
 	if (op != TABLE_OP_INSERT) {
 		static const char *const names[] = {"", "insert", "upsert", "update", "delete"};
 		return errf(err, FLOE_EINVAL,
-			    "operation: '%s' is not allowed: table '%s' is append-only (created "
-			    "without a primary key); only insert is",
-			    names[op >= 1 && op <= 4 ? op : 0], t->name);
+		            "operation: '%s' is not allowed: table '%s' is append-only (created "
+		            "without a primary key); only insert is",
+		            names[op >= 1 && op <= 4 ? op : 0], t->name);
 	}
 	pending *p = calloc(1, sizeof *p);
 	if (!p || batch_encode(rows, &rec)) {
@@ -783,7 +797,7 @@ static void enter_read_only(floe_table *t, int code, const char *msg)
 {
 	if (!t->ro_code)
 		log_error("table %s: commit failed, table is read-only until a commit succeeds: %s",
-			  t->name, msg);
+		          t->name, msg);
 	t->ro_code = code == FLOE_ENOSPC ? FLOE_ENOSPC : FLOE_EIO;
 	snprintf(t->ro_msg, sizeof t->ro_msg, "%s", msg);
 	t->retry_delay_ms = t->retry_delay_ms ? t->retry_delay_ms * 2 : 250;
@@ -817,8 +831,8 @@ static void apply_requests(floe_table *t)
 		size_t bytes_before = t->mem_bytes;
 		for (request *r = batch_of; r; r = r->next) {
 			if (t->wal_poisoned) {
-				r->rc = errf(r->err, FLOE_EIO, "table %s is read-only until restart",
-					     t->name);
+				r->rc = errf(r->err, FLOE_EIO,
+				             "table %s is read-only until restart", t->name);
 				continue;
 			}
 			keyed_apply(t, r, 0);
@@ -838,7 +852,7 @@ static void apply_requests(floe_table *t)
 		if (t->wal_poisoned && !t->ro_code) {
 			t->ro_code = FLOE_EIO;
 			snprintf(t->ro_msg, sizeof t->ro_msg,
-				 "the in-memory state of the table failed to update; restart floe");
+			         "the in-memory state of the table failed to update; restart floe");
 		}
 		if (!t->mem && t->deletes_pending && !t->mem_since_ns)
 			t->mem_since_ns = mono_ns();
@@ -858,11 +872,12 @@ static void *writer_main(void *arg)
 		if (dirty && !t->mem_since_ns)
 			t->mem_since_ns = mono_ns();
 		long long now = mono_ns();
-		long long deadline = t->mem_since_ns + (long long)t->cfg.commit_interval_ms * 1000000LL;
+		long long deadline =
+		    t->mem_since_ns + (long long)t->cfg.commit_interval_ms * 1000000LL;
 		int in_backoff = t->ro_code && now < t->retry_at_ns;
 		int due = dirty && !in_backoff &&
-			  (t->commit_now || t->stopping || t->mem_bytes >= t->cfg.flush_bytes ||
-			   now >= deadline || t->ro_code);
+		          (t->commit_now || t->stopping || t->mem_bytes >= t->cfg.flush_bytes ||
+		           now >= deadline || t->ro_code);
 		if (t->commit_now && !dirty)
 			t->commit_now = 0; /* nothing to commit: flushers see committed_lsn */
 		if (!dirty && t->applied_lsn > t->committed_lsn) {
@@ -877,8 +892,10 @@ static void *writer_main(void *arg)
 			pthread_mutex_unlock(&t->mu);
 			int rc = table_commit_mem(t, upto, err);
 			if (rc != 0 && commit_landed_after_all(t, upto)) {
-				log_warn("table %s: the commit reported \"%s\" but its snapshot is in the "
-					 "table", t->name, err);
+				log_warn("table %s: the commit reported \"%s\" but its snapshot is "
+				         "in the "
+				         "table",
+				         t->name, err);
 				rc = 0;
 			}
 			if (rc == 0)
@@ -896,7 +913,9 @@ static void *writer_main(void *arg)
 				t->mem_since_ns = 0;
 				t->committed_lsn = upto;
 				if (t->ro_code && !t->wal_poisoned) {
-					log_info("table %s: commit succeeded, table is writable again", t->name);
+					log_info(
+					    "table %s: commit succeeded, table is writable again",
+					    t->name);
 					t->ro_code = 0;
 					t->retry_delay_ms = 0;
 				}
@@ -957,12 +976,12 @@ json_t *table_describe(floe_table *t, int brief)
 	table_get_stats(t, &st);
 	char loc[4200];
 	snprintf(loc, sizeof loc, "file://%s", t->dir);
-	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I}", "name", t->name, "database",
-			      t->database, "table", t->tablename, "location", loc, "row_count",
-			      (json_int_t)st.total_records, "rows_in_memory",
-			      (json_int_t)st.rows_in_memory, "data_files", (json_int_t)st.data_files,
-			      "commits", (json_int_t)st.commits, "last_commit_ms",
-			      (json_int_t)atomic_load(&t->last_commit_ms));
+	json_t *o =
+	    json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I}", "name", t->name, "database",
+	              t->database, "table", t->tablename, "location", loc, "row_count",
+	              (json_int_t)st.total_records, "rows_in_memory", (json_int_t)st.rows_in_memory,
+	              "data_files", (json_int_t)st.data_files, "commits", (json_int_t)st.commits,
+	              "last_commit_ms", (json_int_t)atomic_load(&t->last_commit_ms));
 	if (!o)
 		return NULL;
 	int64_t snap = atomic_load(&t->snapshot_id);

@@ -62,8 +62,9 @@ typedef struct table_config {
 	int zstd_level;           /* default 3 */
 	wal_sync_mode wal_sync;   /* default WAL_SYNC_FSYNC */
 	size_t wal_segment_bytes; /* default 64 MiB */
-	int orphan_grace_s;       /* unreferenced files older than this are removed at open; default 600 */
-	mem_budget *budget;       /* shared; NULL: none */
+	int orphan_grace_s; /* unreferenced files older than this are removed at open; default 600
+	                     */
+	mem_budget *budget; /* shared; NULL: none */
 } table_config;
 
 void table_config_default(table_config *c);
@@ -83,12 +84,12 @@ typedef struct table_identity {
  * in wal_dir, and starts its writer. `name`, `database`, `table` are kept in
  * the table properties so a restart finds them. */
 int table_create(const char *dir, const char *wal_dir, const char *name, const char *database,
-		 const char *table, const floe_schema *schema, const table_identity *ident,
-		 const table_config *cfg, floe_table **out, char *err);
+                 const char *table, const floe_schema *schema, const table_identity *ident,
+                 const table_config *cfg, floe_table **out, char *err);
 /* Loads an existing table from its Iceberg metadata, replays and commits its
  * WAL, removes orphan files, and starts its writer. */
 int table_open(const char *dir, const char *wal_dir, const table_config *cfg, floe_table **out,
-	       char *err);
+               char *err);
 /* Stops the writer after committing whatever is in memory; frees t. Returns
  * the final commit's status (the table is freed either way). NULL is a no-op. */
 int table_close(floe_table *t, char *err);
@@ -116,7 +117,7 @@ typedef struct submit_result {
  * down), FLOE_EBUSY (memory limit), FLOE_ENOSPC / FLOE_EIO (read-only).
  * An error after the WAL append (fsync failure) leaves the outcome unknown. */
 int table_submit(floe_table *t, int op, batch *rows, int sync, submit_result *res, int *taken,
-		 char *err);
+                 char *err);
 /* The table's primary key column names ("id", "region"), or nkey = 0. */
 int table_key_columns(const floe_table *t, const int **cols);
 /* Commits everything submitted before the call; *snapshot_id_out = the current
@@ -134,12 +135,12 @@ typedef struct table_stats {
 	uint64_t batches;
 	uint64_t commits;
 	uint64_t commit_failures;
-	uint64_t bytes_written;   /* Parquet + metadata bytes */
+	uint64_t bytes_written; /* Parquet + metadata bytes */
 	uint64_t rows_in_memory;
 	uint64_t bytes_in_memory;
 	uint64_t data_files;
 	int64_t total_records;
-	uint64_t wal_bytes;       /* WAL segment bytes on disk */
+	uint64_t wal_bytes;          /* WAL segment bytes on disk */
 	uint64_t wal_bytes_appended; /* WAL record bytes written since start */
 	uint64_t wal_records_replayed;
 	int read_only;

@@ -32,18 +32,19 @@ typedef struct pending {
 	uint64_t first_ord; /* memory ordinal of row 0 */
 	uint8_t *dead;      /* per row: 1 = deleted or superseded before the flush; NULL = none */
 	size_t ndead;
-	int64_t *row_ids;   /* per row: the _row_id an updated row keeps, -1 = new row; NULL = all new */
+	int64_t
+	    *row_ids; /* per row: the _row_id an updated row keeps, -1 = new row; NULL = all new */
 } pending;
 
 /* A live data file of a keyed table. */
 typedef struct file_state {
-	char *uri;              /* file_path as in the manifests */
+	char *uri; /* file_path as in the manifests */
 	int64_t record_count;
-	int64_t first_row_id;   /* the file's first_row_id (inherited value made explicit) */
-	int64_t *row_ids;       /* explicit _row_id per position (-1: inherited), or NULL */
-	dv *deleted;            /* committed deletion vector, or NULL */
-	char *dv_uri;           /* the Puffin file holding it */
-	dv *pending;            /* positions deleted since the last commit, or NULL */
+	int64_t first_row_id; /* the file's first_row_id (inherited value made explicit) */
+	int64_t *row_ids;     /* explicit _row_id per position (-1: inherited), or NULL */
+	dv *deleted;          /* committed deletion vector, or NULL */
+	char *dv_uri;         /* the Puffin file holding it */
+	dv *pending;          /* positions deleted since the last commit, or NULL */
 	int live;
 } file_state;
 
@@ -139,11 +140,11 @@ void keyed_apply(floe_table *t, request *req, int replay);
 /* Registers a data file a commit just added. row_ids (explicit _row_id per
  * position, or NULL) is taken over on success. */
 int keyed_add_file(floe_table *t, const char *uri, int64_t record_count, int64_t first_row_id,
-		   int64_t *row_ids, uint32_t *file_id, char *err);
+                   int64_t *row_ids, uint32_t *file_id, char *err);
 /* The row of memory ordinal ord: its batch and row index, or NULL. */
 pending *keyed_find_mem(floe_table *t, uint64_t ord, size_t *row);
 /* Directory path of the sidecar of data file uri with suffix (".fidx"). */
 int keyed_sidecar_path(const floe_table *t, const char *uri, const char *suffix, char *out,
-		       size_t cap, char *err);
+                       size_t cap, char *err);
 
 #endif

@@ -48,8 +48,8 @@
 #include "base/log.h"
 #include "storage/fs.h"
 
-#define WAL_MAGIC "FLOEWAL\x01"
-#define WAL_HEADER 32
+#define WAL_MAGIC      "FLOEWAL\x01"
+#define WAL_HEADER     32
 #define WAL_REC_HEADER 20
 #define WAL_MAX_RECORD ((size_t)1 << 30)
 
@@ -65,7 +65,7 @@ struct wal {
 	pthread_cond_t synced_cond;
 	segment *segs; /* sorted by first_lsn; the last one is active */
 	size_t nsegs, capsegs;
-	int fd;        /* active segment, -1 until replay */
+	int fd; /* active segment, -1 until replay */
 	int replayed;
 	uint64_t next_lsn, written_lsn, synced_lsn;
 	int syncing;
@@ -149,7 +149,8 @@ int wal_open(const char *dir, const wal_options *opts, wal **out, char *err)
 	while ((de = readdir(d)) != NULL) {
 		uint64_t lsn;
 		char tail[8];
-		if (strlen(de->d_name) != 20 || sscanf(de->d_name, "%16" SCNx64 "%7s", &lsn, tail) != 2 ||
+		if (strlen(de->d_name) != 20 ||
+		    sscanf(de->d_name, "%16" SCNx64 "%7s", &lsn, tail) != 2 ||
 		    strcmp(tail, ".wal") != 0)
 			continue;
 		char path[4096];
@@ -209,8 +210,8 @@ static int start_segment(wal *w, char *err)
 	if (fd < 0)
 		return errf(err, FLOE_EIO, "create %s: %s", path, strerror(errno));
 	if ((rc = fs_write_all(fd, h, sizeof h, path, err)) ||
-	    (w->opts.sync == WAL_SYNC_FSYNC && ((rc = fs_fsync_fd(fd, path, err)) ||
-						(rc = fs_fsync_dir(w->dir, err))))) {
+	    (w->opts.sync == WAL_SYNC_FSYNC &&
+	     ((rc = fs_fsync_fd(fd, path, err)) || (rc = fs_fsync_dir(w->dir, err))))) {
 		close(fd);
 		return rc;
 	}
@@ -265,8 +266,8 @@ static int intact_record_after(const uint8_t *p, size_t size, size_t from, uint6
 /* Replays one segment (mapped at p). Sets *torn_at to the offset of a damaged
  * tail record, or 0 if the segment ends cleanly. */
 static int replay_segment(wal *w, size_t idx, const uint8_t *p, size_t size, uint64_t after_lsn,
-			  wal_replay_fn fn, void *ctx, uint64_t *expect, size_t *torn_at,
-			  const char *path, char *err)
+                          wal_replay_fn fn, void *ctx, uint64_t *expect, size_t *torn_at,
+                          const char *path, char *err)
 {
 	uint8_t h[WAL_HEADER];
 	int last = idx + 1 == w->nsegs;
@@ -283,9 +284,9 @@ static int replay_segment(wal *w, size_t idx, const uint8_t *p, size_t size, uin
 		return errf(err, FLOE_ECORRUPT, "wal %s: bad segment header at offset 0", path);
 	if (*expect != 0 && w->segs[idx].first_lsn != *expect)
 		return errf(err, FLOE_ECORRUPT,
-			    "wal %s: segment starts at lsn %" PRIu64 " but lsn %" PRIu64
-			    " was expected (a segment is missing)",
-			    path, w->segs[idx].first_lsn, *expect);
+		            "wal %s: segment starts at lsn %" PRIu64 " but lsn %" PRIu64
+		            " was expected (a segment is missing)",
+		            path, w->segs[idx].first_lsn, *expect);
 	*expect = w->segs[idx].first_lsn;
 	size_t off = WAL_HEADER;
 	while (off < size) {
@@ -305,11 +306,12 @@ static int replay_segment(wal *w, size_t idx, const uint8_t *p, size_t size, uin
 		if (why) {
 			if (!last || intact_record_after(p, size, off + 1, *expect - 1))
 				return errf(err, FLOE_ECORRUPT,
-					    "wal %s: corrupt record at offset %zu (%s) followed by "
-					    "intact records; refusing to drop them",
-					    path, off, why);
-			log_warn("wal %s: torn record at offset %zu (%s): replay ends at lsn %" PRIu64,
-				 path, off, why, *expect - 1);
+				            "wal %s: corrupt record at offset %zu (%s) followed by "
+				            "intact records; refusing to drop them",
+				            path, off, why);
+			log_warn(
+			    "wal %s: torn record at offset %zu (%s): replay ends at lsn %" PRIu64,
+			    path, off, why, *expect - 1);
 			*torn_at = off;
 			return 1;
 		}
@@ -360,7 +362,7 @@ int wal_replay(wal *w, uint64_t after_lsn, wal_replay_fn fn, void *ctx, char *er
 		if (expect == 0)
 			expect = seg_first;
 		rc = replay_segment(w, i, p ? p : (const uint8_t *)"", size, after_lsn, fn, ctx,
-				    &expect, &torn_at, path, err);
+		                    &expect, &torn_at, path, err);
 		if (p)
 			munmap((void *)p, size);
 		if (rc == 1) { /* torn tail in the last segment: cut it */
@@ -426,7 +428,7 @@ static int rotate(wal *w, char *err)
 }
 
 int wal_append(wal *w, uint8_t kind, const void *p1, size_t n1, const void *p2, size_t n2,
-	       uint64_t *lsn_out, char *err)
+               uint64_t *lsn_out, char *err)
 {
 	uint8_t h[WAL_REC_HEADER];
 	size_t n = n1 + n2;
@@ -443,7 +445,8 @@ int wal_append(wal *w, uint8_t kind, const void *p1, size_t n1, const void *p2, 
 		goto out;
 	}
 	segment *active = &w->segs[w->nsegs - 1];
-	if (active->size > WAL_HEADER && active->size + WAL_REC_HEADER + n > w->opts.segment_bytes) {
+	if (active->size > WAL_HEADER &&
+	    active->size + WAL_REC_HEADER + n > w->opts.segment_bytes) {
 		if ((rc = rotate(w, err)))
 			goto out;
 		active = &w->segs[w->nsegs - 1];
@@ -472,11 +475,12 @@ int wal_append(wal *w, uint8_t kind, const void *p1, size_t n1, const void *p2, 
 			 * log is poisoned; the partial record is then a torn tail. */
 			if (ftruncate(w->fd, (off_t)active->size) == 0) {
 				rc = errf(err, e == ENOSPC || e == EDQUOT ? FLOE_ENOSPC : FLOE_EIO,
-					  "write-ahead log: write: %s", strerror(e));
+				          "write-ahead log: write: %s", strerror(e));
 			} else {
 				char msg[ERR_LEN];
 				snprintf(msg, sizeof msg, "write: %s", strerror(e));
-				rc = errf(err, poison(w, FLOE_EIO, msg), "write-ahead log: %s", msg);
+				rc =
+				    errf(err, poison(w, FLOE_EIO, msg), "write-ahead log: %s", msg);
 			}
 			goto out;
 		}

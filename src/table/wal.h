@@ -45,7 +45,7 @@ int wal_open(const char *dir, const wal_options *opts, wal **out, char *err);
 void wal_close(wal *w);
 
 typedef int (*wal_replay_fn)(void *ctx, uint64_t lsn, uint8_t kind, const uint8_t *payload,
-			     size_t len, char *err);
+                             size_t len, char *err);
 /* Replays records with lsn > after_lsn; fn returning non-zero stops replay
  * with that code. Sets the next LSN to max(last record, after_lsn) + 1. */
 int wal_replay(wal *w, uint64_t after_lsn, wal_replay_fn fn, void *ctx, char *err);
@@ -53,7 +53,7 @@ int wal_replay(wal *w, uint64_t after_lsn, wal_replay_fn fn, void *ctx, char *er
 /* Appends one record (written to the OS, not yet synced). *lsn_out = its LSN.
  * The payload may be split in two parts (a header and a body) to save a copy. */
 int wal_append(wal *w, uint8_t kind, const void *p1, size_t n1, const void *p2, size_t n2,
-	       uint64_t *lsn_out, char *err);
+               uint64_t *lsn_out, char *err);
 int wal_sync(wal *w, uint64_t lsn, char *err);
 int wal_truncate(wal *w, uint64_t upto_lsn, char *err);
 

@@ -92,9 +92,9 @@ typedef ssize_t (*pwrite_fn)(int, const void *, size_t, off_t);
 typedef int (*sync_fn)(int);
 typedef int (*open_fn)(const char *, int, ...);
 
-#define REAL(name, type) \
-	static type real_##name; \
-	if (!real_##name) \
+#define REAL(name, type)                                                                           \
+	static type real_##name;                                                                   \
+	if (!real_##name)                                                                          \
 	real_##name = (type)dlsym(RTLD_NEXT, #name)
 
 ssize_t write(int fd, const void *p, size_t n)

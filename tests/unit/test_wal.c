@@ -52,7 +52,8 @@ static void append_n(wal *w, int n)
 	for (int i = 0; i < n; i++) {
 		uint64_t expect = wal_last_lsn(w) + 1;
 		char p[64];
-		int len = snprintf(p, sizeof p, "record %llu kind %u", (unsigned long long)expect, 7u);
+		int len =
+		    snprintf(p, sizeof p, "record %llu kind %u", (unsigned long long)expect, 7u);
 		uint64_t lsn;
 		/* split the payload in two parts to exercise the two-part append */
 		assert_int_equal(wal_append(w, 7, p, 5, p + 5, (size_t)len - 5, &lsn, err), 0);
@@ -259,7 +260,8 @@ static void *appender(void *p)
 	return NULL;
 }
 
-static int count_only(void *ctx, uint64_t lsn, uint8_t kind, const uint8_t *p, size_t len, char *err)
+static int count_only(void *ctx, uint64_t lsn, uint8_t kind, const uint8_t *p, size_t len,
+                      char *err)
 {
 	(void)lsn;
 	(void)kind;
@@ -304,11 +306,11 @@ static void test_group_commit_threads(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_append_replay),
-		cmocka_unit_test(test_rotation_and_truncate),
-		cmocka_unit_test(test_torn_tail_is_cut),
-		cmocka_unit_test(test_corruption_in_the_middle_is_an_error),
-		cmocka_unit_test(test_group_commit_threads),
+	    cmocka_unit_test(test_append_replay),
+	    cmocka_unit_test(test_rotation_and_truncate),
+	    cmocka_unit_test(test_torn_tail_is_cut),
+	    cmocka_unit_test(test_corruption_in_the_middle_is_an_error),
+	    cmocka_unit_test(test_group_commit_threads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
