@@ -500,3 +500,31 @@ class ShutdownTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class BackpressureTest(unittest.TestCase):
+    def test_table_behind_answers_429_then_recovers(self):
+        cfg = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
+        json.dump({"commit_interval_ms": 3600000, "max_table_memory_bytes": 1048576,
+                   "flush_bytes": 1 << 30}, cfg)
+        cfg.close()
+        f = Floe(args=["--config", cfg.name]).start()
+        try:
+            f.create_table("bp", SCHEMA, table_config={"mooncake": {"append_only": True}})
+            acked, status, hdrs, out = 0, None, {}, None
+            for b in range(200):
+                rows = [{"id": b * 100 + i, "batch": b, "payload": "x" * 200} for i in range(100)]
+                status, out, hdrs = f.request("POST", "/ingest/bp", {"operation": "insert", "data": rows})
+                if status != 200:
+                    break
+                acked += 1
+            self.assertEqual(status, 429, out)
+            self.assertIn("retry", out["message"])
+            self.assertEqual(hdrs.get("Retry-After"), "1")
+            self.assertGreater(acked, 0)
+            f.flush("bp")  # the writer catches up: accepted again
+            f.ingest("bp", [{"id": 10 ** 9, "batch": 999}], mode="sync")
+            self.assertEqual(len(table_rows(f.table_dir("bp"))), acked * 100 + 1)
+        finally:
+            f.cleanup()
+            os.unlink(cfg.name)
