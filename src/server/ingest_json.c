@@ -773,10 +773,10 @@ static int ij_value(ij_ctx *c, int col)
 /* ---- objects ----------------------------------------------------------- */
 
 /* Both objects of the grammar (the body and a row) are walked alike:
- *   for (rc = ij_obj_open(c); rc == 0; rc = ij_obj_next(c)) {
+ *   for (end = ij_obj_open(c); !end; end = ij_obj_next(c)) {
  *           ij_key; check the key; ij_colon; the value;
  *   }
- * and rc < 0 is an error. Whitespace is skipped between all tokens. */
+ * and end < 0 is an error. Whitespace is skipped between all tokens. */
 
 /* After the '{': skips whitespace; 1 (and consumes it) at '}', else 0. */
 static inline int ij_obj_open(ij_ctx *c)
@@ -816,9 +816,10 @@ static inline int ij_key(ij_ctx *c, const char **k, size_t *kn)
 static inline int ij_colon(ij_ctx *c)
 {
 	int rc = ij_expect(c, ':', "':'");
-	if (!rc)
-		ij_ws(c);
-	return rc;
+	if (rc)
+		return rc;
+	ij_ws(c);
+	return 0;
 }
 
 /* ---- rows -------------------------------------------------------------- */
@@ -865,10 +866,10 @@ static inline int ij_lookup(ij_ctx *c, int pos, const char *k, size_t n)
 static int ij_row(ij_ctx *c)
 {
 	size_t stamp = c->row + 1;
-	int pos = 0, rc;
+	int pos = 0, end, rc;
 	c->p++;
 	batch_row_begin(c->b);
-	for (rc = ij_obj_open(c); rc == 0; rc = ij_obj_next(c)) {
+	for (end = ij_obj_open(c); !end; end = ij_obj_next(c)) {
 		const char *k;
 		size_t kn;
 		if ((rc = ij_key(c, &k, &kn)))
@@ -886,8 +887,8 @@ static int ij_row(ij_ctx *c)
 		if ((rc = ij_colon(c)) || (rc = ij_value(c, col)))
 			return rc;
 	}
-	if (rc < 0)
-		return rc;
+	if (end < 0)
+		return end;
 	/* pos counts distinct columns (duplicates are errors above). */
 	for (int col = 0; pos < c->ncols && col < c->ncols; col++) {
 		if (c->seen[col] != stamp && (rc = ij_absent(c, col, IJ_MISSING)))
@@ -1000,10 +1001,10 @@ static int ij_top_value(ij_ctx *c, int key, ingest_request *req)
 static int ij_body(ij_ctx *c, ingest_request *req)
 {
 	unsigned seen = 0;
-	int rc;
+	int end, rc;
 	if ((rc = ij_expect(c, '{', "'{'")))
 		return rc;
-	for (rc = ij_obj_open(c); rc == 0; rc = ij_obj_next(c)) {
+	for (end = ij_obj_open(c); !end; end = ij_obj_next(c)) {
 		const char *k;
 		size_t kn;
 		if ((rc = ij_key(c, &k, &kn)))
@@ -1026,8 +1027,8 @@ static int ij_body(ij_ctx *c, ingest_request *req)
 		if ((rc = ij_colon(c)) || (rc = ij_top_value(c, key, req)))
 			return rc;
 	}
-	if (rc < 0)
-		return rc;
+	if (end < 0)
+		return end;
 	ij_ws(c);
 	if (c->p != c->end)
 		return ij_syntax(c, "unexpected data after the top-level object");
