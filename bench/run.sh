@@ -7,15 +7,18 @@ B=build/rel
 mkdir -p bench/out
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -r)"
 
-if [ -x $B/bench/parquet_write ]; then
+# BENCH_ONLY=rest_ingest (or parquet_write, index_mem, ingest_parse) runs one.
+want() { [ -z "${BENCH_ONLY:-}" ] || [ "$BENCH_ONLY" = "$1" ]; }
+
+if want parquet_write && [ -x $B/bench/parquet_write ]; then
 	echo "== parquet_write"
 	$B/bench/parquet_write 10000000 bench/out
 fi
-if [ -x $B/bench/index_mem ]; then
+if want index_mem && [ -x $B/bench/index_mem ]; then
 	echo "== index_mem"
 	$B/bench/index_mem 50000000 bench/out
 fi
-if [ -x $B/bench/ingest_parse ]; then
+if want ingest_parse && [ -x $B/bench/ingest_parse ]; then
 	echo "== ingest_parse"
 	$B/bench/ingest_parse
 fi
@@ -51,6 +54,7 @@ start_floe() {
 
 metric() { curl -sf "http://127.0.0.1:$PORT/metrics" | awk -v m="$1" '$1 ~ "^"m"\\{" {print $2}'; }
 
+want rest_ingest || exit 0
 APPEND_ONLY='{"mooncake":{"append_only":true,"row_identity":"None"}}'
 declare -A RPS P99
 for mode in fsync none keyed; do

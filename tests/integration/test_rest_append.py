@@ -322,3 +322,25 @@ class RestAppendTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ManifestBoundTest(unittest.TestCase):
+    def test_many_commits_keep_the_manifest_list_short(self):
+        f = Floe().start()
+        try:
+            f.create_table("many", [{"name": "id", "data_type": "int64", "nullable": False}],
+                           table_config={"mooncake": {"append_only": True}})
+            for i in range(300):
+                f.ingest("many", {"id": i}, mode="sync")
+            _, md = current_metadata(f.table_dir("many"))
+            snap = [s for s in md["snapshots"] if s["snapshot-id"] == md["current-snapshot-id"]][0]
+            _, lists, _ = read_avro(local_path(snap["manifest-list"]))
+            self.assertLessEqual(len(lists), 17)
+            self.assertEqual(len(md["snapshots"]), 300)
+            self.assertEqual(md["next-row-id"], 300)
+            files = [local_path(e["data_file"]["file_path"]) for e in live_data_files(f.table_dir("many"))]
+            self.assertEqual(len(files), 300)
+            got = duckq("SELECT count(*), sum(id) FROM read_parquet([%s])" % ",".join("'%s'" % p for p in files))
+            self.assertEqual(got, [["300", str(sum(range(300)))]])
+        finally:
+            f.cleanup()
