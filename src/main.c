@@ -242,6 +242,12 @@ static int parse_serve_args(int argc, char **argv, serve_opts *o, char *err)
 	return 0;
 }
 
+static void begin_shutdown(void *ctx, floe_table *t)
+{
+	(void)ctx;
+	table_begin_shutdown(t);
+}
+
 static int serve(int argc, char **argv)
 {
 	serve_opts o = {.port = 3030};
@@ -299,6 +305,7 @@ static int serve(int argc, char **argv)
 	sigwait(&stop, &sig);
 	log_info("received %s: finishing requests and committing",
 	         sig == SIGINT ? "SIGINT" : "SIGTERM");
+	registry_foreach(reg, begin_shutdown, NULL);
 	http_server_stop(srv);
 	srv = NULL;
 	exit_code = 0;

@@ -546,6 +546,14 @@ int table_close(floe_table *t, char *err)
 	return rc;
 }
 
+void table_begin_shutdown(floe_table *t)
+{
+	pthread_mutex_lock(&t->mu);
+	t->shutting_down = 1;
+	pthread_cond_broadcast(&t->done);
+	pthread_mutex_unlock(&t->mu);
+}
+
 const char *table_name(const floe_table *t)
 {
 	return t->name;
@@ -573,7 +581,7 @@ const floe_schema *table_schema(const floe_table *t)
  * closing with rows it could not commit. */
 static int wait_committed(floe_table *t, int64_t lsn, char *err)
 {
-	while (t->committed_lsn < lsn && !(t->stopping && t->ro_code))
+	while (t->committed_lsn < lsn && !((t->stopping || t->shutting_down) && t->ro_code))
 		pthread_cond_wait(&t->done, &t->mu);
 	if (t->committed_lsn < lsn)
 		return errf(err, t->ro_code,

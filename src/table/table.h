@@ -94,6 +94,10 @@ int table_open(const char *dir, const char *wal_dir, const table_config *cfg, fl
  * the final commit's status (the table is freed either way). NULL is a no-op. */
 int table_close(floe_table *t, char *err);
 
+/* The server is stopping: a sync request waiting on a table that cannot
+ * commit (read-only) gets its answer now instead of holding up the shutdown;
+ * its rows stay in the WAL. */
+void table_begin_shutdown(floe_table *t);
 const char *table_name(const floe_table *t);
 const char *table_database(const floe_table *t);
 const char *table_tablename(const floe_table *t);

@@ -80,7 +80,8 @@ struct floe_table {
 	size_t bytes_pending;
 	int64_t last_lsn, committed_lsn;
 	int commit_now, stopping;
-	int ro_code; /* FLOE_ENOSPC / FLOE_EIO while read-only, else 0 */
+	int shutting_down; /* the server is stopping: read-only waiters give up */
+	int ro_code;       /* FLOE_ENOSPC / FLOE_EIO while read-only, else 0 */
 	char ro_msg[ERR_LEN];
 	int wal_poisoned;
 	wal *wal;

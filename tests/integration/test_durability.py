@@ -423,6 +423,27 @@ class DiskFaultTest(unittest.TestCase):
         self.assertIn(4, ids)
         self.assertEqual(len(ids), len(set(ids)))
 
+    def test_sigterm_while_read_only_does_not_hang(self):
+        f = self.f
+        self.set_fault("enospc " + f.table_dir("d"))
+        result = {}
+
+        def sync_request():
+            result["status"] = f.request("POST", "/ingest/d", {"operation": "insert", "request_mode": "sync",
+                                                               "data": [{"id": 42, "batch": 42}]}, timeout=60)[0]
+        th = threading.Thread(target=sync_request)
+        th.start()
+        time.sleep(1.0)  # the commit fails, the request waits for a commit that cannot happen
+        t0 = time.time()
+        rc = f.stop(signal.SIGTERM, timeout=45)
+        th.join(10)
+        self.assertLess(time.time() - t0, 40)
+        self.assertNotEqual(result.get("status"), 200)  # not visible, so not a sync 2xx
+        self.assertEqual(rc, 1)  # rows left uncommitted (safe in the WAL)
+        self.set_fault("")
+        f.start()
+        self.assertIn((42, 42), table_rows(f.table_dir("d")))  # replayed from the WAL at start
+
     def test_disk_full_on_wal_rejects_and_recovers(self):
         f = self.f
         self.set_fault("enospc " + os.path.join(f.data_dir, ".floe"))
