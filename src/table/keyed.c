@@ -645,7 +645,7 @@ void keyed_apply(floe_table *t, request *req, int replay)
 		req->rc = errf(req->err, FLOE_EINVAL,
 		               "operation: '%s' needs a primary key; table '%s' has none (full-row "
 		               "identity: insert and delete only)",
-		               req->op == TABLE_OP_UPSERT ? "upsert" : "update", t->name);
+		               table_op_name(req->op), t->name);
 		goto out;
 	}
 	if (t->ident == IDENT_PRIMARY_KEY && (req->rc = validate(t, req, local, &key, req->err)))
@@ -661,7 +661,6 @@ void keyed_apply(floe_table *t, request *req, int replay)
 		if ((req->rc = wal_append(t->wal, (uint8_t)req->op, rec.data, rec.len, NULL, 0,
 		                          &lsn, req->err)))
 			goto out;
-		atomic_fetch_add(&t->wal_bytes_appended, rec.len + 20);
 		req->lsn = lsn;
 	}
 	int rc = t->ident == IDENT_FULL_ROW ? apply_full_row(t, req, &key, req->err)

@@ -546,6 +546,12 @@ int table_close(floe_table *t, char *err)
 	return rc;
 }
 
+const char *table_op_name(int op)
+{
+	static const char *const names[] = {"?", "insert", "upsert", "update", "delete"};
+	return names[op >= TABLE_OP_INSERT && op <= TABLE_OP_DELETE ? op : 0];
+}
+
 void table_begin_shutdown(floe_table *t)
 {
 	pthread_mutex_lock(&t->mu);
@@ -687,13 +693,11 @@ int table_submit(floe_table *t, int op, batch *rows, int sync, submit_result *re
 			rc = wait_sync_commit(t, req.lsn, err);
 		return rc;
 	}
-	if (op != TABLE_OP_INSERT) {
-		static const char *const names[] = {"", "insert", "upsert", "update", "delete"};
+	if (op != TABLE_OP_INSERT)
 		return errf(err, FLOE_EINVAL,
 		            "operation: '%s' is not allowed: table '%s' is append-only (created "
 		            "without a primary key); only insert is",
-		            names[op >= 1 && op <= 4 ? op : 0], t->name);
-	}
+		            table_op_name(op), t->name);
 	pending *p = calloc(1, sizeof *p);
 	if (!p || batch_encode(rows, &rec)) {
 		rc = errf(err, FLOE_ENOMEM, "out of memory");
@@ -709,7 +713,6 @@ int table_submit(floe_table *t, int op, batch *rows, int sync, submit_result *re
 		goto fail;
 	}
 	*taken = 1;
-	atomic_fetch_add(&t->wal_bytes_appended, rec.len + 20); /* + the record header */
 	p->lsn = (int64_t)lsn;
 	t->last_lsn = p->lsn;
 	t->bytes_pending += p->bytes;
@@ -970,7 +973,7 @@ void table_get_stats(floe_table *t, table_stats *out)
 	out->data_files = (uint64_t)atomic_load(&t->data_files);
 	out->total_records = atomic_load(&t->total_records);
 	out->wal_bytes = wal_disk_bytes(t->wal);
-	out->wal_bytes_appended = atomic_load(&t->wal_bytes_appended);
+	out->wal_bytes_appended = wal_appended_bytes(t->wal);
 	pthread_mutex_lock(&t->mu);
 	out->bytes_in_memory = t->bytes_pending;
 	out->wal_records_replayed = t->replayed;

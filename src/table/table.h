@@ -107,6 +107,9 @@ const floe_schema *table_schema(const floe_table *t);
 /* WAL record kinds (the operation a batch carries). */
 enum { TABLE_OP_INSERT = 1, TABLE_OP_UPSERT = 2, TABLE_OP_UPDATE = 3, TABLE_OP_DELETE = 4 };
 
+/* "insert", "upsert", "update", "delete". */
+const char *table_op_name(int op);
+
 typedef struct submit_result {
 	int64_t lsn;    /* WAL LSN of the request */
 	size_t deleted; /* delete: rows that existed and were deleted */

@@ -114,7 +114,6 @@ struct floe_table {
 	/* published counters */
 	atomic_uint_fast64_t rows_ingested, batches, commits, commit_failures, bytes_written;
 	atomic_uint_fast64_t rows_in_memory;
-	atomic_uint_fast64_t wal_bytes_appended;
 	atomic_int_fast64_t total_records, data_files, snapshot_id, last_commit_ms;
 };
 

@@ -68,6 +68,7 @@ struct wal {
 	int fd; /* active segment, -1 until replay */
 	int replayed;
 	uint64_t next_lsn, written_lsn, synced_lsn;
+	uint64_t appended_bytes; /* record bytes (headers included) written since open */
 	int syncing;
 	int poisoned;
 	char poison_msg[ERR_LEN];
@@ -496,6 +497,7 @@ int wal_append(wal *w, uint8_t kind, const void *p1, size_t n1, const void *p2, 
 		}
 	}
 	active->size += total;
+	w->appended_bytes += total;
 	w->next_lsn = lsn + 1;
 	w->written_lsn = lsn;
 	if (lsn_out)
@@ -574,6 +576,14 @@ uint64_t wal_last_lsn(wal *w)
 {
 	pthread_mutex_lock(&w->mu);
 	uint64_t v = w->next_lsn - 1;
+	pthread_mutex_unlock(&w->mu);
+	return v;
+}
+
+uint64_t wal_appended_bytes(wal *w)
+{
+	pthread_mutex_lock(&w->mu);
+	uint64_t v = w->appended_bytes;
 	pthread_mutex_unlock(&w->mu);
 	return v;
 }

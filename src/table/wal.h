@@ -58,6 +58,8 @@ int wal_sync(wal *w, uint64_t lsn, char *err);
 int wal_truncate(wal *w, uint64_t upto_lsn, char *err);
 
 uint64_t wal_last_lsn(wal *w);
+/* Record bytes (headers included) appended since the log was opened. */
+uint64_t wal_appended_bytes(wal *w);
 /* Bytes in segment files on disk. */
 uint64_t wal_disk_bytes(wal *w);
 
