@@ -203,3 +203,51 @@ def live_data_files(table_dir):
             if e["status"] != 2 and e["data_file"]["content"] == 0:
                 out.append(e)
     return out
+
+
+DV_CHECK = os.path.join(ROOT, "tests", "tools", "dv_check.py")
+_dv_module = None
+
+
+def dv_check_module():
+    """tests/tools/dv_check.py, the independent Puffin / DV decoder, loaded as
+    a module (its check() is the decoder; a process per Puffin file would cost
+    seconds per check)."""
+    global _dv_module
+    if _dv_module is None:
+        import importlib.util
+        spec = importlib.util.spec_from_file_location("dv_check", DV_CHECK)
+        _dv_module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(_dv_module)
+    return _dv_module
+
+
+def live_data_and_dvs(table_dir):
+    """(data file URIs, {data file URI: deleted positions}) of the current
+    snapshot: manifests read with python3-avro, every DV decoded by dv_check
+    and checked against its manifest entry."""
+    _, md = current_metadata(table_dir)
+    snap_id = md.get("current-snapshot-id")
+    if snap_id is None:
+        return [], {}
+    snap = [x for x in md["snapshots"] if x["snapshot-id"] == snap_id][0]
+    _, lists, _ = read_avro(local_path(snap["manifest-list"]))
+    data, dvs = [], {}
+    dvc = dv_check_module()
+    for m in lists:
+        _, entries, _ = read_avro(local_path(m["manifest_path"]))
+        for e in entries:
+            if e["status"] == 2:
+                continue
+            df = e["data_file"]
+            if df["content"] == 0:
+                data.append(df["file_path"])
+                continue
+            with open(local_path(df["file_path"]), "rb") as fh:
+                out = dvc.check(fh.read())
+            for blob in out["blobs"]:
+                assert blob["offset"] == df["content_offset"] and blob["length"] == df["content_size_in_bytes"]
+                assert blob["cardinality"] == df["record_count"]
+                assert blob["referenced_data_file"] not in dvs, "two DVs for one data file"
+                dvs[blob["referenced_data_file"]] = set(blob["positions"])
+    return data, dvs

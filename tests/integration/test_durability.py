@@ -14,7 +14,8 @@ import threading
 import time
 import unittest
 
-from harness import ROOT, Floe, current_metadata, duckq, live_data_files, local_path, read_avro
+from harness import (ROOT, Floe, current_metadata, duckq, live_data_and_dvs, live_data_files, local_path,
+                     read_avro)
 
 SCHEMA = [{"name": "id", "data_type": "int64", "nullable": False},
           {"name": "batch", "data_type": "int64", "nullable": False},
@@ -133,42 +134,10 @@ KEYED_SCHEMA = [{"name": "id", "data_type": "int64", "nullable": False, "primary
                 {"name": "val", "data_type": "string", "nullable": True}]
 
 
-def dv_check_module():
-    """tests/tools/dv_check.py, the independent Puffin / DV decoder, in-process."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("dv_check", os.path.join(ROOT, "tests", "tools", "dv_check.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def keyed_state(table_dir):
     """id -> val of the live rows (data files minus their DVs), read by DuckDB
     and the independent DV decoder."""
-    _, md = current_metadata(table_dir)
-    snap_id = md.get("current-snapshot-id")
-    if snap_id is None:
-        return {}
-    snap = [x for x in md["snapshots"] if x["snapshot-id"] == snap_id][0]
-    _, lists, _ = read_avro(local_path(snap["manifest-list"]))
-    data, dvs = [], {}
-    dvc = dv_check_module()
-    for m in lists:
-        _, entries, _ = read_avro(local_path(m["manifest_path"]))
-        for e in entries:
-            if e["status"] == 2:
-                continue
-            df = e["data_file"]
-            if df["content"] == 0:
-                data.append(df["file_path"])
-                continue
-            with open(local_path(df["file_path"]), "rb") as fh:
-                out = dvc.check(fh.read())
-            for blob in out["blobs"]:
-                assert blob["offset"] == df["content_offset"] and blob["length"] == df["content_size_in_bytes"]
-                assert blob["cardinality"] == df["record_count"]
-                assert blob["referenced_data_file"] not in dvs, "two DVs for one data file"
-                dvs[blob["referenced_data_file"]] = set(blob["positions"])
+    data, dvs = live_data_and_dvs(table_dir)
     state = {}
     if not data:
         return state

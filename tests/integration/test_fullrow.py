@@ -4,8 +4,7 @@ the independent DV decoder (tests/tools/dv_check.py)."""
 import collections
 import unittest
 
-from harness import Floe, current_metadata, duckq, local_path, read_avro
-from test_durability import dv_check_module
+from harness import Floe, duckq, live_data_and_dvs, local_path
 
 SCHEMA = [{"name": "a", "data_type": "int64", "nullable": True},
           {"name": "s", "data_type": "string", "nullable": True},
@@ -14,26 +13,7 @@ SCHEMA = [{"name": "a", "data_type": "int64", "nullable": True},
 
 def live_rows(table_dir):
     """Multiset of (a, s, f) of the live rows, f as text."""
-    _, md = current_metadata(table_dir)
-    if md.get("current-snapshot-id") is None:
-        return collections.Counter()
-    snap = [x for x in md["snapshots"] if x["snapshot-id"] == md["current-snapshot-id"]][0]
-    _, lists, _ = read_avro(local_path(snap["manifest-list"]))
-    data, dvs = [], {}
-    dvc = dv_check_module()
-    for m in lists:
-        _, entries, _ = read_avro(local_path(m["manifest_path"]))
-        for e in entries:
-            if e["status"] == 2:
-                continue
-            df = e["data_file"]
-            if df["content"] == 0:
-                data.append(df["file_path"])
-                continue
-            with open(local_path(df["file_path"]), "rb") as fh:
-                for blob in dvc.check(fh.read())["blobs"]:
-                    assert blob["referenced_data_file"] not in dvs
-                    dvs[blob["referenced_data_file"]] = set(blob["positions"])
+    data, dvs = live_data_and_dvs(table_dir)
     out = collections.Counter()
     if not data:
         return out

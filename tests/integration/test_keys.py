@@ -17,7 +17,6 @@ every failure message names the seed, the phase and the table.
 import collections
 import datetime
 import decimal
-import importlib.util
 import json
 import os
 import random
@@ -27,29 +26,14 @@ import time
 import unittest
 import uuid as uuidlib
 
-from harness import ROOT, Floe, current_metadata, duckq, local_path, read_avro
+from harness import DV_CHECK, Floe, current_metadata, duckq, dv_check_module, local_path, read_avro
 
-DV_CHECK = os.path.join(ROOT, "tests", "tools", "dv_check.py")
 ROW_ID_FIELD = 2147483540
 LAST_UPDATED_FIELD = 2147483539
 DEFAULT_SEED = 4004
 MAX_REPORT = 25  # problems listed in one failure message
 
 decimal.getcontext().prec = 60
-
-_dv_module = None
-
-
-def dv_check_module():
-    """tests/tools/dv_check.py loaded as a module (its check() is the decoder;
-    running it as a process per Puffin file would cost seconds per check)."""
-    global _dv_module
-    if _dv_module is None:
-        spec = importlib.util.spec_from_file_location("dv_check", DV_CHECK)
-        _dv_module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(_dv_module)
-    return _dv_module
-
 
 # ---------------------------------------------------------------------------
 # Column types: what is sent, and what DuckDB prints for it.
