@@ -18,7 +18,9 @@
 
 #include "base/err.h"
 #include "base/log.h"
+#include "cli/mirror.h"
 #include "server/api.h"
+#include "source/pg/source.h"
 #include "server/http.h"
 #include "storage/fs.h"
 #include "table/registry.h"
@@ -41,6 +43,8 @@ static void usage(FILE *f)
 	           "\n"
 	           "usage:\n"
 	           "  floe serve DATA_DIR [options]   run the server on DATA_DIR\n"
+	           "  floe mirror SRC_URI SCHEMA.TABLE  mirror a PostgreSQL table (asks a running\n"
+	           "                                  server; floe mirror --help for options)\n"
 	           "  floe version                    print the version\n"
 	           "  floe serve --help               the server's options and configuration\n");
 }
@@ -255,6 +259,7 @@ static int serve(int argc, char **argv)
 	registry *reg = NULL;
 	http_server *srv = NULL;
 	metrics *m = NULL;
+	pgsrc_manager *pg = NULL;
 	int rc, exit_code = 1;
 	snprintf(o.bind, sizeof o.bind, "127.0.0.1");
 	o.http.max_body_bytes = 64u << 20;
@@ -293,7 +298,11 @@ static int serve(int argc, char **argv)
 		fprintf(stderr, "floe serve: out of memory\n");
 		goto out;
 	}
-	api a = {.reg = reg, .metrics = m};
+	if ((rc = pgsrc_manager_open(reg, o.data_dir, &pg, err))) {
+		fprintf(stderr, "floe serve: %s\n", err);
+		goto out;
+	}
+	api a = {.reg = reg, .metrics = m, .pg = pg};
 	if ((rc = http_server_start(&o.http, api_handle, api_observe, &a, &srv, err))) {
 		fprintf(stderr, "floe serve: %s\n", err);
 		exit_code = rc == FLOE_EINVAL ? 2 : 1;
@@ -311,6 +320,7 @@ static int serve(int argc, char **argv)
 	exit_code = 0;
 out:
 	http_server_stop(srv);
+	pgsrc_manager_close(pg); /* commits what the mirrors applied */
 	if (registry_close(reg, err)) {
 		fprintf(stderr, "floe serve: %s\n", err);
 		exit_code = 1;
@@ -338,6 +348,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "serve"))
 		return serve(argc, argv);
+	if (!strcmp(argv[1], "mirror"))
+		return cli_mirror(argc - 1, argv + 1);
 	fprintf(stderr, "floe: unknown command '%s'\n\n", argv[1]);
 	usage(stderr);
 	return 2;

@@ -25,6 +25,7 @@ enum {
 	FLOE_EBUSY = -7,    /* try again later (backpressure) */
 	FLOE_ETOOBIG = -8,
 	FLOE_ENOSPC = -9, /* the disk is full (HTTP 507) */
+	FLOE_EPERM = -10, /* a privilege is missing (HTTP 403) */
 };
 
 /* Formats into err (ERR_LEN bytes) when err is not NULL; returns `code`. */

@@ -19,15 +19,23 @@
  * codec (ZSTD frame with content size / raw Snappy / nothing):
  *   dictionary page  DictionaryPageHeader{num_values, PLAIN}; body = the
  *                    dictionary's values in PLAIN, in index order.
- *   data page (v1)   DataPageHeader{num_values (nulls included), encoding,
- *                    RLE, RLE, Statistics}; body =
- *                    [u32 LE n][n bytes: definition levels]   optional only
- *                    values of the non-null rows
+ *   data page (v1)   DataPageHeader{num_values (level entries, nulls
+ *                    included), encoding, RLE, RLE, Statistics}; body =
+ *                    [u32 LE n][n bytes: repetition levels]   lists only
+ *                    [u32 LE n][n bytes: definition levels]   optional or list
+ *                    values of the non-null entries
+ * Lists (spec.list): the schema has the LIST group, the repeated group
+ * "list" and the leaf "element"; the one column chunk is the leaf's. A row
+ * is one level entry when its list is null (definition level 0) or empty
+ * (def_empty), else one entry per element (def_empty + 1 for a null element,
+ * max_def for a present one), with repetition level 0 for a row's first
+ * entry and 1 for the others.
  * Encodings:
  *   PLAIN            INT32/INT64/FLOAT/DOUBLE little-endian; BOOLEAN one bit
  *                    per value, LSB first, last byte zero-padded; BYTE_ARRAY
  *                    u32 LE length + bytes; FLBA the raw bytes.
- *   RLE hybrid       (definition levels, bit width 1; dictionary indices)
+ *   RLE hybrid       (definition levels, bit width 1 (lists: of max_def);
+ *                    repetition levels, bit width 1; dictionary indices)
  *                    runs of either varint(count << 1) + the value in
  *                    ceil(width/8) LE bytes, or varint(groups << 1 | 1) +
  *                    groups * width bytes holding 8 values per group packed
@@ -75,8 +83,10 @@
  *      sink is never called again.
  *   2. A column chunk is buffered (compressed pages) until its row group is
  *      flushed; all columns of a row group hold the same rows.
- *   3. A page starts on a row boundary; page_first_row + page_rows of the
- *      last page = rows of the chunk.
+ *   3. A page starts on a row boundary (a list row is never split, so a page
+ *      may pass PQ_PAGE_MAX_ROWS level entries by one long list); the
+ *      page_rows of a chunk's pages add up to its rows, their page_levels to
+ *      its num_values (equal for a flat column).
  *   4. While dict_on, every buffered index of the page is < dict_n, and the
  *      dictionary's PLAIN bytes (dict_vals) never exceed opts.dict_max_bytes.
  *   5. pq_stats hold exact values; only pq_bounds_of() turns them into the
@@ -95,13 +105,13 @@
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "format/parquet_internal.h"
 #include "format/thrift.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "parquet.c copies native integers and floats as PLAIN (little-endian) values"
 #endif
 
-#define PQ_MAGIC           "PAR1"
 #define PQ_PAGE_MAX_ROWS   20000
 #define PQ_STAT_MAX_BYTES  64
 #define PQ_BOUND_TMP       (PQ_STAT_MAX_BYTES + 8)
@@ -110,35 +120,6 @@
 #define PQ_DELTA_BLOCK     128
 #define PQ_DELTA_MINIBLOCK 32
 #define PQ_HASH_MUL        0x9E3779B97F4A7C15ull
-
-enum {
-	PQ_ENC_PLAIN = 0,
-	PQ_ENC_RLE = 3,
-	PQ_ENC_DELTA_BINARY_PACKED = 5,
-	PQ_ENC_DELTA_LENGTH_BYTE_ARRAY = 6,
-	PQ_ENC_RLE_DICTIONARY = 8,
-};
-enum { PQ_PAGE_DATA = 0, PQ_PAGE_DICTIONARY = 2 };
-enum { PQ_REQUIRED = 0, PQ_OPTIONAL = 1 };
-enum {
-	PQ_CT_UTF8 = 0,
-	PQ_CT_DECIMAL = 5,
-	PQ_CT_DATE = 6,
-	PQ_CT_TIME_MICROS = 8,
-	PQ_CT_TIMESTAMP_MICROS = 10,
-	PQ_CT_INT_8 = 15, /* INT_16 16, INT_32 17, INT_64 18 */
-};
-enum { /* LogicalType union members */
-       PQ_LT_STRING = 1,
-       PQ_LT_DECIMAL = 5,
-       PQ_LT_DATE = 6,
-       PQ_LT_TIME = 7,
-       PQ_LT_TIMESTAMP = 8,
-       PQ_LT_INTEGER = 10,
-       PQ_LT_UUID = 14,
-};
-enum { PQ_UNIT_MICROS = 2, PQ_UNIT_NANOS = 3 };
-enum { PQ_ORDER_UNORDERED = 0, PQ_ORDER_ASCENDING = 1, PQ_ORDER_DESCENDING = 2 };
 
 /* Exact statistics of a page, chunk or file (invariant 5). */
 typedef struct pq_stats {
@@ -206,15 +187,23 @@ typedef struct pq_col {
 	int signed_flba;     /* decimal FLBA: first byte compares signed */
 	int other_enc;       /* encoding of non-dictionary data pages */
 
+	/* levels: flat optional columns have definition levels 0/1; lists
+	 * definition levels 0..max_def and repetition levels 0/1 */
+	int max_def;
+	int def_empty; /* lists: the definition level of an empty list */
+
 	/* current page */
 	size_t page_rows;
-	size_t page_raw; /* PLAIN bytes of the page's values (dictionary mode) */
+	size_t page_levels; /* level entries (= page_rows for a flat column) */
+	size_t page_raw;    /* PLAIN bytes of the page's values (dictionary mode) */
 	pq_stats page_st;
 	buf vals; /* PLAIN values (non-dictionary mode) */
 	size_t bool_bits;
-	uint32_t *idx; /* dictionary indices, PQ_PAGE_MAX_ROWS */
+	uint32_t *idx; /* dictionary indices, lv_cap */
 	size_t idx_n;
-	uint8_t *defs; /* validity of the page's rows, PQ_PAGE_MAX_ROWS */
+	uint8_t *defs; /* definition level of each level entry of the page, lv_cap */
+	uint8_t *reps; /* lists: repetition level of each level entry, lv_cap */
+	size_t lv_cap; /* PQ_PAGE_MAX_ROWS; grown for a list row longer than that */
 
 	/* dictionary of the current chunk */
 	int dict_on;
@@ -229,6 +218,7 @@ typedef struct pq_col {
 	buf pages;     /* data pages, headers included */
 	buf dict_page; /* the dictionary page, headers included */
 	int64_t chunk_rows;
+	int64_t chunk_values; /* level entries */
 	int64_t chunk_uncomp, chunk_comp;
 	int32_t dict_pages, other_pages;
 	pq_stats chunk_st;
@@ -260,7 +250,8 @@ struct pq_writer {
 	ZSTD_CCtx *zctx;
 	buf scratch;  /* uncompressed page body */
 	buf zbuf;     /* compressed page body */
-	int64_t *tmp; /* delta encoder input, PQ_PAGE_MAX_ROWS */
+	int64_t *tmp; /* delta encoder input, tmp_cap */
+	size_t tmp_cap;
 
 	int64_t rg_rows;
 	int64_t num_rows;
@@ -274,30 +265,17 @@ struct pq_writer {
 
 /* ---- small helpers ---------------------------------------------------- */
 
-static int pq_bit_width(uint64_t v)
-{
-	return v ? 64 - __builtin_clzll(v) : 0;
-}
-
-static int pq_grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-	if (need <= *cap)
-		return 0;
-	size_t n = *cap ? *cap : 16;
-	while (n < need)
-		n *= 2;
-	void *q = realloc(*p, n * elem);
-	if (!q)
-		return -1;
-	*p = q;
-	*cap = n;
-	return 0;
-}
-
 /* b->data + off, valid also for an empty buffer (whose data is NULL). */
 static const uint8_t *pq_at(const buf *b, size_t off)
 {
 	return b->data ? b->data + off : (const uint8_t *)"";
+}
+
+/* The validity of values r.. of d (rows of a flat column, elements of a
+ * list), or NULL when every value is present. */
+static const uint8_t *pq_valid_at(const pq_col *c, const pq_column_data *d, size_t r)
+{
+	return d->valid && (c->spec.list || !c->spec.required) ? d->valid + r : NULL;
 }
 
 static int pq_memcmp_len(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
@@ -546,7 +524,7 @@ pq_minmax_bytes(const pq_col *c, pq_stats *st, const uint8_t *base, const uint64
 static size_t pq_stats_rows(const pq_col *c, pq_stats *st, const pq_column_data *d, size_t r,
                             size_t n)
 {
-	const uint8_t *valid = d->valid && !c->spec.required ? d->valid + r : NULL;
+	const uint8_t *valid = pq_valid_at(c, d, r);
 	size_t nulls = 0;
 	if (valid)
 		for (size_t i = 0; i < n; i++)
@@ -1100,7 +1078,7 @@ static inline __attribute__((always_inline)) int pq_dict_put_run(pq_writer *w, p
                                                                  size_t n, size_t *done,
                                                                  const size_t width)
 {
-	const uint8_t *valid = d->valid && !c->spec.required ? d->valid + r : NULL;
+	const uint8_t *valid = pq_valid_at(c, d, r);
 	const uint64_t *off = !width && c->spec.physical == PQ_BYTE_ARRAY ? d->offsets + r : NULL;
 	const size_t vw = width ? width : c->width; /* bytes of a fixed-size value */
 	const uint8_t *fixed = off ? NULL : (const uint8_t *)d->values + r * vw;
@@ -1236,7 +1214,7 @@ static int pq_dict_page(pq_writer *w, pq_col *c, char *err)
 
 static void pq_plain_put(pq_col *c, const pq_column_data *d, size_t r, size_t n)
 {
-	const uint8_t *valid = d->valid && !c->spec.required ? d->valid + r : NULL;
+	const uint8_t *valid = pq_valid_at(c, d, r);
 	buf *b = &c->vals;
 	switch (c->spec.physical) {
 	case PQ_BOOLEAN: {
@@ -1339,6 +1317,16 @@ static void pq_page_info_bounds(pq_col *c, pq_page_info *pi, const pq_bounds *b)
 	buf_append(&c->pi_bytes, b->max, pi->max_len);
 }
 
+/* Appends n levels of bit width bw as [u32 LE length][RLE hybrid]. */
+static void pq_put_levels(buf *body, const uint8_t *levels, size_t n, int bw)
+{
+	size_t at = body->len;
+	buf_put_le32(body, 0);
+	pq_rle_encode(body, levels, 0, n, bw);
+	if (buf_ok(body))
+		put_le32(body->data + at, (uint32_t)(body->len - at - 4));
+}
+
 static int pq_page_flush(pq_writer *w, pq_col *c, char *err)
 {
 	if (c->page_rows == 0)
@@ -1352,15 +1340,13 @@ static int pq_page_flush(pq_writer *w, pq_col *c, char *err)
 	}
 	buf *body = &w->scratch;
 	buf_reset(body);
-	if (!c->spec.required) {
-		buf_put_le32(body, 0);
-		pq_rle_encode(body, c->defs, 0, c->page_rows, 1);
-		if (buf_ok(body))
-			put_le32(body->data, (uint32_t)(body->len - 4));
-	}
+	if (c->spec.list)
+		pq_put_levels(body, c->reps, c->page_levels, 1);
+	if (c->max_def)
+		pq_put_levels(body, c->defs, c->page_levels, pq_bit_width((uint64_t)c->max_def));
 	int enc;
 	int direct = 0; /* the PLAIN values are the whole body: no copy */
-	size_t nvals = c->page_rows - (size_t)c->page_st.nulls;
+	size_t nvals = c->page_levels - (size_t)c->page_st.nulls;
 	if (c->dict_on) {
 		enc = PQ_ENC_RLE_DICTIONARY;
 		int bw = pq_dict_bit_width(c);
@@ -1396,7 +1382,7 @@ static int pq_page_flush(pq_writer *w, pq_col *c, char *err)
 		}
 	} else {
 		enc = PQ_ENC_PLAIN;
-		direct = c->spec.required;
+		direct = !c->max_def;
 		if (!direct)
 			buf_append(body, c->vals.data, c->vals.len);
 	}
@@ -1414,12 +1400,12 @@ static int pq_page_flush(pq_writer *w, pq_col *c, char *err)
 	pi->first_row = c->chunk_rows;
 	pi->nulls = c->page_st.nulls;
 	pi->nans = c->page_st.nans;
-	pi->null_page = (size_t)c->page_st.nulls == c->page_rows;
+	pi->null_page = (size_t)c->page_st.nulls == c->page_levels;
 	if (!pi->null_page && !b.has)
 		c->ci_ok = 0; /* all NaN: a column index would need NaN bounds */
 	pq_page_info_bounds(c, pi, &b);
 	size_t size;
-	rc = pq_page_emit(w, c, &c->pages, src, srclen, enc, c->page_rows, &b, &size, err);
+	rc = pq_page_emit(w, c, &c->pages, src, srclen, enc, c->page_levels, &b, &size, err);
 	if (rc)
 		return rc;
 	pi->size = (int32_t)size;
@@ -1432,7 +1418,9 @@ static int pq_page_flush(pq_writer *w, pq_col *c, char *err)
 	if (!pq_stats_ok(&c->chunk_st) || !buf_ok(&c->pi_bytes))
 		return errf(err, FLOE_ENOMEM, "parquet: out of memory in statistics");
 	c->chunk_rows += (int64_t)c->page_rows;
+	c->chunk_values += (int64_t)c->page_levels;
 	c->page_rows = 0;
+	c->page_levels = 0;
 	c->page_raw = 0;
 	c->idx_n = 0;
 	c->bool_bits = 0;
@@ -1452,46 +1440,203 @@ static int pq_dict_overflow(pq_writer *w, pq_col *c, char *err)
 	return pq_dict_page(w, c, err);
 }
 
-/* Appends rows [r, end) of one column to its chunk, cutting pages. */
+/* Encodes values [e, e+n) of d (rows of a flat column, elements of a list)
+ * into the page: dictionary indices or PLAIN. *done = values consumed, < n
+ * when the dictionary is full (the caller then calls pq_dict_overflow). */
+static int pq_put_values(pq_writer *w, pq_col *c, const pq_column_data *d, size_t e, size_t n,
+                         size_t *done, char *err)
+{
+	*done = n;
+	if (c->dict_on)
+		return pq_dict_put(w, c, d, e, n, done, err);
+	pq_plain_put(c, d, e, n);
+	if (!buf_ok(&c->vals))
+		return errf(err, FLOE_ENOMEM, "parquet: out of memory buffering a page");
+	return 0;
+}
+
+/* Adds values [e, e+n) of d, already encoded, to the page's statistics and
+ * PLAIN size. */
+static void pq_account_values(pq_col *c, const pq_column_data *d, size_t e, size_t n)
+{
+	size_t nulls = pq_stats_rows(c, &c->page_st, d, e, n);
+	if (!c->dict_on)
+		return;
+	size_t present = n - nulls;
+	if (c->spec.physical == PQ_BYTE_ARRAY)
+		c->page_raw += (size_t)(d->offsets[e + n] - d->offsets[e]) + 4 * present;
+	else
+		c->page_raw += present * c->width;
+}
+
+/* After values were added: flushes the page when it is full. */
+static int pq_page_maybe_flush(pq_writer *w, pq_col *c, char *err)
+{
+	if (c->page_levels >= PQ_PAGE_MAX_ROWS || pq_page_used(c) >= w->opts.page_bytes)
+		return pq_page_flush(w, c, err);
+	return 0;
+}
+
+/* Appends rows [r, end) of a flat column to its chunk, cutting pages. */
 static int pq_col_write(pq_writer *w, pq_col *c, const pq_column_data *d, size_t r, size_t end,
                         char *err)
 {
 	int rc;
 	while (r < end) {
 		size_t n = pq_page_room(w, c, d, r, end - r);
-		size_t done = n;
-		if (c->dict_on) {
-			if ((rc = pq_dict_put(w, c, d, r, n, &done, err)))
-				return rc;
-		} else {
-			pq_plain_put(c, d, r, n);
-			if (!buf_ok(&c->vals))
-				return errf(err, FLOE_ENOMEM,
-				            "parquet: out of memory buffering a page");
-		}
-		if (!c->spec.required) {
+		size_t done;
+		if ((rc = pq_put_values(w, c, d, r, n, &done, err)))
+			return rc;
+		if (c->max_def) {
 			if (d->valid)
-				memcpy(c->defs + c->page_rows, d->valid + r, done);
+				memcpy(c->defs + c->page_levels, d->valid + r, done);
 			else
-				memset(c->defs + c->page_rows, 1, done);
+				memset(c->defs + c->page_levels, 1, done);
 		}
-		size_t nulls = pq_stats_rows(c, &c->page_st, d, r, done);
-		if (c->dict_on) {
-			size_t present = done - nulls;
-			if (c->spec.physical == PQ_BYTE_ARRAY)
-				c->page_raw +=
-				    (size_t)(d->offsets[r + done] - d->offsets[r]) + 4 * present;
-			else
-				c->page_raw += present * c->width;
-		}
+		pq_account_values(c, d, r, done);
 		c->page_rows += done;
+		c->page_levels += done;
 		r += done;
-		if (done < n)
-			rc = pq_dict_overflow(w, c, err);
-		else if (c->page_rows >= PQ_PAGE_MAX_ROWS || pq_page_used(c) >= w->opts.page_bytes)
-			rc = pq_page_flush(w, c, err);
-		else
-			rc = 0;
+		rc = done < n ? pq_dict_overflow(w, c, err) : pq_page_maybe_flush(w, c, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Upper bound of the PLAIN bytes of elements [e, e+n) of a list column. */
+static size_t pq_elem_bytes(const pq_col *c, const pq_column_data *d, size_t e, size_t n)
+{
+	if (c->spec.physical == PQ_BYTE_ARRAY)
+		return (size_t)(d->offsets[e + n] - d->offsets[e]) + 4 * n;
+	if (c->spec.physical == PQ_BOOLEAN)
+		return (n + 7) / 8;
+	return n * c->width;
+}
+
+/* Rows from r (at most n) of a list column that the current page can still
+ * take whole; *levels = their level entries. 0 only when the page is not
+ * empty and the next row does not fit: the caller flushes it first. */
+static size_t pq_list_room(const pq_writer *w, const pq_col *c, const pq_column_data *d, size_t r,
+                           size_t n, size_t *levels)
+{
+	const uint64_t *lo = d->list_offsets;
+	size_t cap = PQ_PAGE_MAX_ROWS > c->page_levels ? PQ_PAGE_MAX_ROWS - c->page_levels : 0;
+	size_t used = pq_page_used(c);
+	size_t left = w->opts.page_bytes > used ? w->opts.page_bytes - used : 0;
+	size_t k = 0, ents = 0, bytes = 0;
+	while (k < n) {
+		size_t len = (size_t)(lo[r + k + 1] - lo[r + k]);
+		size_t e = len ? len : 1;
+		size_t b = pq_elem_bytes(c, d, (size_t)lo[r + k], len) + 1;
+		if ((ents + e > cap || bytes + b > left) && (k > 0 || c->page_levels > 0))
+			break;
+		ents += e;
+		bytes += b;
+		k++;
+	}
+	*levels = ents;
+	return k;
+}
+
+/* Makes room for `need` level entries in c's page buffers (levels and
+ * dictionary indices) and the delta encoder's input. */
+static int pq_page_grow(pq_writer *w, pq_col *c, size_t need, char *err)
+{
+	if (need <= c->lv_cap)
+		return 0;
+	size_t cap = c->lv_cap * 2 > need ? c->lv_cap * 2 : need;
+	uint8_t *defs = realloc(c->defs, cap);
+	if (defs)
+		c->defs = defs;
+	uint8_t *reps = defs ? realloc(c->reps, cap) : NULL;
+	if (reps)
+		c->reps = reps;
+	uint32_t *idx = NULL;
+	if (reps && c->idx && (idx = realloc(c->idx, cap * sizeof(*idx))))
+		c->idx = idx;
+	if (!reps || (c->idx && !idx))
+		return errf(err, FLOE_ENOMEM, "parquet: out of memory for a page of %zu values",
+		            need);
+	c->lv_cap = cap;
+	if (w->tmp && cap > w->tmp_cap) {
+		int64_t *tmp = realloc(w->tmp, cap * sizeof(*tmp));
+		if (!tmp)
+			return errf(err, FLOE_ENOMEM,
+			            "parquet: out of memory for a page of %zu values", need);
+		w->tmp = tmp;
+		w->tmp_cap = cap;
+	}
+	return 0;
+}
+
+/* Writes the definition and repetition levels of rows [r, r+n) of a list
+ * column after the page's; returns the entries of null and empty lists. */
+static size_t pq_list_levels(pq_col *c, const pq_column_data *d, size_t r, size_t n)
+{
+	const uint64_t *lo = d->list_offsets;
+	const uint8_t *ev = c->spec.element_required ? NULL : d->elem_valid;
+	const uint8_t *rv = c->spec.required ? NULL : d->valid;
+	size_t o = c->page_levels, nolist = 0;
+	int null_elem = c->def_empty + 1;
+	for (size_t row = r; row < r + n; row++) {
+		size_t e = (size_t)lo[row], end = (size_t)lo[row + 1];
+		if ((rv && !rv[row]) || e == end) {
+			c->defs[o] = (uint8_t)(rv && !rv[row] ? 0 : c->def_empty);
+			c->reps[o++] = 0;
+			nolist++;
+			continue;
+		}
+		for (size_t k = e; k < end; k++) {
+			c->defs[o] = (uint8_t)(!ev || ev[k] ? c->max_def : null_elem);
+			c->reps[o++] = k > e;
+		}
+	}
+	c->page_levels = o;
+	return nolist;
+}
+
+/* Appends rows [r, end) of a list column to its chunk: the values are the
+ * elements, the levels say which rows and lists they belong to; pages are
+ * cut between rows only. */
+static int pq_list_write(pq_writer *w, pq_col *c, const pq_column_data *d, size_t r, size_t end,
+                         char *err)
+{
+	const uint64_t *lo = d->list_offsets;
+	pq_column_data ev = {.valid = c->spec.element_required ? NULL : d->elem_valid,
+	                     .values = d->values,
+	                     .offsets = d->offsets,
+	                     .bytes = d->bytes};
+	int rc;
+	while (r < end) {
+		size_t levels, n = pq_list_room(w, c, d, r, end - r, &levels);
+		if (n == 0) {
+			if ((rc = pq_page_flush(w, c, err)))
+				return rc;
+			continue;
+		}
+		if ((rc = pq_page_grow(w, c, c->page_levels + levels, err)))
+			return rc;
+		size_t e0 = (size_t)lo[r], ne = (size_t)(lo[r + n] - lo[r]), done = 0, rows = n;
+		if (ne && (rc = pq_put_values(w, c, &ev, e0, ne, &done, err)))
+			return rc;
+		if (done < ne) {
+			/* The dictionary filled up inside a row: keep the rows before
+			 * it, drop the indices of that row's elements, and let
+			 * pq_dict_overflow decide how it goes on from that row. */
+			rows = 0;
+			while (lo[r + rows + 1] <= e0 + done)
+				rows++;
+			for (size_t k = (size_t)lo[r + rows]; k < e0 + done; k++)
+				c->idx_n -= !ev.valid || ev.valid[k];
+		}
+		size_t kept = (size_t)(lo[r + rows] - lo[r]);
+		if (kept)
+			pq_account_values(c, &ev, e0, kept);
+		c->page_st.nulls += (int64_t)pq_list_levels(c, d, r, rows);
+		c->page_rows += rows;
+		r += rows;
+		rc = rows < n ? pq_dict_overflow(w, c, err) : pq_page_maybe_flush(w, c, err);
 		if (rc)
 			return rc;
 	}
@@ -1533,9 +1678,17 @@ static size_t pq_rg_bytes(const pq_writer *w)
 static size_t pq_raw_bytes(const pq_writer *w, const pq_column_data *data, size_t r, size_t k)
 {
 	size_t total = k * w->fixed_row_bytes;
-	for (int i = 0; i < w->ncols; i++)
-		if (w->cols[i].spec.physical == PQ_BYTE_ARRAY)
+	for (int i = 0; i < w->ncols; i++) {
+		const pq_col *c = &w->cols[i];
+		if (c->spec.list) {
+			const uint64_t *lo = data[i].list_offsets;
+			total +=
+			    pq_elem_bytes(c, &data[i], (size_t)lo[r], (size_t)(lo[r + k] - lo[r]));
+			total += k; /* levels, roughly */
+		} else if (c->spec.physical == PQ_BYTE_ARRAY) {
 			total += (size_t)(data[i].offsets[r + k] - data[i].offsets[r]) + 4 * k;
+		}
+	}
 	return total;
 }
 
@@ -1647,7 +1800,7 @@ static void pq_chunk_reset(pq_writer *w, pq_col *c)
 	pq_stats_reset(&c->chunk_st);
 	pq_dict_clear(c);
 	c->dict_on = c->spec.physical != PQ_BOOLEAN && w->opts.dict_max_bytes > 0;
-	c->chunk_rows = c->chunk_uncomp = c->chunk_comp = 0;
+	c->chunk_rows = c->chunk_values = c->chunk_uncomp = c->chunk_comp = 0;
 	c->dict_pages = c->other_pages = 0;
 	c->npi = 0;
 	c->ci_ok = 1;
@@ -1687,7 +1840,7 @@ static int pq_rowgroup_flush(pq_writer *w, char *err)
 			return rc;
 		m->dict_page_offset = c->dict_page.len ? w->offset : -1;
 		m->data_page_offset = w->offset + (int64_t)c->dict_page.len;
-		m->num_values = c->chunk_rows;
+		m->num_values = c->chunk_values;
 		m->uncompressed = c->chunk_uncomp;
 		m->compressed = c->chunk_comp;
 		m->dict_pages = c->dict_pages;
@@ -1713,7 +1866,7 @@ static int pq_rowgroup_flush(pq_writer *w, char *err)
 			return rc;
 		rg->uncompressed += c->chunk_uncomp;
 		rg->compressed += c->chunk_comp;
-		c->file_values += c->chunk_rows;
+		c->file_values += c->chunk_values;
 		c->file_comp += c->chunk_comp;
 		c->file_uncomp += c->chunk_uncomp;
 		pq_stats_add(c, &c->file_st, &c->chunk_st);
@@ -1729,14 +1882,16 @@ static int pq_rowgroup_flush(pq_writer *w, char *err)
 
 /* ---- footer ------------------------------------------------------------ */
 
-static void pq_schema_element(thrift_writer *t, const pq_column_spec *s)
+/* The SchemaElement of a leaf column of type s, named `name`. */
+static void pq_schema_element(thrift_writer *t, const pq_column_spec *s, const char *name,
+                              int32_t field_id, int repetition)
 {
 	thrift_elem_struct_begin(t);
 	thrift_field_i32(t, 1, (int32_t)s->physical);
 	if (s->physical == PQ_FIXED_LEN_BYTE_ARRAY)
 		thrift_field_i32(t, 2, s->type_length);
-	thrift_field_i32(t, 3, s->required ? PQ_REQUIRED : PQ_OPTIONAL);
-	thrift_field_string(t, 4, s->name);
+	thrift_field_i32(t, 3, repetition);
+	thrift_field_string(t, 4, name);
 	int ct = -1;
 	switch (s->logical) {
 	case PQ_LOGICAL_STRING:
@@ -1767,7 +1922,7 @@ static void pq_schema_element(thrift_writer *t, const pq_column_spec *s)
 		thrift_field_i32(t, 7, s->scale);
 		thrift_field_i32(t, 8, s->precision);
 	}
-	thrift_field_i32(t, 9, s->field_id);
+	thrift_field_i32(t, 9, field_id);
 	if (s->logical != PQ_LOGICAL_NONE) {
 		thrift_struct_begin(t, 10);
 		switch (s->logical) {
@@ -1810,13 +1965,42 @@ static void pq_schema_element(thrift_writer *t, const pq_column_spec *s)
 	thrift_struct_end(t);
 }
 
+/* The SchemaElements of column s: its leaf, or for a list the LIST group,
+ * the repeated group "list" and the leaf "element". */
+static void pq_schema_column(thrift_writer *t, const pq_column_spec *s)
+{
+	int rep = s->required ? PQ_REQUIRED : PQ_OPTIONAL;
+	if (!s->list) {
+		pq_schema_element(t, s, s->name, s->field_id, rep);
+		return;
+	}
+	thrift_elem_struct_begin(t);
+	thrift_field_i32(t, 3, rep);
+	thrift_field_string(t, 4, s->name);
+	thrift_field_i32(t, 5, 1);
+	thrift_field_i32(t, 6, PQ_CT_LIST);
+	thrift_field_i32(t, 9, s->field_id);
+	thrift_struct_begin(t, 10); /* LogicalType */
+	thrift_struct_begin(t, PQ_LT_LIST);
+	thrift_struct_end(t);
+	thrift_struct_end(t);
+	thrift_struct_end(t);
+	thrift_elem_struct_begin(t);
+	thrift_field_i32(t, 3, PQ_REPEATED);
+	thrift_field_string(t, 4, "list");
+	thrift_field_i32(t, 5, 1);
+	thrift_struct_end(t);
+	pq_schema_element(t, s, "element", s->element_field_id,
+	                  s->element_required ? PQ_REQUIRED : PQ_OPTIONAL);
+}
+
 static void pq_column_chunk(thrift_writer *t, const pq_writer *w, const pq_col *c,
                             const pq_chunk_meta *m, int64_t ci_base, int64_t oi_base)
 {
 	int enc[4], nenc = 0;
 	if (m->dict_pages)
 		enc[nenc++] = PQ_ENC_PLAIN; /* the dictionary page */
-	if (!c->spec.required)
+	if (c->max_def || c->spec.list)
 		enc[nenc++] = PQ_ENC_RLE;
 	if (m->other_pages && !(c->other_enc == PQ_ENC_PLAIN && m->dict_pages))
 		enc[nenc++] = c->other_enc;
@@ -1831,8 +2015,12 @@ static void pq_column_chunk(thrift_writer *t, const pq_writer *w, const pq_col *
 	thrift_list_begin(t, 2, THRIFT_I32, (uint32_t)nenc);
 	for (int i = 0; i < nenc; i++)
 		thrift_elem_i32(t, enc[i]);
-	thrift_list_begin(t, 3, THRIFT_BINARY, 1);
+	thrift_list_begin(t, 3, THRIFT_BINARY, c->spec.list ? 3 : 1);
 	thrift_elem_string(t, c->spec.name);
+	if (c->spec.list) {
+		thrift_elem_string(t, "list");
+		thrift_elem_string(t, "element");
+	}
 	thrift_field_i32(t, 4, (int32_t)w->opts.codec);
 	thrift_field_i64(t, 5, m->num_values);
 	thrift_field_i64(t, 6, m->uncompressed);
@@ -1889,13 +2077,16 @@ static int pq_footer(pq_writer *w, buf *out, int64_t ci_base, int64_t oi_base)
 	thrift_writer t;
 	thrift_init(&t, out);
 	thrift_field_i32(&t, 1, 1);
-	thrift_list_begin(&t, 2, THRIFT_STRUCT, (uint32_t)w->ncols + 1);
+	uint32_t nlists = 0;
+	for (int i = 0; i < w->ncols; i++)
+		nlists += w->cols[i].spec.list ? 1u : 0u;
+	thrift_list_begin(&t, 2, THRIFT_STRUCT, (uint32_t)w->ncols + 1 + 2 * nlists);
 	thrift_elem_struct_begin(&t);
 	thrift_field_string(&t, 4, "schema");
 	thrift_field_i32(&t, 5, w->ncols);
 	thrift_struct_end(&t);
 	for (int i = 0; i < w->ncols; i++)
-		pq_schema_element(&t, &w->cols[i].spec);
+		pq_schema_column(&t, &w->cols[i].spec);
 	thrift_field_i64(&t, 3, w->num_rows);
 	thrift_list_begin(&t, 4, THRIFT_STRUCT, (uint32_t)w->nrg);
 	for (int g = 0; g < w->nrg; g++) {
@@ -2049,6 +2240,7 @@ static void pq_col_release(pq_col *c)
 	buf_release(&c->pi_bytes);
 	free(c->idx);
 	free(c->defs);
+	free(c->reps);
 	free(c->dkey);
 	free(c->doff);
 	free(c->slots);
@@ -2162,7 +2354,14 @@ int pq_writer_open(const pq_column_spec *cols, int ncols, const pq_kv *kv, int n
 			c->width = 0;
 			break;
 		}
-		w->fixed_row_bytes += c->width;
+		if (!c->spec.list)
+			w->fixed_row_bytes += c->width;
+		/* Levels: a list's definition levels count the optional list,
+		 * the repeated group and the optional element. */
+		c->def_empty = c->spec.list && !c->spec.required ? 1 : 0;
+		c->max_def =
+		    c->spec.list ? c->def_empty + 1 + !c->spec.element_required : !c->spec.required;
+		c->lv_cap = PQ_PAGE_MAX_ROWS;
 		c->signed_flba = c->spec.physical == PQ_FIXED_LEN_BYTE_ARRAY &&
 		                 c->spec.logical == PQ_LOGICAL_DECIMAL;
 		c->other_enc = PQ_ENC_PLAIN;
@@ -2171,7 +2370,9 @@ int pq_writer_open(const pq_column_spec *cols, int ncols, const pq_kv *kv, int n
 			c->other_enc = PQ_ENC_DELTA_BINARY_PACKED;
 		if (o.delta_encodings && c->spec.physical == PQ_BYTE_ARRAY)
 			c->other_enc = PQ_ENC_DELTA_LENGTH_BYTE_ARRAY;
-		if (!c->spec.required && !(c->defs = malloc(PQ_PAGE_MAX_ROWS)))
+		if (c->max_def && !(c->defs = malloc(PQ_PAGE_MAX_ROWS)))
+			goto oom;
+		if (c->spec.list && !(c->reps = malloc(PQ_PAGE_MAX_ROWS)))
 			goto oom;
 		if (c->spec.physical != PQ_BOOLEAN && o.dict_max_bytes > 0 &&
 		    !(c->idx = malloc(PQ_PAGE_MAX_ROWS * sizeof(*c->idx))))
@@ -2185,6 +2386,7 @@ int pq_writer_open(const pq_column_spec *cols, int ncols, const pq_kv *kv, int n
 		if (!w->kv[i].key || (kv[i].value && !w->kv[i].value))
 			goto oom;
 	}
+	w->tmp_cap = PQ_PAGE_MAX_ROWS;
 	if (o.delta_encodings && !(w->tmp = malloc(PQ_PAGE_MAX_ROWS * sizeof(*w->tmp))))
 		goto oom;
 	if (o.codec == PQ_CODEC_ZSTD) {
@@ -2209,41 +2411,80 @@ fail:
 	return rc;
 }
 
+/* Checks values [first, first + n) of d (rows of a flat column, elements of
+ * a list; `what` names them) for the column's physical type. */
+static int pq_check_values(const pq_col *c, const pq_column_data *d, size_t first, size_t n,
+                           const char *what, char *err)
+{
+	const char *name = c->spec.name;
+	if (c->spec.physical != PQ_BYTE_ARRAY) {
+		if (n && !d->values)
+			return errf(err, FLOE_EINVAL, "parquet: column '%s': no values", name);
+		return 0;
+	}
+	if (!d->offsets || (!d->bytes && d->offsets[first + n] != d->offsets[first]))
+		return errf(err, FLOE_EINVAL, "parquet: column '%s': no offsets/bytes", name);
+	for (size_t r = first; r < first + n; r++) {
+		uint64_t len = d->offsets[r + 1] - d->offsets[r];
+		if (d->offsets[r + 1] < d->offsets[r])
+			return errf(err, FLOE_EINVAL,
+			            "parquet: column '%s': offsets decrease at %s %zu", name, what,
+			            r);
+		if (len > PQ_VALUE_MAX)
+			return errf(err, FLOE_ETOOBIG,
+			            "parquet: column '%s': %s %zu holds %llu bytes, "
+			            "above the %llu a Parquet value may have",
+			            name, what, r, (unsigned long long)len,
+			            (unsigned long long)PQ_VALUE_MAX);
+	}
+	return 0;
+}
+
+/* Checks a list column's rows: offsets, null lists, required elements. */
+static int pq_check_list(const pq_col *c, const pq_column_data *d, size_t nrows, char *err)
+{
+	const char *name = c->spec.name;
+	const uint64_t *lo = d->list_offsets;
+	if (!lo)
+		return errf(err, FLOE_EINVAL, "parquet: list column '%s': no list offsets", name);
+	for (size_t r = 0; r < nrows; r++) {
+		if (lo[r + 1] < lo[r])
+			return errf(err, FLOE_EINVAL,
+			            "parquet: list column '%s': list offsets decrease at row %zu",
+			            name, r);
+		if (d->valid && !d->valid[r] && lo[r + 1] != lo[r])
+			return errf(err, FLOE_EINVAL,
+			            "parquet: list column '%s': row %zu is null but has elements",
+			            name, r);
+	}
+	size_t first = (size_t)lo[0], n = (size_t)(lo[nrows] - lo[0]);
+	if (c->spec.element_required && d->elem_valid && n) {
+		const uint8_t *z = memchr(d->elem_valid + first, 0, n);
+		if (z)
+			return errf(err, FLOE_EINVAL,
+			            "parquet: list column '%s' has required elements but element "
+			            "%zu is null",
+			            name, (size_t)(z - d->elem_valid));
+	}
+	return pq_check_values(c, d, first, n, "element", err);
+}
+
 /* Checks a batch before any of it is encoded. */
 static int pq_check_batch(const pq_writer *w, const pq_column_data *data, size_t nrows, char *err)
 {
 	for (int i = 0; i < w->ncols; i++) {
 		const pq_col *c = &w->cols[i];
 		const pq_column_data *d = &data[i];
-		const char *name = c->spec.name;
-		if (c->spec.physical == PQ_BYTE_ARRAY) {
-			if (!d->offsets || (!d->bytes && d->offsets[nrows] != d->offsets[0]))
-				return errf(err, FLOE_EINVAL,
-				            "parquet: column '%s': no offsets/bytes", name);
-			for (size_t r = 0; r < nrows; r++) {
-				uint64_t len = d->offsets[r + 1] - d->offsets[r];
-				if (d->offsets[r + 1] < d->offsets[r])
-					return errf(
-					    err, FLOE_EINVAL,
-					    "parquet: column '%s': offsets decrease at row %zu",
-					    name, r);
-				if (len > PQ_VALUE_MAX)
-					return errf(
-					    err, FLOE_ETOOBIG,
-					    "parquet: column '%s': row %zu holds %llu bytes, "
-					    "above the %llu a Parquet value may have",
-					    name, r, (unsigned long long)len,
-					    (unsigned long long)PQ_VALUE_MAX);
-			}
-		} else if (!d->values) {
-			return errf(err, FLOE_EINVAL, "parquet: column '%s': no values", name);
-		}
+		int rc = c->spec.list ? pq_check_list(c, d, nrows, err)
+		                      : pq_check_values(c, d, 0, nrows, "row", err);
+		if (rc)
+			return rc;
 		if (c->spec.required && d->valid) {
 			const uint8_t *z = memchr(d->valid, 0, nrows);
 			if (z)
 				return errf(err, FLOE_EINVAL,
 				            "parquet: column '%s' is required but row %zu is null",
-				            name, (size_t)(z - d->valid));
+				            c->spec.name, (size_t)(z - d->valid));
 		}
 	}
 	return 0;
@@ -2265,7 +2506,8 @@ int pq_writer_write(pq_writer *w, const pq_column_data *data, size_t nrows, char
 	for (size_t r = 0; r < nrows;) {
 		size_t n = pq_slice_rows(w, data, r, nrows);
 		for (int i = 0; i < w->ncols; i++)
-			if ((rc = pq_col_write(w, &w->cols[i], &data[i], r, r + n, err)))
+			if ((rc = (w->cols[i].spec.list ? pq_list_write : pq_col_write)(
+			         w, &w->cols[i], &data[i], r, r + n, err)))
 				goto fail;
 		w->rg_rows += (int64_t)n;
 		r += n;

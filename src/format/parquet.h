@@ -1,10 +1,11 @@
 /*
  * parquet — floe's Parquet file writer. Knows bytes, not tables.
  *
- * The caller describes a flat list of columns (pq_column_spec: physical type,
- * logical annotation, field_id, required or optional), then hands rows in
- * column-major form (pq_column_data) once or many times, then closes the file.
- * Output goes through a caller-supplied sink so the file can stream to disk.
+ * The caller describes a list of columns (pq_column_spec: physical type,
+ * logical annotation, field_id, required or optional; a column may instead be
+ * a LIST of elements of that type), then hands rows in column-major form
+ * (pq_column_data) once or many times, then closes the file. Output goes
+ * through a caller-supplied sink so the file can stream to disk.
  *
  * Contract:
  *   1. Every SchemaElement carries field_id; the footer key-value metadata holds
@@ -13,7 +14,9 @@
  *      row group reaches opts.row_group_bytes; a single pq_writer_write call may
  *      produce several row groups, and several calls may share one.
  *   3. Data pages are v1 pages with RLE/bit-packed definition levels (optional
- *      columns only). Each column chunk starts dictionary-encoded
+ *      columns only; list columns also have repetition levels before them,
+ *      and pages start on a row boundary). Each column chunk starts
+ *      dictionary-encoded
  *      (RLE_DICTIONARY) and falls back to PLAIN for the rest of the chunk when
  *      the dictionary would exceed opts.dict_max_bytes / values (or, with
  *      opts.delta_encodings, to DELTA_BINARY_PACKED for INT32/INT64 and
@@ -51,7 +54,8 @@ typedef enum pq_logical {
 	PQ_LOGICAL_INT,       /* INT32/INT64 with int_bits (8/16/32/64), signed */
 	PQ_LOGICAL_DATE,      /* INT32, + ConvertedType DATE */
 	PQ_LOGICAL_TIME,      /* INT64 micros (or nanos when nanos=1), not UTC-adjusted */
-	PQ_LOGICAL_TIMESTAMP, /* INT64 micros (or nanos), utc_adjusted; micros also get ConvertedType TIMESTAMP_MICROS */
+	PQ_LOGICAL_TIMESTAMP, /* INT64 micros (or nanos), utc_adjusted; micros also get
+	                         ConvertedType TIMESTAMP_MICROS */
 	PQ_LOGICAL_DECIMAL,   /* INT32 / INT64 / FLBA, precision + scale, + ConvertedType DECIMAL */
 	PQ_LOGICAL_UUID,      /* FLBA(16) */
 } pq_logical;
@@ -68,6 +72,19 @@ typedef struct pq_column_spec {
 	int int_bits;     /* PQ_LOGICAL_INT */
 	int utc_adjusted; /* TIMESTAMP */
 	int nanos;        /* TIME / TIMESTAMP: 1 = NANOS unit */
+	/* list = 1: the column is the standard 3-level LIST
+	 *   <required|optional> group name (LIST) {      field_id
+	 *     repeated group list {
+	 *       <element_required ? required : optional> <type> element;  element_field_id
+	 *   } }
+	 * where `required` is the list's repetition and the type members above
+	 * describe the element. Its one leaf column has path name.list.element,
+	 * definition levels 0 null list (optional lists only), then empty list,
+	 * null element (optional elements only), present element, and
+	 * repetition levels 0 (a row's first entry) / 1. */
+	int list;
+	int32_t element_field_id;
+	int element_required;
 } pq_column_spec;
 
 /*
@@ -80,12 +97,21 @@ typedef struct pq_column_spec {
  *            type_length bytes (decimal FLBA: big-endian two's complement).
  *   offsets/bytes: BYTE_ARRAY: value i is bytes[offsets[i] .. offsets[i+1]),
  *            offsets has nrows+1 entries (null rows have an empty range).
+ * A list column (spec.list): valid is per row (a null list; NULL = none), and
+ *   list_offsets: nrows+1 entries; row r holds elements list_offsets[r] ..
+ *            list_offsets[r+1] (a null list an empty range), indexes into
+ *   elem_valid, values, offsets, bytes: the elements, laid out as a column's
+ *            rows are above (elem_valid: 1 = present, 0 = null element; NULL
+ *            = all present). A call uses elements list_offsets[0] ..
+ *            list_offsets[nrows] only.
  */
 typedef struct pq_column_data {
 	const uint8_t *valid;
 	const void *values;
 	const uint64_t *offsets;
 	const uint8_t *bytes;
+	const uint64_t *list_offsets; /* list columns only */
+	const uint8_t *elem_valid;    /* list columns only */
 } pq_column_data;
 
 typedef enum pq_codec {
@@ -95,15 +121,15 @@ typedef enum pq_codec {
 } pq_codec; /* values equal the thrift CompressionCodec enum */
 
 typedef struct pq_options {
-	pq_codec codec;          /* default ZSTD */
-	int zstd_level;          /* default 3 */
-	size_t row_group_bytes;  /* uncompressed bytes per row group; default 128 MiB */
-	size_t page_bytes;       /* target uncompressed data page size; default 1 MiB */
-	size_t dict_max_bytes;   /* dictionary page limit before PLAIN fallback; default 1 MiB */
-	const char *created_by;  /* default "floe" */
-	int delta_encodings;     /* 1: DELTA_* instead of PLAIN after dictionary fallback;
-				    default 0 (older Iceberg Java vectorized readers reject
-				    them; see parquet.c) */
+	pq_codec codec;         /* default ZSTD */
+	int zstd_level;         /* default 3 */
+	size_t row_group_bytes; /* uncompressed bytes per row group; default 128 MiB */
+	size_t page_bytes;      /* target uncompressed data page size; default 1 MiB */
+	size_t dict_max_bytes;  /* dictionary page limit before PLAIN fallback; default 1 MiB */
+	const char *created_by; /* default "floe" */
+	int delta_encodings;    /* 1: DELTA_* instead of PLAIN after dictionary fallback;
+	                           default 0 (older Iceberg Java vectorized readers reject
+	                           them; see parquet.c) */
 } pq_options;
 
 /* Fills opts with the defaults above. */
@@ -120,15 +146,19 @@ typedef struct pq_kv {
 /* Per-column results, for Iceberg manifest metrics. min/max are the exact
  * extreme values in PLAIN encoding without length prefix (INT32 4 bytes LE,
  * INT64 8 LE, FLOAT/DOUBLE IEEE LE, BOOLEAN 1 byte, BYTE_ARRAY raw bytes, FLBA
- * raw bytes); has_min_max = 0 when every value is null (or NaN). */
+ * raw bytes); has_min_max = 0 when every value is null (or NaN). For a list
+ * column they describe its leaf, as the column chunks do (parquet-mr's
+ * counting, which Iceberg's manifest metrics follow): num_values counts level
+ * entries (an element, or one entry for a null or empty list) and null_count
+ * the entries without a value (null elements, null and empty lists). */
 typedef struct pq_column_result {
-	int64_t num_values;       /* rows, nulls included */
+	int64_t num_values; /* level entries (rows for a flat column), nulls included */
 	int64_t null_count;
 	int64_t nan_count;        /* FLOAT/DOUBLE only, else 0 */
 	int64_t compressed_bytes; /* sum over row groups of total_compressed_size */
 	int64_t uncompressed_bytes;
 	int has_min_max;
-	uint8_t *min;             /* malloc'd; freed by pq_file_result_free */
+	uint8_t *min; /* malloc'd; freed by pq_file_result_free */
 	size_t min_len;
 	uint8_t *max;
 	size_t max_len;
@@ -136,7 +166,7 @@ typedef struct pq_column_result {
 
 typedef struct pq_file_result {
 	int64_t num_rows;
-	int64_t file_size;        /* bytes sent to the sink in total */
+	int64_t file_size; /* bytes sent to the sink in total */
 	int nrow_groups;
 	int64_t *row_group_offsets; /* file offset of each row group's first page (split offsets) */
 	int ncols;
@@ -148,8 +178,8 @@ typedef struct pq_writer pq_writer;
 /* Starts a file: writes the "PAR1" magic to the sink. cols and kv are copied.
  * *out is freed by pq_writer_close or pq_writer_abort. */
 int pq_writer_open(const pq_column_spec *cols, int ncols, const pq_kv *kv, int nkv,
-		   const pq_options *opts, pq_sink_fn sink, void *sink_ctx, pq_writer **out,
-		   char *err);
+                   const pq_options *opts, pq_sink_fn sink, void *sink_ctx, pq_writer **out,
+                   char *err);
 /* Appends nrows rows (data has ncols entries, in the order of cols). */
 int pq_writer_write(pq_writer *w, const pq_column_data *data, size_t nrows, char *err);
 /* Flushes the last row group, writes the footer and "PAR1", frees w, and

@@ -279,6 +279,9 @@ static int ice_one_bound(const ice_field *f, ice_bound_side side, const uint8_t 
 	case ICE_BINARY:
 		ice_binary_bound(side, v, len, out, has_bound);
 		return 0;
+	case ICE_LIST:
+		/* Bounds belong to leaf fields; a list's own id never has any. */
+		return errf(err, FLOE_EINVAL, "column '%s': a list has no bounds", f->name);
 	}
 	return errf(err, FLOE_EINVAL, "column '%s': invalid type %d", f->name, (int)f->type);
 }

@@ -8,6 +8,9 @@
  * incremented; if no increment is possible there is no upper bound); binary:
  * raw, truncated to ICE_BOUND_BINARY_BYTES likewise; uuid: 16 bytes big-endian;
  * decimal: unscaled value as minimal two's-complement big-endian. Never padded.
+ * Lists have none: Iceberg keeps metrics per leaf field, and floe reports a
+ * list's value and null counts under its element id without bounds (as
+ * Iceberg Java does for fields inside a list).
  */
 #ifndef FLOE_ICE_BOUNDS_H
 #define FLOE_ICE_BOUNDS_H
@@ -29,7 +32,7 @@
  * truncated upper bound cannot be incremented (omit it then).
  */
 int ice_bounds_from_parquet(const ice_field *f, const uint8_t *pq_min, size_t min_len,
-			    const uint8_t *pq_max, size_t max_len, buf *lower, buf *upper,
-			    int *has_upper, char *err);
+                            const uint8_t *pq_max, size_t max_len, buf *lower, buf *upper,
+                            int *has_upper, char *err);
 
 #endif

@@ -412,6 +412,34 @@ fail:
 	return errf(err, FLOE_ENOMEM, "out of memory adding a snapshot to table metadata");
 }
 
+int ice_meta_add_schema(json_t *doc, ice_schema *schema, char *err)
+{
+	json_t *schemas = json_object_get(doc, "schemas");
+	json_t *last = json_object_get(doc, "last-column-id");
+	if (!json_is_array(schemas) || !json_is_integer(last))
+		return errf(err, FLOE_EINVAL, "table metadata has no schemas or last-column-id");
+	/* Schema ids are never reused: the new one is above every existing id. */
+	int64_t next_id = 0;
+	size_t i;
+	json_t *s;
+	json_array_foreach(schemas, i, s)
+	{
+		json_t *id = json_object_get(s, "schema-id");
+		if (json_is_integer(id) && json_integer_value(id) >= next_id)
+			next_id = json_integer_value(id) + 1;
+	}
+	schema->schema_id = (int32_t)next_id;
+	int64_t last_col = json_integer_value(last);
+	if (ice_schema_max_field_id(schema) > last_col)
+		last_col = ice_schema_max_field_id(schema);
+	json_t *sj = ice_schema_to_json(schema);
+	if (!sj || json_array_append_new(schemas, sj) ||
+	    json_object_set_new(doc, "current-schema-id", json_integer(next_id)) ||
+	    json_object_set_new(doc, "last-column-id", json_integer(last_col)))
+		return errf(err, FLOE_ENOMEM, "out of memory adding a schema");
+	return 0;
+}
+
 int ice_meta_update_properties(json_t *doc, const json_t *changes, char *err)
 {
 	const char *k;

@@ -278,26 +278,57 @@ void ice_table_install(ice_table *t, int version, json_t *doc, const ice_meta_vi
 	t->version = version;
 }
 
-int ice_table_set_properties(ice_table *t, const json_t *properties, char *err)
+/* A metadata-only version: optionally a new current schema, then property
+ * changes (either may be NULL). */
+static int ice_table_update_meta(ice_table *t, const ice_schema *schema, const json_t *properties,
+                                 char *err)
 {
 	ice_meta_view view;
+	ice_schema copy = {0};
 	int rc, published = 0;
 	if (t->poisoned)
 		return errf(err, FLOE_EIO, "table %s: an earlier commit failed midway; reload it",
 		            t->dir);
 	json_t *doc = NULL;
-	if ((rc = ice_meta_next(t, ice_meta_now_ms(t->doc), &doc, err)) ||
-	    (rc = ice_meta_update_properties(doc, properties, err)) ||
+	if ((rc = ice_meta_next(t, ice_meta_now_ms(t->doc), &doc, err)))
+		goto fail;
+	if (schema &&
+	    ((rc = ice_schema_validate(schema, err)) ||
+	     (rc = ice_schema_copy(schema, &copy) ? errf(err, FLOE_ENOMEM, "out of memory") : 0) ||
+	     (rc = ice_meta_add_schema(doc, &copy, err))))
+		goto fail;
+	if ((properties && (rc = ice_meta_update_properties(doc, properties, err))) ||
 	    (rc = ice_meta_parse(doc, &view, err)) ||
 	    (rc = ice_catalog_publish(t->dir, t->version + 1, doc, &published, err)))
 		goto fail;
 	ice_table_install(t, t->version + 1, doc, &view);
+	if (schema) {
+		ice_schema_clear(&t->schema);
+		t->schema = copy;
+	}
 	return 0;
 fail:
 	if (published)
 		t->poisoned = 1;
+	ice_schema_clear(&copy);
 	json_decref(doc);
 	return rc;
+}
+
+int32_t ice_table_last_column_id(const ice_table *t)
+{
+	return (int32_t)json_integer_value(json_object_get(t->doc, "last-column-id"));
+}
+
+int ice_table_set_properties(ice_table *t, const json_t *properties, char *err)
+{
+	return ice_table_update_meta(t, NULL, properties, err);
+}
+
+int ice_table_set_schema(ice_table *t, const ice_schema *schema, const json_t *properties,
+                         char *err)
+{
+	return ice_table_update_meta(t, schema, properties, err);
 }
 
 int ice_table_read_manifest(const ice_manifest_file *mf, ice_manifest_entry **out, size_t *n,

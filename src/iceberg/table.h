@@ -70,6 +70,8 @@ int64_t ice_table_snapshot_id(const ice_table *t);       /* -1: no snapshot yet 
 int64_t ice_table_sequence_number(const ice_table *t);   /* last-sequence-number */
 int64_t ice_table_next_row_id(const ice_table *t);
 int64_t ice_table_last_updated_ms(const ice_table *t);
+/* The highest field id the table has ever used (last-column-id). */
+int32_t ice_table_last_column_id(const ice_table *t);
 /* Value of a current-snapshot summary key, or NULL (borrowed). */
 const char *ice_table_summary(const ice_table *t, const char *key);
 /* Totals of the current snapshot (0 with no snapshot). */
@@ -118,6 +120,17 @@ int ice_table_commit(ice_table *t, const ice_commit *c, int64_t *snapshot_id_out
  * `properties` is an object whose string values are set and whose null
  * values remove the key; other keys keep their value. */
 int ice_table_set_properties(ice_table *t, const json_t *properties, char *err);
+
+/* Schema evolution, a metadata-only change: `schema` (its schema_id is
+ * ignored; the table assigns the next one) becomes the current schema, with
+ * optional property changes as above in the same version. Field ids keep
+ * their meaning: a field whose id is new is an added column (files written
+ * before read it as null, or as its initial-default), a missing id is a
+ * dropped column, a changed type under the same id must be a promotion the
+ * spec allows (int->long, float->double, decimal precision widening; the
+ * caller checks). Data files keep the schema they were written with. */
+int ice_table_set_schema(ice_table *t, const ice_schema *schema, const json_t *properties,
+                         char *err);
 
 /* Calls fn(uri) once for every file reachable from any snapshot of the
  * current metadata: manifest lists, manifests, data and delete files (full

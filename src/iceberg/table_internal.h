@@ -88,6 +88,11 @@ typedef struct ice_meta_snapshot {
 int ice_meta_add_snapshot(json_t *doc, ice_meta_snapshot *s, char *err);
 /* Merges `changes` into the document's properties: string values are set,
  * null values remove the key. FLOE_EINVAL for any other value. */
+/* Appends `schema` to doc's "schemas" as the new current schema: its
+ * schema_id is set to one above every existing id (ids are never reused) and
+ * last-column-id grows to cover its field ids (it never shrinks, so a dropped
+ * column's id is never given to another column). */
+int ice_meta_add_schema(json_t *doc, ice_schema *schema, char *err);
 int ice_meta_update_properties(json_t *doc, const json_t *changes, char *err);
 /* FLOE_EINVAL unless p is NULL or an object whose values are all strings. */
 int ice_meta_check_properties(const json_t *p, const char *what, char *err);

@@ -26,6 +26,8 @@ static int status_of(int code)
 	switch (code) {
 	case FLOE_EINVAL:
 		return 400;
+	case FLOE_EPERM:
+		return 403;
 	case FLOE_ENOTFOUND:
 		return 404;
 	case FLOE_EEXIST:
@@ -259,7 +261,7 @@ static void handle_create(api *a, const char *name, const http_request *req, htt
 		                    json_object_get(body, "table_config"), &schema, &ident, err);
 	floe_table *t = NULL;
 	if (rc == 0)
-		rc = registry_create(a->reg, name, db, tn, &schema, &ident, &t, err);
+		rc = registry_create(a->reg, name, db, tn, &schema, &ident, 0, &t, err);
 	if (rc) {
 		fail_with(resp, rc, err);
 	} else {
@@ -311,10 +313,57 @@ static void handle_ingest(api *a, floe_table *t, const http_request *req, http_r
 	reply_json(resp, 200, out);
 }
 
+/* POST /tables/{name}/from_postgres (moonlink's route): mirror a PostgreSQL
+ * table. */
+static void handle_from_postgres(api *a, const char *name, const http_request *req,
+                                 http_response *resp)
+{
+	static const char *const keys[] = {"database",       "table",        "src_uri",
+	                                   "src_table_name", "table_config", NULL};
+	static const char *const required[] = {"database", "table", "src_uri", "src_table_name",
+	                                       NULL};
+	char err[ERR_LEN];
+	json_t *reply = NULL;
+	json_t *body = parse_body(req, resp);
+	if (!body)
+		return;
+	int rc = only_keys(body, "body", keys, err);
+	for (const char *const *k = required; rc == 0 && *k; k++)
+		if (!json_is_string(json_object_get(body, *k)))
+			rc = errf(err, FLOE_EINVAL, "%s: missing or not a string", *k);
+	if (rc == 0)
+		rc = pgsrc_mirror(a->pg, name, json_string_value(json_object_get(body, "database")),
+		                  json_string_value(json_object_get(body, "table")),
+		                  json_string_value(json_object_get(body, "src_uri")),
+		                  json_string_value(json_object_get(body, "src_table_name")),
+		                  json_object_get(body, "table_config"), &reply, err);
+	if (rc)
+		fail_with(resp, rc == FLOE_EBUSY ? FLOE_EINVAL : rc, err);
+	else
+		reply_json(resp, 201, reply);
+	json_decref(body);
+}
+
+static json_t *describe_table(api *a, floe_table *t, int brief)
+{
+	json_t *o = table_describe(t, brief);
+	json_t *src = a->pg ? pgsrc_describe(a->pg, table_name(t)) : NULL;
+	if (o && src)
+		json_object_set_new(o, "source", src);
+	else
+		json_decref(src);
+	return o;
+}
+
+typedef struct list_ctx {
+	api *a;
+	json_t *arr;
+} list_ctx;
+
 static void handle_tables_list(void *ctx, floe_table *t)
 {
-	json_t *arr = ctx;
-	json_array_append_new(arr, table_describe(t, 1));
+	list_ctx *l = ctx;
+	json_array_append_new(l->arr, describe_table(l->a, t, 1));
 }
 
 static const char *route_of(const char *path)
@@ -359,8 +408,18 @@ static void handle_table_route(api *a, const char *name, const char *rest, int i
 		handle_create(a, name, req, resp);
 		return;
 	}
+	if (!ingest && !strcmp(rest, "/from_postgres")) {
+		if (is_post)
+			handle_from_postgres(a, name, req, resp);
+		else
+			method_not_allowed(resp, req, "POST");
+		return;
+	}
 	if (!ingest && !*rest && !strcmp(req->method, "DELETE")) {
-		if ((rc = registry_drop(a->reg, name, err)))
+		/* A mirror stops (and gives back its slot) before its table goes. */
+		if (a->pg && (rc = pgsrc_unmirror(a->pg, name, err)) && rc != FLOE_ENOTFOUND)
+			fail_with(resp, rc, err);
+		else if ((rc = registry_drop(a->reg, name, err)))
 			fail_with(resp, rc, err);
 		else
 			reply_json(resp, 200, json_pack("{s:s}", "name", name));
@@ -393,7 +452,7 @@ static void handle_table_route(api *a, const char *name, const char *rest, int i
 			           json_pack("{s:s,s:o}", "table", name, "snapshot_id",
 			                     snap >= 0 ? json_integer(snap) : json_null()));
 	} else if (!strcmp(req->method, "GET")) {
-		reply_json(resp, 200, table_describe(t, 0));
+		reply_json(resp, 200, describe_table(a, t, 0));
 	} else {
 		method_not_allowed(resp, req, "GET, POST, DELETE");
 	}
@@ -415,14 +474,16 @@ void api_handle(void *ctx, const http_request *req, http_response *resp)
 		resp->status = 200;
 		resp->content_type = "text/plain; version=0.0.4";
 		metrics_render(a->metrics, a->reg, &resp->body);
+		if (a->pg)
+			pgsrc_metrics(a->pg, &resp->body);
 	} else if (!strcmp(path, "/tables") || !strcmp(path, "/tables/")) {
 		if (strcmp(req->method, "GET") != 0) {
 			method_not_allowed(resp, req, "GET");
 			return;
 		}
-		json_t *arr = json_array();
-		registry_foreach(a->reg, handle_tables_list, arr);
-		reply_json(resp, 200, json_pack("{s:o}", "tables", arr));
+		list_ctx l = {.a = a, .arr = json_array()};
+		registry_foreach(a->reg, handle_tables_list, &l);
+		reply_json(resp, 200, json_pack("{s:o}", "tables", l.arr));
 	} else if (!match_prefix(path, "/tables/", name, sizeof name, &rest)) {
 		handle_table_route(a, name, rest, 0, req, resp);
 	} else if (!match_prefix(path, "/ingest/", name, sizeof name, &rest)) {

@@ -17,11 +17,13 @@
 
 #include "server/http.h"
 #include "server/metrics.h"
+#include "source/pg/source.h"
 #include "table/registry.h"
 
 typedef struct api {
 	registry *reg;
 	metrics *metrics;
+	pgsrc_manager *pg; /* PostgreSQL mirrors */
 } api;
 
 void api_handle(void *ctx, const http_request *req, http_response *resp);

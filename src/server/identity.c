@@ -181,6 +181,12 @@ int identity_parse(const json_t *schema_json, const json_t *cfg, const floe_sche
 			    err, FLOE_EINVAL,
 			    "key column '%s': float columns cannot be keys (no exact equality)",
 			    col->name);
+		if (col->type == FT_LIST)
+			return errf(
+			    err, FLOE_EINVAL,
+			    "key column '%s': list columns cannot be keys (Iceberg identifier "
+			    "fields are primitive)",
+			    col->name);
 	}
 	out->primary_key = chosen.n > 0;
 	/* Without a key and without append_only: the whole row is the identity. */

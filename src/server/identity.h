@@ -7,7 +7,8 @@
  *       "row_identity": "None" | "FullRow" | {"Keys": [i, ...]} |
  *                       {"SinglePrimitiveKey": i}}       (moonlink's form)
  * Forms that name keys must name the same ones; append_only with a key is a
- * contradiction; key columns must exist, be non-nullable and not float.
+ * contradiction; key columns must exist, be non-nullable and neither float
+ * nor list.
  * Without any key the whole row is the identity ("FullRow": insert and
  * delete, a delete removes one matching row), unless append_only is true.
  */

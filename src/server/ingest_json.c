@@ -18,8 +18,10 @@
  *
  * Invariants:
  *   1. The grammar accepted has fixed depth (body -> data array -> row ->
- *      scalar); an object or array where a scalar belongs is an error at
- *      once, so nothing recurses and no depth limit is needed.
+ *      scalar, or row -> list array -> scalar for a list column); an object
+ *      or array where a scalar belongs is an error at once, so the only
+ *      recursion is a list element's value (whose type is never a list) and
+ *      no depth limit is needed.
  *   2. Every string (keys included) is checked to be valid UTF-8 on the way:
  *      raw bytes by value_utf8_seq_len, \u escapes by surrogate pairing.
  *   3. The batch only ever holds whole rows (batch_row_commit per row); on
@@ -27,6 +29,10 @@
  *   4. Before "operation" is known, the first missing/null value of a
  *      non-nullable column is remembered (the row gets a null) and reported
  *      at the end unless the operation is delete.
+ *   5. A list element is parsed by the same code as a column value: into
+ *      column `col` of a scratch batch whose columns are the list elements'
+ *      types (elem_schema), and then appended to the row's list; so every
+ *      element type accepts exactly what a column of that type accepts.
  * Errors: FLOE_EINVAL with a message naming the place (byte offset for
  * syntax, data[i].column for values); FLOE_ENOMEM "out of memory".
  * The process must keep the "C" LC_NUMERIC locale (floe never calls
@@ -69,6 +75,10 @@ typedef struct ij_ctx {
 	int deferred; /* invariant 4: 0, IJ_MISSING or IJ_NULL */
 	size_t def_row;
 	int def_col;
+	/* invariant 5; only when the schema has a list column */
+	long elem;               /* index of the list element being parsed, or -1 */
+	floe_schema elem_schema; /* per column: its element (names borrowed) */
+	batch elem_batch;        /* holds the element being parsed */
 } ij_ctx;
 
 /* A JSON number as scanned: its text and, when it fits, its digits. */
@@ -104,6 +114,9 @@ __attribute__((format(printf, 3, 4))) static int ij_colerr(ij_ctx *c, int col, c
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof what, fmt, ap);
 	va_end(ap);
+	if (c->elem >= 0)
+		return errf(c->err, FLOE_EINVAL, "data[%zu].%s[%ld]: %s", c->row,
+		            c->schema->cols[col].name, c->elem, what);
 	return errf(c->err, FLOE_EINVAL, "data[%zu].%s: %s", c->row, c->schema->cols[col].name,
 	            what);
 }
@@ -159,6 +172,10 @@ static const char *ij_expected(floe_type t)
 		return "an ISO-8601 string or integer microseconds";
 	case FT_UUID:
 		return "a uuid string";
+	case FT_TIME:
+		return "an \"HH:MM:SS[.ffffff]\" string or integer microseconds";
+	case FT_LIST:
+		return "an array";
 	}
 	return "a value";
 }
@@ -579,20 +596,6 @@ static int ij_float(ij_ctx *c, int col, const ij_num *num, int is32)
 	return 0;
 }
 
-static void ij_set_decimal(ij_ctx *c, int col, __int128 v)
-{
-	const batch_col *bc = &c->b->cols[col];
-	if (bc->kind == BC_I32) {
-		batch_set_i32(c->b, col, (int32_t)v);
-	} else if (bc->kind == BC_I64) {
-		batch_set_i64(c->b, col, (int64_t)v);
-	} else {
-		uint8_t be[16];
-		value_decimal_to_be(v, be, bc->width);
-		batch_set_fixed(c->b, col, be);
-	}
-}
-
 static int ij_decimal(ij_ctx *c, int col, const char *s, size_t n)
 {
 	const floe_column *fc = &c->schema->cols[col];
@@ -600,7 +603,7 @@ static int ij_decimal(ij_ctx *c, int col, const char *s, size_t n)
 	__int128 v;
 	if (value_parse_decimal(s, n, fc->precision, fc->scale, &v, verr))
 		return ij_colerr(c, col, "%s", verr);
-	ij_set_decimal(c, col, v);
+	batch_set_decimal(c->b, col, v);
 	return 0;
 }
 
@@ -627,6 +630,11 @@ static int ij_from_number(ij_ctx *c, int col, const ij_num *num)
 	case FT_TIMESTAMP:
 	case FT_TIMESTAMPTZ:
 		if ((rc = ij_int(c, col, num, VALUE_TS_MIN, VALUE_TS_MAX, &v)))
+			return rc;
+		batch_set_i64(c->b, col, v);
+		return 0;
+	case FT_TIME:
+		if ((rc = ij_int(c, col, num, 0, VALUE_TIME_MAX, &v)))
 			return rc;
 		batch_set_i64(c->b, col, v);
 		return 0;
@@ -707,6 +715,13 @@ static int ij_from_string(ij_ctx *c, int col, const char *s, size_t n)
 		batch_set_fixed(c->b, col, u);
 		return 0;
 	}
+	case FT_TIME: {
+		int64_t t;
+		if ((rc = value_parse_time(s, n, &t, verr)))
+			return ij_colerr(c, col, "%s", verr);
+		batch_set_i64(c->b, col, t);
+		return 0;
+	}
 	case FT_DECIMAL:
 		return ij_decimal(c, col, s, n);
 	case FT_FLOAT32:
@@ -734,6 +749,8 @@ static int ij_absent(ij_ctx *c, int col, int why)
 	batch_set_null(c->b, col);
 	return 0;
 }
+
+static int ij_list(ij_ctx *c, int col);
 
 /* One column value at c->p. */
 static int ij_value(ij_ctx *c, int col)
@@ -765,9 +782,66 @@ static int ij_value(ij_ctx *c, int col)
 			return rc;
 		return ij_absent(c, col, IJ_NULL);
 	}
+	if (ch == '[' && c->schema->cols[col].type == FT_LIST)
+		return ij_list(c, col);
 	if (ch == '{' || ch == '[')
 		return ij_type_error(c, col, ij_got(ch));
 	return ij_syntax(c, "expected a value");
+}
+
+/* One element of list column col at c->p, appended to the row's list
+ * (invariant 5). */
+static int ij_elem(ij_ctx *c, int col)
+{
+	batch *rows = c->b;
+	const floe_schema *schema = c->schema;
+	c->b = &c->elem_batch;
+	c->schema = &c->elem_schema;
+	int rc = ij_value(c, col);
+	c->b = rows;
+	c->schema = schema;
+	if (rc == 0 && batch_check(&c->elem_batch))
+		rc = ij_nomem(c);
+	const batch_col *e = &c->elem_batch.cols[col];
+	if (rc == 0 && !e->valid.data[0])
+		batch_list_elem_null(rows, col);
+	else if (rc == 0 && e->kind == BC_BYTES)
+		batch_list_elem_bytes(rows, col, e->bytes.data, e->bytes.len);
+	else if (rc == 0)
+		batch_list_elem_fixed(rows, col, e->values.data);
+	batch_row_abort(&c->elem_batch);
+	return rc;
+}
+
+/* A list column's value at c->p ('['): an array of element values (a
+ * nested array or object is a type error naming the element). */
+static int ij_list(ij_ctx *c, int col)
+{
+	int rc = 0;
+	c->p++;
+	batch_list_begin(c->b, col);
+	ij_ws(c);
+	if (ij_peek(c) != ']') {
+		for (c->elem = 0;; c->elem++) {
+			if ((rc = ij_elem(c, col)))
+				goto out;
+			ij_ws(c);
+			int ch = ij_peek(c);
+			if (ch == ']')
+				break;
+			if (ch != ',') {
+				rc = ij_syntax(c, "expected ',' or ']'");
+				goto out;
+			}
+			c->p++;
+			ij_ws(c);
+		}
+	}
+	c->p++;
+	batch_list_end(c->b, col);
+out:
+	c->elem = -1;
+	return rc;
 }
 
 /* ---- objects ----------------------------------------------------------- */
@@ -1044,6 +1118,28 @@ static int ij_body(ij_ctx *c, ingest_request *req)
 	return 0;
 }
 
+/* The element schema and batch of invariant 5, when a column is a list. */
+static int ij_setup_lists(ij_ctx *c)
+{
+	int lists = 0;
+	for (int i = 0; i < c->ncols; i++)
+		lists |= c->schema->cols[i].type == FT_LIST;
+	if (!lists)
+		return 0;
+	c->elem_schema.cols = calloc((size_t)c->ncols, sizeof *c->elem_schema.cols);
+	if (!c->elem_schema.cols)
+		return FLOE_ENOMEM;
+	c->elem_schema.ncols = c->ncols;
+	for (int i = 0; i < c->ncols; i++) {
+		const floe_column *fc = &c->schema->cols[i];
+		if (fc->type == FT_LIST)
+			coltype_element(fc, &c->elem_schema.cols[i]);
+		else
+			c->elem_schema.cols[i] = *fc;
+	}
+	return batch_init(&c->elem_batch, &c->elem_schema);
+}
+
 /* Per-body lookup state: name lengths, the row stamps, the position
  * prediction and the name hash, in one allocation. */
 static int ij_setup(ij_ctx *c)
@@ -1073,7 +1169,16 @@ static int ij_setup(ij_ctx *c)
 		if (c->hash[h] < 0)
 			c->hash[h] = i; /* a duplicate name keeps its first column */
 	}
-	return 0;
+	return ij_setup_lists(c);
+}
+
+static void ij_release(ij_ctx *c)
+{
+	free(c->name_len);
+	buf_release(&c->scratch);
+	buf_release(&c->bin);
+	batch_clear(&c->elem_batch);
+	free(c->elem_schema.cols); /* the names are the schema's */
 }
 
 int ingest_parse(const char *body, size_t len, const floe_schema *schema, ingest_request *req,
@@ -1090,6 +1195,7 @@ int ingest_parse(const char *body, size_t len, const floe_schema *schema, ingest
 	    .err = err,
 	    .op = -1,
 	    .ncols = schema->ncols,
+	    .elem = -1,
 	};
 	int rc;
 	assert(req->rows->ncols == schema->ncols && req->rows->nrows == 0);
@@ -1105,14 +1211,10 @@ int ingest_parse(const char *body, size_t len, const floe_schema *schema, ingest
 		goto fail;
 	}
 	req->op = (ingest_op)c.op;
-	free(c.name_len);
-	buf_release(&c.scratch);
-	buf_release(&c.bin);
+	ij_release(&c);
 	return 0;
 fail:
 	batch_reset(c.b);
-	free(c.name_len);
-	buf_release(&c.scratch);
-	buf_release(&c.bin);
+	ij_release(&c);
 	return rc;
 }

@@ -14,7 +14,10 @@
  *   string: JSON string (escapes decoded, \u surrogate pairs combined, the
  *   result valid UTF-8); binary: base64 string; date32: "YYYY-MM-DD";
  *   timestamp/timestamptz: ISO-8601 string (value_parse_timestamp) or an
- *   integer of microseconds; uuid: "8-4-4-4-12" hex string. null for null.
+ *   integer of microseconds; uuid: "8-4-4-4-12" hex string; time:
+ *   "HH:MM:SS[.ffffff]" (value_parse_time) or an integer of microseconds
+ *   since midnight (0..86400000000); list<T>: a JSON array of T's forms, null
+ *   elements allowed. null for null.
  * Rules: an unknown column, a duplicate key in a row, a missing or null value
  * for a non-nullable column (missing nullable columns are null), a value of
  * the wrong type or out of range: FLOE_EINVAL with a message of the form
@@ -32,12 +35,14 @@
  *     number too large for the float type is out of range, not infinity.
  *   - Duplicate keys are errors, at the top level and in rows. "table" and
  *     "database" must be strings; "request_mode" "async" or "sync".
- *   - The grammar has fixed depth (body -> data array -> row -> scalar): a
- *     nested object or array as a column value is a type error naming the
- *     column, so nesting never recurses.
+ *   - The grammar has fixed depth (body -> data array -> row -> scalar, or
+ *     row -> list array -> scalar for a list column): any other nested object
+ *     or array is a type error naming the column (data[i].col) or the list
+ *     element (data[i].col[j]), so nesting never goes deeper.
  *   - Error messages (FLOE_EINVAL):
  *       malformed JSON at byte 123: expected ',' or '}'
  *       data[17].age: 70000 is out of range for int16
+ *       data[2].tags[4]: expected a string for string, got a number
  *       data[0]: unknown column 'nmae'
  *       data[3].id: missing value for non-nullable column   (or "null for ...")
  *       data[2].name: expected a string for string, got a number

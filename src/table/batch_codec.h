@@ -10,8 +10,15 @@
  *     u8 has_nulls: 1 -> nrows validity bytes (0/1) follow, 0 -> all present
  *     fixed kinds: nrows * width value bytes (a null row's slot is zero)
  *     BC_BYTES:    nrows u32 lengths, then the concatenated bytes
- * The decoder checks every count against the bytes that remain: a damaged
- * record is FLOE_ECORRUPT, never a crash.
+ *     BC_LIST:     nrows u32 element counts (0 for a null list), then the
+ *                  elements, all rows' in order, as a column of that many
+ *                  values in the same form: u8 kind, u8 has_nulls, [validity],
+ *                  values or lengths + bytes
+ * (BC_LIST is a kind added after version 1 was first written; records
+ * without list columns are byte for byte what they were.)
+ * The decoder checks every count against the bytes that remain (and that a
+ * null value has length 0): a damaged record is FLOE_ECORRUPT, never a
+ * crash.
  */
 #ifndef FLOE_BATCH_CODEC_H
 #define FLOE_BATCH_CODEC_H

@@ -10,6 +10,9 @@
  *      derived from the precision by the same rule (<= 9 -> 4 bytes,
  *      <= 18 -> 8 bytes, else the minimal FLBA), so the batch bytes are
  *      what the Parquet writer expects without conversion.
+ *   3. A list's element is described by the elem_* members and mapped by
+ *      the same functions through coltype_element, so an element is stored,
+ *      written and typed exactly as a column of its type would be.
  * Errors: coltype_parse returns FLOE_EINVAL with a message quoting the name;
  * floe_schema_copy returns FLOE_ENOMEM. Reentrant.
  */
@@ -64,12 +67,15 @@ static const coltype_info types[] = {
     [FT_TIMESTAMPTZ] =
         {"timestamptz", {NULL}, BC_I64, 8, ICE_TIMESTAMPTZ, PQ_INT64, PQ_LOGICAL_TIMESTAMP},
     [FT_UUID] = {"uuid", {NULL}, BC_FIXED, 16, ICE_UUID, PQ_FIXED_LEN_BYTE_ARRAY, PQ_LOGICAL_UUID},
+    [FT_TIME] = {"time", {NULL}, BC_I64, 8, ICE_TIME, PQ_INT64, PQ_LOGICAL_TIME},
+    /* The Parquet columns of a list are its element's (coltype_to_parquet). */
+    [FT_LIST] = {"list", {NULL}, BC_LIST, 0, ICE_LIST, PQ_BOOLEAN, PQ_LOGICAL_NONE},
 };
 #define NTYPES ((int)(sizeof types / sizeof types[0]))
 
 #define EXPECTED_TYPES                                                                             \
 	"boolean, int16, int32, int64, float32, float64, decimal(p,s), string, binary, "           \
-	"date32, timestamp, timestamptz or uuid"
+	"date32, timestamp, timestamptz, uuid, time or list<type>"
 
 int coltype_decimal_bytes(int precision)
 {
@@ -131,8 +137,54 @@ static int parse_decimal_params(const char *name, const char *p, floe_column *co
 	return 0;
 }
 
+/* The element type of a list: the n bytes at s, out of the whole type name
+ * (for messages). */
+static int parse_element(const char *whole, const char *s, size_t n, floe_column *col, char *err)
+{
+	char q[VALUE_QUOTE_LEN], inner[64], ierr[ERR_LEN];
+	value_quote(whole, strlen(whole), q);
+	while (n && *s == ' ')
+		s++, n--;
+	while (n && s[n - 1] == ' ')
+		n--;
+	if (n == 0 || n >= sizeof inner)
+		return errf(err, FLOE_EINVAL, "%s is not a valid type (expected list<type>)", q);
+	memcpy(inner, s, n);
+	inner[n] = '\0';
+	floe_column e = {0};
+	if (coltype_parse(inner, &e, ierr))
+		return errf(err, FLOE_EINVAL, "%s: list element: %s", q, ierr);
+	if (e.type == FT_LIST)
+		return errf(err, FLOE_EINVAL, "%s: lists of lists are not supported", q);
+	col->type = FT_LIST;
+	col->precision = col->scale = 0;
+	col->elem_type = e.type;
+	col->elem_precision = e.precision;
+	col->elem_scale = e.scale;
+	return 0;
+}
+
+/* "<T>" after "list". */
+static int parse_list_params(const char *name, const char *p, floe_column *col, char *err)
+{
+	size_t n = strlen(p);
+	if (n < 2 || p[0] != '<' || p[n - 1] != '>') {
+		char q[VALUE_QUOTE_LEN];
+		value_quote(name, strlen(name), q);
+		return errf(err, FLOE_EINVAL,
+		            "%s is not a valid type (a list needs its element type: list<int32>)",
+		            q);
+	}
+	return parse_element(name, p + 1, n - 2, col, err);
+}
+
 int coltype_parse(const char *name, floe_column *col, char *err)
 {
+	size_t len = strlen(name);
+	col->elem_type = 0;
+	col->elem_precision = col->elem_scale = 0;
+	if (len > 2 && name[len - 2] == '[' && name[len - 1] == ']')
+		return parse_element(name, name, len - 2, col, err);
 	for (int t = 0; t < NTYPES; t++) {
 		const coltype_info *ti = &types[t];
 		for (int a = -1; a < 4; a++) {
@@ -144,6 +196,8 @@ int coltype_parse(const char *name, floe_column *col, char *err)
 				continue;
 			if (t == FT_DECIMAL)
 				return parse_decimal_params(name, name + cl, col, err);
+			if (t == FT_LIST)
+				return parse_list_params(name, name + cl, col, err);
 			if (name[cl] != '\0')
 				continue;
 			col->type = (floe_type)t;
@@ -158,10 +212,33 @@ int coltype_parse(const char *name, floe_column *col, char *err)
 
 void coltype_name(const floe_column *col, char *out, size_t cap)
 {
-	if (col->type == FT_DECIMAL)
+	if (col->type == FT_LIST) {
+		floe_column e;
+		char en[32];
+		coltype_element(col, &e);
+		coltype_name(&e, en, sizeof en);
+		snprintf(out, cap, "list<%s>", en);
+	} else if (col->type == FT_DECIMAL) {
 		snprintf(out, cap, "decimal(%d,%d)", col->precision, col->scale);
-	else
+	} else {
 		snprintf(out, cap, "%s", types[col->type].name);
+	}
+}
+
+void coltype_element(const floe_column *col, floe_column *view)
+{
+	memset(view, 0, sizeof *view);
+	view->name = col->name;
+	view->type = col->elem_type;
+	view->precision = col->elem_precision;
+	view->scale = col->elem_scale;
+	view->nullable = 1;
+	view->field_id = col->elem_field_id;
+}
+
+int32_t coltype_leaf_field_id(const floe_column *col)
+{
+	return col->type == FT_LIST ? col->elem_field_id : col->field_id;
 }
 
 batch_kind coltype_batch_kind(const floe_column *col)
@@ -186,6 +263,7 @@ int coltype_width(const floe_column *col)
 		return col->type == FT_DECIMAL ? coltype_decimal_bytes(col->precision)
 		                               : types[col->type].width;
 	case BC_BYTES:
+	case BC_LIST:
 		break;
 	}
 	return 0;
@@ -203,11 +281,35 @@ void coltype_to_iceberg(const floe_column *col, ice_field *out_borrowing_name)
 		f->precision = col->precision;
 		f->scale = col->scale;
 	}
+	if (col->type == FT_LIST) {
+		floe_column ec;
+		ice_field e;
+		coltype_element(col, &ec);
+		coltype_to_iceberg(&ec, &e);
+		f->elem_id = e.id;
+		f->elem_required = e.required;
+		f->elem_type = e.type;
+		f->elem_precision = e.precision;
+		f->elem_scale = e.scale;
+		f->elem_length = e.length;
+	}
 }
 
 void coltype_to_parquet(const floe_column *col, pq_column_spec *out_borrowing_name)
 {
 	pq_column_spec *c = out_borrowing_name;
+	if (col->type == FT_LIST) {
+		/* The leaf is the element's; the list adds the LIST groups. */
+		floe_column e;
+		coltype_element(col, &e);
+		coltype_to_parquet(&e, c);
+		c->list = 1;
+		c->element_field_id = col->elem_field_id;
+		c->element_required = 0;
+		c->field_id = col->field_id;
+		c->required = !col->nullable;
+		return;
+	}
 	const coltype_info *ti = &types[col->type];
 	memset(c, 0, sizeof *c);
 	c->name = col->name;
@@ -246,8 +348,10 @@ void floe_schema_clear(floe_schema *s)
 {
 	if (!s)
 		return;
-	for (int i = 0; i < s->ncols; i++)
+	for (int i = 0; i < s->ncols; i++) {
 		free(s->cols[i].name);
+		free(s->cols[i].initial_default);
+	}
 	free(s->cols);
 	s->cols = NULL;
 	s->ncols = 0;
@@ -264,15 +368,29 @@ int floe_schema_copy(const floe_schema *src, floe_schema *dst)
 		goto fail;
 	for (int i = 0; i < src->ncols; i++) {
 		dst->cols[i] = src->cols[i];
+		dst->cols[i].initial_default = NULL;
 		dst->cols[i].name = strdup(src->cols[i].name);
+		dst->ncols += dst->cols[i].name != NULL;
 		if (!dst->cols[i].name)
 			goto fail;
-		dst->ncols++;
+		if (src->cols[i].initial_default &&
+		    !(dst->cols[i].initial_default = strdup(src->cols[i].initial_default)))
+			goto fail;
 	}
 	return 0;
 fail:
 	floe_schema_clear(dst);
 	return FLOE_ENOMEM;
+}
+
+void floe_schema_assign_field_ids(floe_schema *s)
+{
+	int32_t next = s->ncols + 1;
+	for (int i = 0; i < s->ncols; i++) {
+		s->cols[i].field_id = i + 1;
+		if (s->cols[i].type == FT_LIST)
+			s->cols[i].elem_field_id = next++;
+	}
 }
 
 int floe_schema_find(const floe_schema *s, const char *name, size_t len)

@@ -94,7 +94,10 @@ static int data_file_from_result(floe_table *t, const char *path, const pq_file_
 	memcpy(df->split_offsets, r->row_group_offsets, (size_t)r->nrow_groups * sizeof(int64_t));
 	for (int i = 0; i < r->ncols; i++) {
 		const pq_column_result *c = &r->cols[i];
-		int32_t field_id = i < t->schema.ncols    ? t->schema.cols[i].field_id
+		/* A list's metrics are its element's (coltype_leaf_field_id):
+		 * ice_schema_find does not find that id, so it gets counts and
+		 * no bounds. */
+		int32_t field_id = i < t->schema.ncols ? coltype_leaf_field_id(&t->schema.cols[i])
 		                   : i == t->schema.ncols ? ICE_ROW_ID_FIELD_ID
 		                                          : ICE_LAST_UPDATED_SEQ_FIELD_ID;
 		const ice_field *f = ice_schema_find(is, field_id);
@@ -543,6 +546,24 @@ static int remap_flushed(floe_table *t, uint32_t file_id, char *err)
 	return 0;
 }
 
+/* A TRUNCATE was applied: the snapshot removes every data file live before
+ * it (their DVs go with them). *old holds the entries the paths point into. */
+static int plan_truncate(floe_table *t, commit_plan *pl, ice_manifest_entry **old, size_t *nold,
+                         char *err)
+{
+	int rc = ice_table_live_files(t->ice, old, nold, err);
+	if (rc)
+		return rc;
+	const char **removed = realloc(pl->removed, (pl->nremoved + *nold + 1) * sizeof *removed);
+	if (!removed)
+		return errf(err, FLOE_ENOMEM, "out of memory");
+	pl->removed = removed;
+	for (size_t i = 0; i < *nold; i++)
+		if ((*old)[i].file.content == ICE_CONTENT_DATA)
+			pl->removed[pl->nremoved++] = (*old)[i].file.file_path;
+	return 0;
+}
+
 int table_commit_mem(floe_table *t, int64_t upto_lsn, char *err)
 {
 	char path[4096], data_dir[4096], uuid[37], lsn_text[32], side[4096];
@@ -550,6 +571,8 @@ int table_commit_mem(floe_table *t, int64_t upto_lsn, char *err)
 	ice_data_file df = {0};
 	commit_plan pl = {0};
 	int have_data = 0, rc = 0, with_row_ids = 0;
+	ice_manifest_entry *old = NULL; /* live files a TRUNCATE removes */
+	size_t nold = 0;
 	size_t nlive = mem_live_rows(t, &with_row_ids);
 	int64_t first_row_id = ice_table_next_row_id(t->ice);
 	table_random_uuid(uuid);
@@ -584,13 +607,26 @@ int table_commit_mem(floe_table *t, int64_t upto_lsn, char *err)
 	}
 	if (t->ix && (rc = plan_deletes(t, &pl, err)))
 		goto fail;
-	if (!have_data && pl.ndvs == 0) {
-		/* Everything in memory cancelled out: no snapshot to make. */
+	if (t->truncate_pending && (rc = plan_truncate(t, &pl, &old, &nold, err)))
+		goto fail;
+	if (!have_data && pl.ndvs == 0 && pl.nremoved == 0) {
+		/* Everything in memory cancelled out: no snapshot to make (a
+		 * TRUNCATE of a table without files is done too). */
+		t->truncate_pending = 0;
 		plan_free(&pl, 0);
+		ice_manifest_entries_free(old, nold);
 		return 0;
 	}
-	snprintf(lsn_text, sizeof lsn_text, "%" PRId64, upto_lsn);
-	ice_kv summary[] = {{"floe.lsn", lsn_text}};
+	/* floe.lsn: the WAL position, or for a source-driven table the source's
+	 * (none on commits the source made mid-way, e.g. during a copy). */
+	ice_kv summary[2];
+	size_t nsummary = 0;
+	int64_t lsn = t->cfg.source_driven ? t->commit_source_lsn : upto_lsn;
+	snprintf(lsn_text, sizeof lsn_text, "%" PRId64, lsn);
+	if (lsn >= 0)
+		summary[nsummary++] = (ice_kv){"floe.lsn", lsn_text};
+	if (t->cfg.source_driven && t->commit_source_phase[0])
+		summary[nsummary++] = (ice_kv){"floe.phase", t->commit_source_phase};
 	ice_commit c = {.added_data = &df,
 	                .nadded_data = (size_t)have_data,
 	                .added_deletes = pl.deletes,
@@ -598,11 +634,13 @@ int table_commit_mem(floe_table *t, int64_t upto_lsn, char *err)
 	                .removed_paths = pl.removed,
 	                .nremoved = pl.nremoved,
 	                .summary = summary,
-	                .nsummary = 1};
+	                .nsummary = nsummary,
+	                .operation = t->truncate_pending && have_data ? "overwrite" : NULL};
 	int64_t snap;
 	if ((rc = ice_table_commit(t->ice, &c, &snap, err)))
 		goto fail;
 	/* Committed: from here on only memory changes. */
+	t->truncate_pending = 0;
 	if (t->ix) {
 		install_deletes(t, &pl);
 		uint32_t file_id = 0;
@@ -629,10 +667,12 @@ int table_commit_mem(floe_table *t, int64_t upto_lsn, char *err)
 	log_debug("table %s: committed snapshot %" PRId64 " (%" PRId64 " rows, %zu DVs)", t->name,
 	          snap, w.res.num_rows, pl.ndeletes);
 	plan_free(&pl, 0);
+	ice_manifest_entries_free(old, nold);
 	written_clear(&w);
 	ice_data_file_clear(&df);
 	return 0;
 fail:
+	ice_manifest_entries_free(old, nold);
 	/* A poisoned handle means the snapshot naming these files may be live. */
 	plan_free(&pl, !ice_table_poisoned(t->ice));
 	written_clear(&w);

@@ -39,7 +39,7 @@
 /* Encoding classes; the numbers are stored in .fidx files: never renumber. */
 enum {
 	KC_BOOL = 1,
-	KC_INT = 2,   /* int16, int32, int64 */
+	KC_INT = 2,   /* int16, int32, int64, time (int64 micros) */
 	KC_DEC8 = 3,  /* decimal p <= 18 */
 	KC_DEC16 = 4, /* decimal p > 18 */
 	KC_DATE = 5,
@@ -51,6 +51,8 @@ enum {
 	KC_F32 = 11, /* full-row keys only */
 	KC_F64 = 12, /* full-row keys only */
 	KC_LAST = KC_F64,
+	/* A list column (full-row keys only) is KC_LIST | its element's class. */
+	KC_LIST = 0x40,
 };
 
 /* Encoded bytes per class, 0 = variable. */
@@ -194,6 +196,11 @@ static batch_kind class_kind(int cls, int vwidth)
 	}
 }
 
+static int class_is_list(int cls)
+{
+	return (cls & KC_LIST) != 0;
+}
+
 static int type_class(const floe_column *c)
 {
 	switch (c->type) {
@@ -202,6 +209,7 @@ static int type_class(const floe_column *c)
 	case FT_INT16:
 	case FT_INT32:
 	case FT_INT64:
+	case FT_TIME:
 		return KC_INT;
 	case FT_DECIMAL:
 		return c->precision <= 18 ? KC_DEC8 : KC_DEC16;
@@ -221,6 +229,12 @@ static int type_class(const floe_column *c)
 		return KC_F32;
 	case FT_FLOAT64:
 		return KC_F64;
+	case FT_LIST: {
+		floe_column e;
+		coltype_element(c, &e);
+		int ec = type_class(&e);
+		return ec && !class_is_list(ec) ? KC_LIST | ec : 0;
+	}
 	}
 	return 0;
 }
@@ -228,6 +242,26 @@ static int type_class(const floe_column *c)
 static int class_is_float(int cls)
 {
 	return cls == KC_F32 || cls == KC_F64;
+}
+
+/* Whether cls is a class a key of this kind may have: floats and lists only
+ * in full-row keys, a list's element never a list. */
+static int class_ok(int cls, int multi)
+{
+	int base = cls & ~KC_LIST;
+	if (class_is_list(cls) && !multi)
+		return 0;
+	return base >= 1 && base <= KC_LAST && (multi || !class_is_float(base));
+}
+
+/* The batch value width of a key column (a list's: its element's). */
+static int value_width(const floe_column *c)
+{
+	floe_column e;
+	if (c->type != FT_LIST)
+		return coltype_width(c);
+	coltype_element(c, &e);
+	return coltype_width(&e);
 }
 
 /* Sets kd->width from the classes: the sum when every class is fixed. */
@@ -267,6 +301,10 @@ int index_keydesc_init(index_keydesc *kd, const floe_schema *schema, const int *
 				            "column '%s' is listed twice in the primary key",
 				            c->name);
 		int cls = type_class(c);
+		if (class_is_list(cls))
+			return errf(err, FLOE_EINVAL,
+			            "column '%s': a list column cannot be part of a primary key",
+			            c->name);
 		if (!cls || class_is_float(cls))
 			return errf(
 			    err, FLOE_EINVAL,
@@ -295,12 +333,20 @@ int index_keydesc_init_fullrow(index_keydesc *kd, const floe_schema *schema, cha
 			return errf(err, FLOE_EINVAL, "column '%s' has an unknown type", c->name);
 		kd->col[i] = i;
 		kd->cls[i] = (uint8_t)cls;
-		kd->vwidth[i] = (uint8_t)coltype_width(c);
+		kd->vwidth[i] = (uint8_t)value_width(c);
 	}
 	kd->ncols = schema->ncols;
 	kd->multi = 1;
 	keydesc_finish(kd);
 	return 0;
+}
+
+/* Whether batch column c has the kind and value width of class cls. */
+static int col_matches(const batch_col *c, int cls, int vwidth)
+{
+	if (class_is_list(cls))
+		return c->kind == BC_LIST && col_matches(c->elem, cls & ~KC_LIST, vwidth);
+	return c->kind == class_kind(cls, vwidth) && (c->kind == BC_BYTES || c->width == vwidth);
 }
 
 /* FLOE_EINVAL unless every key column of b has the kind and width kd expects. */
@@ -311,9 +357,7 @@ static int keydesc_check_batch(const index_keydesc *kd, const batch *b, char *er
 		if (col >= b->ncols)
 			return errf(err, FLOE_EINVAL, "key column %d: the batch has %d columns",
 			            col, b->ncols);
-		const batch_col *c = &b->cols[col];
-		if (c->kind != class_kind(kd->cls[i], kd->vwidth[i]) ||
-		    (c->kind != BC_BYTES && c->width != kd->vwidth[i]))
+		if (!col_matches(&b->cols[col], kd->cls[i], kd->vwidth[i]))
 			return errf(err, FLOE_EINVAL,
 			            "key column %d: the batch column has another type", col);
 	}
@@ -335,24 +379,58 @@ static void put_escaped(buf *out, const uint8_t *p, size_t n)
 	out->len = (size_t)(o - out->data);
 }
 
+static int encode_value(const batch_col *c, int cls, size_t row, int last, buf *out);
+
+/* A presence byte (0 = null, nothing follows) and, when present, the value
+ * of row `row` of c as encode_value writes it. */
+static int encode_present(const batch_col *c, int cls, size_t row, int last, buf *out)
+{
+	int present = c->valid.data[row] != 0;
+	if (buf_reserve(out, 1))
+		return FLOE_ENOMEM;
+	out->data[out->len++] = (uint8_t)present;
+	return present ? encode_value(c, cls, row, last, out) : 0;
+}
+
+/* A list value (full-row keys): the element count as 4 bytes big-endian,
+ * then each element as encode_present writes a value that is not last (so
+ * every element ends where it says), which makes equal bytes equal lists. */
+static int encode_list(const batch_col *c, int cls, size_t row, buf *out)
+{
+	uint64_t off[2];
+	memcpy(off, c->offsets.data + row * sizeof(uint64_t), sizeof off);
+	if (off[1] - off[0] > INDEX_KEY_MAX)
+		return FLOE_ETOOBIG;
+	if (buf_reserve(out, 4))
+		return FLOE_ENOMEM;
+	store_be32(out->data + out->len, (uint32_t)(off[1] - off[0]));
+	out->len += 4;
+	int rc = 0;
+	for (uint64_t k = off[0]; k < off[1] && rc == 0 && out->len <= INDEX_KEY_MAX; k++)
+		rc = encode_present(c->elem, cls & ~KC_LIST, (size_t)k, 0, out);
+	return rc;
+}
+
 /* Appends one column's encoding (index.h) of row `row`. */
 static int encode_col(const index_keydesc *kd, int i, const batch *b, size_t row, buf *out)
 {
 	const batch_col *c = &b->cols[kd->col[i]];
-	int cls = kd->cls[i];
-	if (kd->multi) {
-		int present = c->valid.data[row] != 0;
-		if (buf_reserve(out, 1))
-			return FLOE_ENOMEM;
-		out->data[out->len++] = (uint8_t)present;
-		if (!present)
-			return 0;
-	}
+	int last = i == kd->ncols - 1;
+	if (kd->multi)
+		return encode_present(c, kd->cls[i], row, last, out);
+	return encode_value(c, kd->cls[i], row, last, out);
+}
+
+/* Appends the encoding (index.h) of the value in row `row` of c, of class
+ * cls; `last`: nothing follows it in the key. */
+static int encode_value(const batch_col *c, int cls, size_t row, int last, buf *out)
+{
+	if (class_is_list(cls))
+		return encode_list(c, cls, row, out);
 	if (cls == KC_STRING || cls == KC_BINARY) {
 		uint64_t off[2];
 		memcpy(off, c->offsets.data + row * sizeof(uint64_t), sizeof off);
 		size_t n = (size_t)(off[1] - off[0]);
-		int last = i == kd->ncols - 1;
 		if (n > INDEX_KEY_MAX)
 			return FLOE_ETOOBIG;
 		if (buf_reserve(out, last ? n : 2 * n + 2))
@@ -865,8 +943,7 @@ static int keydesc_valid(const index_keydesc *kd)
 		return FLOE_EINVAL;
 	index_keydesc check = *kd;
 	for (int i = 0; i < kd->ncols; i++)
-		if (kd->cls[i] < 1 || kd->cls[i] > KC_LAST || kd->col[i] < 0 ||
-		    (class_is_float(kd->cls[i]) && !kd->multi))
+		if (!class_ok(kd->cls[i], kd->multi) || kd->col[i] < 0)
 			return FLOE_EINVAL;
 	keydesc_finish(&check);
 	return check.width == kd->width ? 0 : FLOE_EINVAL;
@@ -1510,7 +1587,7 @@ int index_load_bytes(index_map *ix, const uint8_t *data, size_t len, const char 
 	index_keydesc fk = {.ncols = (int)ncols, .multi = (uint8_t)multi};
 	for (size_t i = 0; i < ncols; i++) {
 		fk.cls[i] = data[8 + i];
-		if (fk.cls[i] < 1 || fk.cls[i] > KC_LAST || (class_is_float(fk.cls[i]) && !multi))
+		if (!class_ok(fk.cls[i], multi))
 			return errf(err, FLOE_ECORRUPT, "%s: unknown key class %u", name,
 			            fk.cls[i]);
 	}

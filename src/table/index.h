@@ -36,9 +36,14 @@
  * as +0.0 and every NaN as the one quiet NaN (0x7fc00000 / 0x7ff8...0), so
  * equal bytes mean "the same value" (NaN equals NaN here); the bits are
  * sign-flipped like the ints (order within a float column is numeric, but
- * nothing relies on it). Every column has the presence byte, nullable or
- * not. A full-row key is always variable width (arena slots) and its index
- * is a multimap (kd.multi): use the index_multi_* calls on it.
+ * nothing relies on it). A list column (full-row keys only; a list cannot be
+ * a primary key column) is its element count as 4 bytes big-endian, then
+ * each element as a presence byte and the value encoded as above as if not
+ * last (strings escaped), so a null list (presence 0), an empty list (count
+ * 0) and lists that differ in any element encode differently. Every column
+ * has the presence byte, nullable or not. A full-row key is always variable
+ * width (arena slots) and its index is a multimap (kd.multi): use the
+ * index_multi_* calls on it.
  *
  * Slots. A key whose encoded width is fixed and <= 8 bytes (one int, date,
  * timestamp, decimal p <= 18 key; or e.g. (date32, boolean)) is stored inline
@@ -191,7 +196,8 @@ static inline void index_key_int64(uint8_t *out, int64_t v)
 
 /* Describes a key made of schema columns cols[0..ncols) in that order.
  * FLOE_EINVAL (message names the column) for 0 or > INDEX_MAX_KEY_COLS
- * columns, an index out of range, a column listed twice, or a float column. */
+ * columns, an index out of range, a column listed twice, a float column or a
+ * list column. */
 int index_keydesc_init(index_keydesc *kd, const floe_schema *schema, const int *cols, int ncols,
                        char *err);
 
@@ -331,7 +337,8 @@ void index_test_fail_adds(index_map *ix, size_t n);
  *   end-4  4  CRC32C of every byte before it
  * A file is valid iff the CRC matches, magic and version are these, the
  * flags are 0 or 1, the columns are 1..16 (1..255 with flag 1), the classes
- * are known (floats only with flag 1), the width is what the classes give
+ * are known (floats and lists, 0x40 | the element's class, only with
+ * flag 1), the width is what the classes give
  * (0 with flag 1), the keys fill the body exactly (count keys, no byte
  * left over) and count <= INDEX_POS_MAX + 1. Files of unique-key indexes
  * are byte for byte what they were before full-row keys existed. */

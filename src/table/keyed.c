@@ -38,6 +38,7 @@
 #include "format/puffin.h"
 #include "storage/fs.h"
 #include "table/batch_codec.h"
+#include "table/rowfetch.h"
 #include "table/value.h"
 #include "table/table_internal.h"
 
@@ -117,6 +118,7 @@ void keyed_free(floe_table *t)
 	free(t->mem_arr);
 	free(t->sidecar_dir);
 	index_free(t->ix);
+	pq_reader_close(t->fetch_reader);
 }
 
 /* Loads a .rid sidecar (see flush.c for its layout); *out NULL if absent. */
@@ -327,13 +329,14 @@ static void describe_value(const floe_column *fc, const batch_col *col, size_t r
 		value_format_timestamp(i64, fc->type == FT_TIMESTAMPTZ, text, sizeof text);
 		buf_printf(s, "'%s'", text);
 		return;
+	case FT_TIME:
+		value_format_time(i64, text, sizeof text);
+		buf_printf(s, "'%s'", text);
+		return;
 	case FT_DECIMAL: {
-		__int128 u = col->kind == BC_I32 ? i32 : i64;
-		if (col->kind == BC_FIXED) { /* big-endian two's complement */
-			u = (v[0] & 0x80) ? -1 : 0;
-			for (int k = 0; k < col->width; k++)
-				u = (__int128)((unsigned __int128)u << 8) | v[k];
-		}
+		__int128 u = col->kind == BC_I32   ? i32
+		             : col->kind == BC_I64 ? i64
+		                                   : value_decimal_from_be(v, col->width);
 		value_format_decimal(u, fc->scale, text, sizeof text);
 		buf_append_str(s, text);
 		return;
@@ -628,6 +631,237 @@ static int apply_full_row(floe_table *t, request *req, buf *key, char *err)
 	return add_mem_batch(t, p, err);
 }
 
+/* Source-driven TRUNCATE: every row so far goes. Rows in memory die, every
+ * data file leaves at the next commit (flush.c plan_truncate), the index
+ * starts empty. */
+static int apply_truncate(floe_table *t, char *err)
+{
+	for (pending *p = t->mem; p; p = p->next) {
+		if (!p->dead && !(p->dead = calloc(p->rows->nrows ? p->rows->nrows : 1, 1)))
+			return errf(err, FLOE_ENOMEM, "out of memory");
+		memset(p->dead, 1, p->rows->nrows);
+		p->ndead = p->rows->nrows;
+	}
+	for (size_t i = 0; i < t->nfiles; i++) {
+		file_state *f = &t->files[i];
+		dv_free(f->pending);
+		f->pending = NULL;
+		f->live = 0;
+	}
+	t->deletes_pending = 0;
+	if (t->ix) {
+		index_map *fresh;
+		if (index_new(&t->kd, &fresh))
+			return errf(err, FLOE_ENOMEM, "out of memory");
+		index_free(t->ix);
+		t->ix = fresh;
+	}
+	t->truncate_pending = 1;
+	return 0;
+}
+
+/* Append-only tables fed by a source: the rows join memory as they are. */
+static int apply_append(floe_table *t, request *req, char *err)
+{
+	if (req->op != TABLE_OP_INSERT)
+		return errf(err, FLOE_EINVAL,
+		            "operation: '%s' is not allowed: table '%s' is append-only",
+		            table_op_name(req->op), t->name);
+	if (req->rows->nrows == 0)
+		return 0;
+	pending *p = calloc(1, sizeof *p);
+	if (!p)
+		return errf(err, FLOE_ENOMEM, "out of memory");
+	p->rows = req->rows;
+	req->taken = 1;
+	p->lsn = (int64_t)req->lsn;
+	p->bytes = batch_mem_bytes(req->rows);
+	p->first_ord = t->next_ord;
+	return add_mem_batch(t, p, err);
+}
+
+/* The current values of the live row at loc into row 0 of *old (shaped
+ * like the table): from memory, or from its data file (rowfetch.h). */
+static int fetch_row(floe_table *t, uint64_t loc, batch *old, char *err)
+{
+	if (index_loc_is_mem(loc)) {
+		size_t row;
+		pending *p = keyed_find_mem(t, index_loc_mem_ordinal(loc), &row);
+		if (!p)
+			return errf(err, FLOE_ECORRUPT, "index points at a missing memory row");
+		return batch_append_row(old, p->rows, row) ? errf(err, FLOE_ENOMEM, "out of memory")
+		                                           : 0;
+	}
+	uint32_t id = index_loc_file_id(loc);
+	if (id >= t->nfiles)
+		return errf(err, FLOE_ECORRUPT, "index points at a missing data file");
+	const char *uri = t->files[id].uri;
+	const char *path = strncmp(uri, "file://", 7) == 0 ? uri + 7 : uri;
+	if (!t->fetch_reader || t->fetch_file != id) {
+		pq_reader_close(t->fetch_reader);
+		t->fetch_reader = NULL;
+		int rc = pq_reader_open(path, &t->fetch_reader, err);
+		if (rc)
+			return rc;
+		t->fetch_file = id;
+	}
+	return rowfetch_append_row(t->fetch_reader, (int64_t)index_loc_pos(loc), &t->schema, old,
+	                           err);
+}
+
+/* Rows with unchanged values (table_source_apply) get them from the current
+ * row of their key: *out is a new batch with every row complete. A key with
+ * no current row cannot keep a value: that is an error, never a null. */
+static int merge_unchanged(floe_table *t, request *req, buf *key, batch **out, char *err)
+{
+	const batch *b = req->rows;
+	size_t ncols = (size_t)t->schema.ncols;
+	batch *merged = calloc(1, sizeof *merged), old = {0};
+	int rc = 0;
+	if (!merged || batch_init(merged, &t->schema) || batch_init(&old, &t->schema)) {
+		rc = errf(err, FLOE_ENOMEM, "out of memory");
+		goto fail;
+	}
+	for (size_t r = 0; r < b->nrows; r++) {
+		const uint8_t *mask = req->unchanged + r * ncols;
+		int any = 0;
+		for (size_t c = 0; c < ncols; c++)
+			any |= mask[c];
+		if (!any) {
+			if (batch_append_row(merged, b, r)) {
+				rc = errf(err, FLOE_ENOMEM, "out of memory");
+				goto fail;
+			}
+			continue;
+		}
+		uint64_t loc;
+		const batch *kb = req->lookup ? req->lookup : b;
+		if ((rc = index_key_encode(&t->kd, kb, r, key, err)) ||
+		    (rc = index_lookup(t->ix, key->data, key->len, &loc)))
+			goto fail;
+		if (loc == INDEX_LOC_NONE) {
+			char desc[256];
+			describe_key(t, kb, r, desc, sizeof desc);
+			rc = errf(
+			    err, FLOE_ENOTFOUND,
+			    "table %s: key (%s) has unchanged values but no current row to take "
+			    "them from",
+			    t->name, desc);
+			goto fail;
+		}
+		batch_reset(&old);
+		if ((rc = fetch_row(t, loc, &old, err)))
+			goto fail;
+		if (batch_append_row_merged(merged, b, r, &old, 0, mask)) {
+			rc = errf(err, FLOE_ENOMEM, "out of memory");
+			goto fail;
+		}
+	}
+	batch_clear(&old);
+	*out = merged;
+	return 0;
+fail:
+	batch_clear(&old);
+	if (merged)
+		batch_clear(merged);
+	free(merged);
+	return rc;
+}
+
+/* Source-driven upserts: nothing to validate (the source's log is the
+ * truth), so one index operation per row: the new row's location goes in and
+ * the row it replaces, if any, dies. The batch joins memory first, so a key
+ * repeated within the request kills its earlier row there. */
+static int apply_source_upsert(floe_table *t, request *req, buf *key, char *err)
+{
+	batch *b = req->rows, *merged = NULL;
+	int rc;
+	if (req->unchanged && (rc = merge_unchanged(t, req, key, &merged, err)))
+		return rc;
+	if (merged)
+		b = merged;
+	pending *p = calloc(1, sizeof *p);
+	if (!p) {
+		rc = errf(err, FLOE_ENOMEM, "out of memory");
+		goto fail;
+	}
+	p->rows = b;
+	p->lsn = (int64_t)req->lsn;
+	p->bytes = batch_mem_bytes(b);
+	p->first_ord = t->next_ord;
+	if ((rc = add_mem_batch(t, p, err))) {
+		free(p);
+		goto fail;
+	}
+	req->taken = merged == NULL; /* else the caller frees the original */
+	merged = NULL;
+	for (size_t r = 0; r < b->nrows; r++) {
+		uint64_t old;
+		if ((rc = check_key_present(t, b, r, err)) ||
+		    (rc = index_key_encode(&t->kd, b, r, key, err)))
+			return rc;
+		if ((rc = index_put(t->ix, key->data, key->len, index_loc_mem(p->first_ord + r),
+		                    &old)))
+			return errf(err, rc, "out of memory");
+		if (old == INDEX_LOC_NONE)
+			continue;
+		int64_t rid = kill_row(t, old, err, &rc);
+		if (rc)
+			return rc;
+		if (rid < 0)
+			continue;
+		if (!p->row_ids) {
+			if (!(p->row_ids = malloc(b->nrows * sizeof *p->row_ids)))
+				return errf(err, FLOE_ENOMEM, "out of memory");
+			for (size_t k = 0; k < b->nrows; k++)
+				p->row_ids[k] = -1;
+		}
+		p->row_ids[r] = rid;
+	}
+	return 0;
+fail:
+	if (merged) {
+		batch_clear(merged);
+		free(merged);
+	}
+	return rc;
+}
+
+/* The requests of a source-driven table: no WAL (the source keeps the log);
+ * a failure to apply leaves memory half-changed, so it poisons the table. */
+static void source_apply(floe_table *t, request *req)
+{
+	int rc;
+	req->lsn = (uint64_t)++t->source_seq;
+	if (req->op == TABLE_OP_ALTER) {
+		/* A refused change (a type that cannot widen) leaves the table as it
+		 * was: the source stops, nothing is poisoned. */
+		req->rc = evolve_apply(t, req->new_schema, req->lookup, req->err);
+		t->applied_lsn = (int64_t)req->lsn;
+		return;
+	}
+	if (req->op == TABLE_OP_TRUNCATE)
+		rc = apply_truncate(t, req->err);
+	else if (t->ident == IDENT_APPEND)
+		rc = apply_append(t, req, req->err);
+	else if (t->ident == IDENT_PRIMARY_KEY && req->op == TABLE_OP_UPSERT) {
+		buf key = {0};
+		rc = apply_source_upsert(t, req, &key, req->err);
+		buf_release(&key);
+	} else
+		return keyed_apply(t, req, 1);
+	if (rc) {
+		t->wal_poisoned = 1;
+		req->rc = rc;
+		return;
+	}
+	t->applied_lsn = (int64_t)req->lsn;
+	if (req->rows) {
+		atomic_fetch_add(&t->rows_ingested, req->rows->nrows);
+		atomic_fetch_add(&t->batches, 1);
+	}
+}
+
 void keyed_apply(floe_table *t, request *req, int replay)
 {
 	index_map *local = NULL;
@@ -635,6 +869,8 @@ void keyed_apply(floe_table *t, request *req, int replay)
 	req->rc = 0;
 	req->deleted = 0;
 	req->taken = 0;
+	if (t->cfg.source_driven && !replay)
+		return source_apply(t, req);
 	if (t->ident == IDENT_PRIMARY_KEY &&
 	    (index_new(&t->kd, &local) || index_reserve(local, req->rows->nrows))) {
 		req->rc = errf(req->err, FLOE_ENOMEM, "out of memory");

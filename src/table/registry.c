@@ -175,8 +175,8 @@ const char *registry_root(const registry *r)
 }
 
 int registry_create(registry *r, const char *name, const char *database, const char *tablename,
-                    const floe_schema *schema, const table_identity *ident, floe_table **out,
-                    char *err)
+                    const floe_schema *schema, const table_identity *ident, int source_driven,
+                    floe_table **out, char *err)
 {
 	char dir[4096];
 	int rc;
@@ -202,7 +202,9 @@ int registry_create(registry *r, const char *name, const char *database, const c
 	char wal_dir[4096];
 	if ((rc = wal_dir_for(r, dir, wal_dir, sizeof wal_dir, err)))
 		goto out;
-	if ((rc = table_create(dir, wal_dir, name, database, tablename, schema, ident, &r->cfg, &t,
+	table_config cfg = r->cfg;
+	cfg.source_driven = source_driven;
+	if ((rc = table_create(dir, wal_dir, name, database, tablename, schema, ident, &cfg, &t,
 	                       err))) {
 		char e2[ERR_LEN];
 		fs_remove_tree(dir, e2);

@@ -33,10 +33,10 @@ int registry_close(registry *r, char *err);
 int registry_check_name(const char *s, const char *what, char *err);
 
 /* FLOE_EEXIST if the name or directory is taken. On success the new table is
- * acquired (release it). */
+ * acquired (release it). source_driven: see table.h. */
 int registry_create(registry *r, const char *name, const char *database, const char *table,
-                    const floe_schema *schema, const table_identity *ident, floe_table **out,
-                    char *err);
+                    const floe_schema *schema, const table_identity *ident, int source_driven,
+                    floe_table **out, char *err);
 /* NULL if no such table; otherwise the caller must registry_release it. */
 floe_table *registry_acquire(registry *r, const char *name);
 void registry_release(registry *r, floe_table *t);

@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -76,8 +77,7 @@ void table_random_uuid(char out[37])
 
 /* ---- schema <-> Iceberg ---- */
 
-static int build_ice_schema(const floe_schema *fs, const table_identity *ident, ice_schema *out,
-                            char *err)
+int table_ice_schema(const floe_schema *fs, const table_identity *ident, ice_schema *out, char *err)
 {
 	memset(out, 0, sizeof *out);
 	if (fs->ncols <= 0)
@@ -89,7 +89,10 @@ static int build_ice_schema(const floe_schema *fs, const table_identity *ident, 
 	for (int i = 0; i < fs->ncols; i++) {
 		coltype_to_iceberg(&fs->cols[i], &out->fields[i]);
 		out->fields[i].name = strdup(fs->cols[i].name);
-		if (!out->fields[i].name) {
+		out->fields[i].initial_default =
+		    fs->cols[i].initial_default ? strdup(fs->cols[i].initial_default) : NULL;
+		if (!out->fields[i].name ||
+		    (fs->cols[i].initial_default && !out->fields[i].initial_default)) {
 			ice_schema_clear(out);
 			return errf(err, FLOE_ENOMEM, "out of memory");
 		}
@@ -110,17 +113,24 @@ static int build_ice_schema(const floe_schema *fs, const table_identity *ident, 
 }
 
 /* The user-facing column list kept in the table properties ("floe.columns"):
- * Iceberg alone cannot tell int16 from int32. */
-static json_t *columns_to_json(const floe_schema *s)
+ * Iceberg alone cannot tell int16 from int32. A list also keeps its
+ * element's field id ("element_field_id"). */
+json_t *table_columns_json(const floe_schema *s)
 {
 	json_t *arr = json_array();
 	for (int i = 0; arr && i < s->ncols; i++) {
 		char type[64];
 		coltype_name(&s->cols[i], type, sizeof type);
-		json_array_append_new(arr,
-		                      json_pack("{s:s,s:s,s:b,s:i}", "name", s->cols[i].name,
-		                                "data_type", type, "nullable", s->cols[i].nullable,
-		                                "field_id", (int)s->cols[i].field_id));
+		json_t *c = json_pack("{s:s,s:s,s:b,s:i}", "name", s->cols[i].name, "data_type",
+		                      type, "nullable", s->cols[i].nullable, "field_id",
+		                      (int)s->cols[i].field_id);
+		if (c && s->cols[i].type == FT_LIST)
+			json_object_set_new(c, "element_field_id",
+			                    json_integer(s->cols[i].elem_field_id));
+		if (c && s->cols[i].initial_default)
+			json_object_set_new(c, "initial_default",
+			                    json_string(s->cols[i].initial_default));
+		json_array_append_new(arr, c);
 	}
 	return arr;
 }
@@ -159,9 +169,22 @@ static int columns_from_json(const char *text, floe_schema *out, char *err)
 			rc = errf(err, FLOE_ENOMEM, "out of memory");
 			goto fail;
 		}
+		out->ncols++; /* from here on floe_schema_clear frees it */
 		col->nullable = json_is_true(json_object_get(c, "nullable"));
 		col->field_id = (int32_t)json_integer_value(id);
-		out->ncols++;
+		const char *dflt = json_string_value(json_object_get(c, "initial_default"));
+		if (dflt && !(col->initial_default = strdup(dflt))) {
+			rc = errf(err, FLOE_ENOMEM, "out of memory");
+			goto fail;
+		}
+		json_t *eid = json_object_get(c, "element_field_id");
+		if (col->type == FT_LIST && !json_is_integer(eid)) {
+			rc = errf(
+			    err, FLOE_ECORRUPT,
+			    "table property floe.columns[%zu]: a list without element_field_id", i);
+			goto fail;
+		}
+		col->elem_field_id = (int32_t)json_integer_value(eid);
 	}
 	json_decref(arr);
 	return 0;
@@ -188,6 +211,8 @@ static int table_alloc(const char *dir, const char *wal_dir, const table_config 
 	pthread_cond_init(&t->work, NULL);
 	pthread_cond_init(&t->done, NULL);
 	atomic_store(&t->snapshot_id, -1);
+	atomic_store(&t->snapshot_lsn, -1);
+	t->source_lsn = -1;
 	*out = t;
 	return t->dir && t->wal_dir ? 0 : errf(err, FLOE_ENOMEM, "out of memory");
 }
@@ -250,6 +275,8 @@ void table_publish_snapshot_state(floe_table *t)
 	atomic_store(&t->snapshot_id, ice_table_snapshot_id(t->ice));
 	atomic_store(&t->last_commit_ms,
 	             ice_table_snapshot_id(t->ice) >= 0 ? ice_table_last_updated_ms(t->ice) : 0);
+	const char *lsn = ice_table_summary(t->ice, "floe.lsn");
+	atomic_store(&t->snapshot_lsn, lsn ? strtoll(lsn, NULL, 10) : -1);
 }
 
 static void take_queue(floe_table *t);
@@ -358,6 +385,7 @@ static int table_start(floe_table *t, char *err)
 		return errf(err, FLOE_ENOMEM, "out of memory");
 	const char *lsn = ice_table_summary(t->ice, "floe.lsn");
 	t->last_lsn = t->committed_lsn = lsn ? strtoll(lsn, NULL, 10) : 0;
+	t->source_seq = t->committed_lsn;
 	table_publish_snapshot_state(t);
 	char data_dir[4096];
 	int rc = fs_pathf(data_dir, sizeof data_dir, err, "%s/data", t->dir);
@@ -424,11 +452,10 @@ int table_create(const char *dir, const char *wal_dir, const char *name, const c
 		rc = errf(err, FLOE_ENOMEM, "out of memory");
 		goto fail;
 	}
-	for (int i = 0; i < t->schema.ncols; i++)
-		t->schema.cols[i].field_id = i + 1;
-	if ((rc = build_ice_schema(&t->schema, ident, &is, err)))
+	floe_schema_assign_field_ids(&t->schema);
+	if ((rc = table_ice_schema(&t->schema, ident, &is, err)))
 		goto fail;
-	cols = columns_to_json(&t->schema);
+	cols = table_columns_json(&t->schema);
 	cols_text = cols ? json_dumps(cols, JSON_COMPACT) : NULL;
 	props = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "floe.name", name, "floe.database", database,
 	                  "floe.table", tablename, "floe.columns", cols_text ? cols_text : "",
@@ -458,6 +485,11 @@ int table_create(const char *dir, const char *wal_dir, const char *name, const c
 	} else if (json_object_set_new(
 	               props, "floe.identity",
 	               json_string(ident && ident->full_row ? "full-row" : "append-only"))) {
+		rc = errf(err, FLOE_ENOMEM, "out of memory");
+		goto fail;
+	}
+	if (cfg->source_driven &&
+	    json_object_set_new(props, "floe.source-driven", json_string("true"))) {
 		rc = errf(err, FLOE_ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -515,6 +547,7 @@ int table_open(const char *dir, const char *wal_dir, const table_config *cfg, fl
 	}
 	if ((rc = columns_from_json(cols, &t->schema, err)))
 		goto fail;
+	t->cfg.source_driven = json_is_string(json_object_get(props, "floe.source-driven")) ? 1 : 0;
 	if ((rc = table_start(t, err)))
 		goto fail;
 	*out = t;
@@ -603,6 +636,8 @@ static int refuse_reason(floe_table *t, size_t bytes, char *err)
 		return errf(err, FLOE_ENOTFOUND, "table %s is shutting down", t->name);
 	if (t->ro_code)
 		return errf(err, t->ro_code, "table %s is read-only: %s", t->name, t->ro_msg);
+	if (t->cfg.source_driven)
+		return 0; /* the source bounds memory by committing */
 	if (t->bytes_pending > 0 && t->bytes_pending + bytes > t->cfg.max_memory_bytes)
 		return errf(
 		    err, FLOE_EBUSY,
@@ -623,7 +658,7 @@ static int submit_keyed(floe_table *t, request *req, char *err)
 {
 	int rc;
 	pthread_mutex_lock(&t->mu);
-	if ((rc = refuse_reason(t, batch_mem_bytes(req->rows), err))) {
+	if ((rc = refuse_reason(t, req->rows ? batch_mem_bytes(req->rows) : 0, err))) {
 		pthread_mutex_unlock(&t->mu);
 		return rc;
 	}
@@ -681,6 +716,11 @@ int table_submit(floe_table *t, int op, batch *rows, int sync, submit_result *re
 	buf rec = {0};
 	*taken = 0;
 	memset(res, 0, sizeof *res);
+	if (t->cfg.source_driven)
+		return errf(err, FLOE_EINVAL,
+		            "table '%s' mirrors a PostgreSQL table: it takes changes only from its "
+		            "source",
+		            t->name);
 	if (t->ident != IDENT_APPEND) {
 		request req = {.op = op, .rows = rows};
 		rc = submit_keyed(t, &req, err);
@@ -751,6 +791,55 @@ int table_flush(floe_table *t, int64_t *snapshot_id_out, char *err)
 	return rc;
 }
 
+int table_source_apply(floe_table *t, int op, batch *rows, const uint8_t *unchanged,
+                       const batch *lookup, submit_result *res, int *taken, char *err)
+{
+	memset(res, 0, sizeof *res);
+	*taken = 0;
+	if (!t->cfg.source_driven)
+		return errf(err, FLOE_EINVAL, "table %s is not fed by a source", t->name);
+	request req = {.op = op, .rows = rows, .unchanged = unchanged, .lookup = lookup};
+	int rc = submit_keyed(t, &req, err);
+	*taken = req.taken;
+	res->lsn = (int64_t)req.lsn;
+	res->deleted = req.deleted;
+	return rc;
+}
+
+int table_source_commit(floe_table *t, int64_t source_lsn, const char *phase, char *err)
+{
+	pthread_mutex_lock(&t->mu);
+	t->source_lsn = source_lsn;
+	snprintf(t->source_phase, sizeof t->source_phase, "%s", phase ? phase : "");
+	t->commit_now = 1;
+	pthread_cond_signal(&t->work);
+	int rc = wait_committed(t, t->last_lsn, err);
+	pthread_mutex_unlock(&t->mu);
+	return rc;
+}
+
+int64_t table_snapshot_lsn(floe_table *t)
+{
+	return atomic_load(&t->snapshot_lsn);
+}
+
+size_t table_bytes_pending(floe_table *t)
+{
+	pthread_mutex_lock(&t->mu);
+	size_t n = t->bytes_pending;
+	pthread_mutex_unlock(&t->mu);
+	return n;
+}
+
+int table_alter_schema(floe_table *t, const floe_schema *schema, const batch *defaults, char *err)
+{
+	if (!t->cfg.source_driven)
+		return errf(err, FLOE_EINVAL, "table %s: schema changes come from a source only",
+		            t->name);
+	request req = {.op = TABLE_OP_ALTER, .new_schema = schema, .lookup = defaults};
+	return submit_keyed(t, &req, err);
+}
+
 /* ---- the writer thread ---- */
 
 static void take_queue(floe_table *t)
@@ -795,9 +884,12 @@ static int commit_landed_after_all(floe_table *t, int64_t upto)
 		log_warn("table %s: reload after a failed commit: %s", t->name, err);
 		return 0;
 	}
+	int64_t before = atomic_load(&t->snapshot_id);
 	ice_table_free(t->ice);
 	t->ice = fresh;
 	table_publish_snapshot_state(t);
+	if (t->cfg.source_driven) /* floe.lsn is the source's: a new snapshot tells */
+		return ice_table_snapshot_id(t->ice) != before;
 	const char *lsn = ice_table_summary(t->ice, "floe.lsn");
 	return lsn && strtoll(lsn, NULL, 10) >= upto;
 }
@@ -848,10 +940,15 @@ static void apply_requests(floe_table *t)
 			}
 			keyed_apply(t, r, 0);
 		}
-		size_t added = t->mem_bytes - bytes_before;
 		pthread_mutex_lock(&t->mu);
-		t->bytes_pending += added;
-		table_budget_add(t, added);
+		/* A schema change can shrink the rows in memory. */
+		if (t->mem_bytes >= bytes_before) {
+			t->bytes_pending += t->mem_bytes - bytes_before;
+			table_budget_add(t, t->mem_bytes - bytes_before);
+		} else {
+			t->bytes_pending -= bytes_before - t->mem_bytes;
+			table_budget_sub(t, bytes_before - t->mem_bytes);
+		}
 		atomic_store(&t->rows_in_memory, t->mem_rows);
 		for (request *r = batch_of; r;) {
 			request *next = r->next;
@@ -879,16 +976,20 @@ static void *writer_main(void *arg)
 	for (;;) {
 		apply_requests(t);
 		take_queue(t);
-		int dirty = t->mem || t->deletes_pending;
+		int dirty = t->mem || t->deletes_pending || t->truncate_pending;
 		if (dirty && !t->mem_since_ns)
 			t->mem_since_ns = mono_ns();
 		long long now = mono_ns();
+		/* A source-driven table commits when its source asks (table.h). */
 		long long deadline =
-		    t->mem_since_ns + (long long)t->cfg.commit_interval_ms * 1000000LL;
+		    t->cfg.source_driven
+		        ? LLONG_MAX
+		        : t->mem_since_ns + (long long)t->cfg.commit_interval_ms * 1000000LL;
 		int in_backoff = t->ro_code && now < t->retry_at_ns;
 		int due = dirty && !in_backoff &&
-		          (t->commit_now || t->stopping || t->mem_bytes >= t->cfg.flush_bytes ||
-		           now >= deadline || t->ro_code);
+		          (t->commit_now || t->stopping || t->ro_code ||
+		           (!t->cfg.source_driven &&
+		            (t->mem_bytes >= t->cfg.flush_bytes || now >= deadline)));
 		if (t->commit_now && !dirty)
 			t->commit_now = 0; /* nothing to commit: flushers see committed_lsn */
 		if (!dirty && t->applied_lsn > t->committed_lsn) {
@@ -900,6 +1001,8 @@ static void *writer_main(void *arg)
 		if (due) {
 			int64_t upto = t->applied_lsn;
 			t->commit_now = 0;
+			t->commit_source_lsn = t->source_lsn;
+			memcpy(t->commit_source_phase, t->source_phase, sizeof t->source_phase);
 			pthread_mutex_unlock(&t->mu);
 			int rc = table_commit_mem(t, upto, err);
 			if (rc != 0 && commit_landed_after_all(t, upto)) {
@@ -942,7 +1045,7 @@ static void *writer_main(void *arg)
 			break;
 		if (t->requests || t->queue)
 			continue;
-		if (dirty)
+		if (in_backoff || (dirty && deadline != LLONG_MAX))
 			timed_wait(t, in_backoff ? t->retry_at_ns : deadline);
 		else
 			pthread_cond_wait(&t->work, &t->mu);
@@ -1006,6 +1109,6 @@ json_t *table_describe(floe_table *t, int brief)
 	pthread_mutex_unlock(&t->mu);
 	json_object_set_new(o, "wal_bytes", json_integer((json_int_t)st.wal_bytes));
 	if (!brief)
-		json_object_set_new(o, "schema", columns_to_json(&t->schema));
+		json_object_set_new(o, "schema", table_columns_json(&t->schema));
 	return o;
 }

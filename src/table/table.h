@@ -65,6 +65,10 @@ typedef struct table_config {
 	int orphan_grace_s; /* unreferenced files older than this are removed at open; default 600
 	                     */
 	mem_budget *budget; /* shared; NULL: none */
+	/* 1: a source that keeps its own log feeds the table (PostgreSQL CDC,
+	 * see "Source-driven tables" below). Kept in the table properties
+	 * (floe.source-driven) so it survives a restart. */
+	int source_driven;
 } table_config;
 
 void table_config_default(table_config *c);
@@ -106,6 +110,8 @@ const floe_schema *table_schema(const floe_table *t);
 
 /* WAL record kinds (the operation a batch carries). */
 enum { TABLE_OP_INSERT = 1, TABLE_OP_UPSERT = 2, TABLE_OP_UPDATE = 3, TABLE_OP_DELETE = 4 };
+/* Source-driven tables only, never in the WAL: every row goes (rows NULL). */
+enum { TABLE_OP_TRUNCATE = 5 };
 
 /* "insert", "upsert", "update", "delete". */
 const char *table_op_name(int op);
@@ -136,6 +142,52 @@ int table_flush(floe_table *t, int64_t *snapshot_id_out, char *err);
  *   "data_files","last_commit_ms","commits"} — new reference. With brief=1 the
  * schema is left out. */
 json_t *table_describe(floe_table *t, int brief);
+
+/* ---- Source-driven tables ----
+ * A source with its own durable log (a PostgreSQL replication slot) feeds
+ * the table; the source, not the table, decides what a snapshot holds:
+ *   1. Changes skip floe's WAL: after a crash the source replays them from
+ *      its log, starting after the floe.lsn of the table's last snapshot.
+ *   2. The writer commits only when the source asks (table_source_commit),
+ *      so a snapshot ends at a boundary the source chose (a transaction
+ *      commit) and records the source's position as floe.lsn. Memory limits
+ *      do not refuse changes; the source commits often enough.
+ *   3. Changes apply in submit order; a failed apply (out of memory) leaves
+ *      the table read-only until restart, like a poisoned WAL.
+ */
+
+/* Applies one change (op TABLE_OP_*; rows NULL for TRUNCATE). `unchanged`
+ * (rows->nrows x schema columns bytes, or NULL) marks values the source did
+ * not send because they did not change (PostgreSQL's unchanged TOAST
+ * values): with op UPSERT on a keyed table they keep the current value of
+ * the row with the same key — or, when `lookup` is given (same shape and
+ * row count as rows), of the row whose key is in lookup's row (an UPDATE
+ * that changed the key) — read from memory or from the row's data file. A
+ * row with unchanged values must be the first of its key in the request.
+ * Ownership of rows as in table_submit; lookup stays the caller's. */
+int table_source_apply(floe_table *t, int op, batch *rows, const uint8_t *unchanged,
+                       const batch *lookup, submit_result *res, int *taken, char *err);
+/* Commits every change applied so far as one snapshot whose summary has
+ * floe.lsn = source_lsn (when >= 0) and floe.phase = phase (when not NULL),
+ * and waits for it. No snapshot when nothing changed. */
+int table_source_commit(floe_table *t, int64_t source_lsn, const char *phase, char *err);
+/* floe.lsn of the current snapshot (-1 when the table has none). */
+int64_t table_snapshot_lsn(floe_table *t);
+/* Bytes applied and not committed yet. */
+size_t table_bytes_pending(floe_table *t);
+/* Schema evolution (any table): `schema` is the new column list. Columns
+ * are matched by field_id; field_id 0 marks a new column (the table gives it
+ * the next id); a column whose id is absent is dropped; a type may only
+ * widen (int16/int32 -> int64, float32 -> float64, decimal(p,s) ->
+ * decimal(p',s) with p' > p); the key columns must stay. Rows in memory are
+ * converted; the Iceberg schema changes in a metadata-only commit.
+ * defaults (NULL, or one row shaped like schema): an added column whose
+ * value there is not null had that value in every existing row (PostgreSQL's
+ * ADD COLUMN ... DEFAULT): rows in memory get it, and the field records it
+ * as its Iceberg initial-default for the files written before.
+ * Source-driven tables only (a WAL record knows one schema). */
+int table_alter_schema(floe_table *t, const floe_schema *schema, const batch *defaults,
+                       char *err);
 
 typedef struct table_stats {
 	uint64_t rows_ingested;

@@ -53,6 +53,9 @@ typedef struct request {
 	struct request *next;
 	int op;
 	batch *rows;
+	const uint8_t *unchanged;     /* source-driven UPSERT: table_source_apply */
+	const batch *lookup; /* where unchanged values come from (TABLE_OP_ALTER: defaults) */
+	const floe_schema *new_schema; /* TABLE_OP_ALTER */
 	int done, rc, taken;
 	uint64_t lsn;
 	size_t deleted;
@@ -62,6 +65,9 @@ typedef struct request {
 /* IDENT_FULL_ROW: no key; the whole row is the identity (a multimap: equal
  * rows may repeat); insert and delete only, delete removes one copy. */
 enum { IDENT_APPEND = 0, IDENT_PRIMARY_KEY = 1, IDENT_FULL_ROW = 2 };
+
+/* Requests that only the writer makes sense of (not in the WAL). */
+enum { TABLE_OP_ALTER = 100 };
 
 struct floe_table {
 	char *name, *database, *tablename, *dir;
@@ -109,15 +115,32 @@ struct floe_table {
 	uint64_t next_ord;
 	size_t deletes_pending; /* positions in files' pending DVs */
 	int64_t applied_lsn;    /* newest request applied to memory */
+	int truncate_pending;   /* source-driven: the next commit removes every old file */
+	int64_t source_seq;     /* source-driven: request numbers (the WAL's LSNs elsewhere) */
+
+	/* source-driven commits (shared, mu): what the next snapshot records */
+	int64_t source_lsn;     /* floe.lsn, -1: none */
+	char source_phase[16];  /* floe.phase, "" : none */
+	/* their copies for the commit being made (writer-only) */
+	int64_t commit_source_lsn;
+	char commit_source_phase[16];
 	char *sidecar_dir;      /* .fidx / .rid files of the data files */
+	struct pq_reader *fetch_reader; /* unchanged values: the last data file read */
+	uint32_t fetch_file;
 
 	/* published counters */
 	atomic_uint_fast64_t rows_ingested, batches, commits, commit_failures, bytes_written;
 	atomic_uint_fast64_t rows_in_memory;
-	atomic_int_fast64_t total_records, data_files, snapshot_id, last_commit_ms;
+	atomic_int_fast64_t total_records, data_files, snapshot_id, last_commit_ms, snapshot_lsn;
 };
 
 /* table.c */
+/* The Iceberg schema of a column list (field ids as in fs; identifier fields
+ * from ident, which may be NULL). */
+int table_ice_schema(const floe_schema *fs, const table_identity *ident, ice_schema *out,
+                     char *err);
+/* The floe.columns table property: names, floe types, nullability, ids. */
+json_t *table_columns_json(const floe_schema *s);
 void table_random_uuid(char out[37]);
 void table_publish_snapshot_state(floe_table *t);
 void table_budget_add(floe_table *t, size_t bytes);
@@ -127,6 +150,9 @@ void table_budget_sub(floe_table *t, size_t bytes);
  * snapshot recording upto_lsn. On failure nothing is visible and the state in
  * memory is unchanged. */
 int table_commit_mem(floe_table *t, int64_t upto_lsn, char *err);
+
+/* evolve.c: applies a TABLE_OP_ALTER request (writer thread). */
+int evolve_apply(floe_table *t, const floe_schema *to, const batch *defaults, char *err);
 
 /* keyed.c */
 /* Reads the identity from the table properties and, for a keyed table,

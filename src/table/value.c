@@ -136,12 +136,21 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 	*y = (int64_t)yoe + era * 400 + (*m <= 2);
 }
 
-static unsigned days_in_month(int y, unsigned m)
+static unsigned days_in_month(int64_t y, unsigned m)
 {
 	static const unsigned char mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	if (m == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))
 		return 29;
 	return mdays[m - 1];
+}
+
+int value_civil_to_days(int64_t y, int m, int d, int64_t *days)
+{
+	if (y < -100000000 || y > 100000000 || m < 1 || m > 12 || d < 1 ||
+	    (unsigned)d > days_in_month(y, (unsigned)m))
+		return -1;
+	*days = days_from_civil(y, (unsigned)m, (unsigned)d);
+	return 0;
 }
 
 /* ndig ASCII digits at s -> *v; 0, or -1 when one is not a digit. */
@@ -251,6 +260,42 @@ int value_parse_timestamp(const char *s, size_t n, int64_t *micros, char *err)
 	if (t < VALUE_TS_MIN || t > VALUE_TS_MAX)
 		return bad(err, s, n, "timestamp", "outside 0001-01-01..9999-12-31 in UTC");
 	*micros = t;
+	return 0;
+}
+
+int value_parse_time(const char *s, size_t n, int64_t *micros, char *err)
+{
+	static const char *const shape = "expected HH:MM:SS[.ffffff]";
+	int hh, mi, ss;
+	int64_t frac = 0;
+	if (n < 8 || fixed_digits(s, 2, &hh) || s[2] != ':' || fixed_digits(s + 3, 2, &mi) ||
+	    s[5] != ':' || fixed_digits(s + 6, 2, &ss))
+		return bad(err, s, n, "time", "%s", shape);
+	size_t i = 8;
+	if (i < n && s[i] == '.') {
+		size_t f0 = ++i;
+		while (i < n && (unsigned)(unsigned char)s[i] - '0' <= 9)
+			i++;
+		size_t nf = i - f0;
+		if (nf == 0)
+			return bad(err, s, n, "time", "no digits after '.'");
+		if (nf > 6)
+			return bad(err, s, n, "time",
+			           "%zu fraction digits; at most 6 (microseconds)", nf);
+		for (size_t k = 0; k < 6; k++)
+			frac = frac * 10 + (k < nf ? s[f0 + k] - '0' : 0);
+	}
+	if (i != n)
+		return bad(err, s, n, "time", "%s", shape);
+	if (hh > 24)
+		return bad(err, s, n, "time", "hour %02d is out of range 00..24", hh);
+	if (mi > 59)
+		return bad(err, s, n, "time", "minute %02d is out of range 00..59", mi);
+	if (ss > 59)
+		return bad(err, s, n, "time", "second %02d is out of range 00..59", ss);
+	if (hh == 24 && (mi || ss || frac))
+		return bad(err, s, n, "time", "after 24:00:00, the end of the day");
+	*micros = ((int64_t)hh * 3600 + mi * 60 + ss) * 1000000 + frac;
 	return 0;
 }
 
@@ -443,6 +488,19 @@ int value_format_timestamp(int64_t micros, int with_z, char *out, size_t cap)
 	                    (long long)(secs % 60), fbuf, with_z ? "Z" : ""));
 }
 
+int value_format_time(int64_t micros, char *out, size_t cap)
+{
+	if (micros < 0 || micros > VALUE_TIME_MAX)
+		return fit(out, cap, -1);
+	int64_t secs = micros / 1000000, frac = micros % 1000000;
+	char fbuf[16] = "";
+	if (frac)
+		snprintf(fbuf, sizeof fbuf, ".%06lld", (long long)frac);
+	return fit(out, cap,
+	           snprintf(out, cap, "%02lld:%02lld:%02lld%s", (long long)(secs / 3600),
+	                    (long long)(secs / 60 % 60), (long long)(secs % 60), fbuf));
+}
+
 int value_format_decimal(__int128 unscaled, int scale, char *out, size_t cap)
 {
 	char digits[48];
@@ -470,4 +528,12 @@ int value_format_decimal(__int128 unscaled, int scale, char *out, size_t cap)
 	}
 	out[o] = '\0';
 	return (int)o;
+}
+
+__int128 value_decimal_from_be(const uint8_t *p, int nbytes)
+{
+	__int128 u = (p[0] & 0x80) ? -1 : 0;
+	for (int k = 0; k < nbytes; k++)
+		u = (__int128)((unsigned __int128)u << 8) | p[k];
+	return u;
 }

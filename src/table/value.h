@@ -32,6 +32,17 @@ int value_parse_date(const char *s, size_t n, int32_t *days, char *err);
  * Limits: hour 00..23, minute and second 00..59 (no leap second, no 24:00),
  * offsets up to +-18:00, result within VALUE_TS_MIN..VALUE_TS_MAX. */
 int value_parse_timestamp(const char *s, size_t n, int64_t *micros, char *err);
+/* "HH:MM:SS[.ffffff]" (1..6 fraction digits) -> microseconds since midnight.
+ * Hour 00..23, minute and second 00..59, and "24:00:00" (PostgreSQL's and
+ * DuckDB's end of day, with no fraction) as 86400000000. More than 6
+ * fraction digits is an error (no silent rounding). */
+#define VALUE_TIME_MAX (86400000000LL)
+int value_parse_time(const char *s, size_t n, int64_t *micros, char *err);
+/* Proleptic Gregorian calendar date with astronomical year numbering (1 BC is
+ * year 0, 44 BC is -43) -> days since 1970-01-01 in *days. -1 (and *days
+ * untouched) when the month is not 1..12, the day not 1..days in that month,
+ * or |y| > 100000000. */
+int value_civil_to_days(int64_t y, int m, int d, int64_t *days);
 /* Decimal text ("-12.340", "1e3" not accepted) with at most `scale` fraction
  * digits (fewer are padded) and at most precision - scale integer digits ->
  * unscaled value. Accepted: an optional leading '+' or '-', leading zeros,
@@ -42,6 +53,8 @@ int value_parse_decimal(const char *s, size_t n, int precision, int scale, __int
                         char *err);
 /* Unscaled decimal -> `nbytes` (1..16) big-endian two's complement (Parquet FLBA). */
 void value_decimal_to_be(__int128 v, uint8_t *out, int nbytes);
+/* The inverse: nbytes (1..16) of big-endian two's complement. */
+__int128 value_decimal_from_be(const uint8_t *p, int nbytes);
 /* 8-4-4-4-12 hex (case-insensitive) -> 16 bytes. */
 int value_parse_uuid(const char *s, size_t n, uint8_t out[16], char *err);
 /* Standard base64 with padding (RFC 4648 §4) -> bytes appended to out (capacity
@@ -58,6 +71,9 @@ int value_format_date(int32_t days, char *out, size_t cap);
 /* "YYYY-MM-DDTHH:MM:SS", then ".ffffff" (6 digits) when the fraction is not
  * zero, then "Z" when with_z. */
 int value_format_timestamp(int64_t micros, int with_z, char *out, size_t cap);
+/* "HH:MM:SS", then ".ffffff" when the fraction is not zero (24:00:00 for
+ * VALUE_TIME_MAX). Size that always suffices: 24. */
+int value_format_time(int64_t micros, char *out, size_t cap);
 /* Exactly `scale` fraction digits: (12340, 3) -> "12.340", (-5, 2) -> "-0.05". */
 int value_format_decimal(__int128 unscaled, int scale, char *out, size_t cap);
 

@@ -222,12 +222,13 @@ def dv_check_module():
     return _dv_module
 
 
-def live_data_and_dvs(table_dir):
+def live_data_and_dvs(table_dir, snapshot_id=None, metadata=None):
     """(data file URIs, {data file URI: deleted positions}) of the current
-    snapshot: manifests read with python3-avro, every DV decoded by dv_check
-    and checked against its manifest entry."""
-    _, md = current_metadata(table_dir)
-    snap_id = md.get("current-snapshot-id")
+    snapshot (or of snapshot_id, read from `metadata` when given, else from
+    the current metadata): manifests read with python3-avro, every DV
+    decoded by dv_check and checked against its manifest entry."""
+    md = metadata if metadata is not None else current_metadata(table_dir)[1]
+    snap_id = md.get("current-snapshot-id") if snapshot_id is None else snapshot_id
     if snap_id is None:
         return [], {}
     snap = [x for x in md["snapshots"] if x["snapshot-id"] == snap_id][0]

@@ -151,6 +151,20 @@ class PgCluster:
                       timeout=60, check=check)
         return r.stdout.rstrip("\n")
 
+    def psql_argv(self, dbname="postgres", user="postgres", *extra):
+        """argv of a psql over TCP to this server (no psqlrc, ON_ERROR_STOP
+        off, quiet, unaligned tuples only) for a long-lived session fed on
+        stdin; extra arguments are appended."""
+        return [os.path.join(PG_BIN, "psql"), "-X", "-q", "-At", "-h", "127.0.0.1", "-p",
+                str(self.port), "-U", user, "-d", dbname] + list(extra)
+
+    def restart(self, mode="fast"):
+        """pg_ctl restart -m MODE on the same port and settings (pg_ctl
+        reuses postmaster.opts); waits until it accepts connections."""
+        self._run([os.path.join(PG_BIN, "pg_ctl"), "-D", self.data_dir, "-l", self.log_path,
+                   "-m", mode, "-w", "-t", "60", "restart"], timeout=120)
+        self.running = True
+
     def server_log(self):
         try:
             with open(self.log_path) as f:

@@ -30,6 +30,7 @@ ALL_TYPES = [
     {"name": "ts", "data_type": "timestamp", "nullable": True},
     {"name": "tstz", "data_type": "timestamptz", "nullable": True},
     {"name": "u", "data_type": "uuid", "nullable": True},
+    {"name": "tm", "data_type": "time", "nullable": True},
 ]
 
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
@@ -50,23 +51,27 @@ def rows_all_types():
          "f32": -3.4028234663852886e38, "f64": -1.7976931348623157e308, "d9": "-9999999.99",
          "d18": "-99999999999999.9999", "d38": "-9999999999999999999999999999.9999999999",
          "s": "", "bin": "", "dt": "0001-01-01", "ts": "0001-01-01T00:00:00",
-         "tstz": "1970-01-01T00:00:00Z", "u": "00000000-0000-0000-0000-000000000000"},
+         "tstz": "1970-01-01T00:00:00Z", "u": "00000000-0000-0000-0000-000000000000",
+         "tm": "00:00:00"},
         {"id": 9223372036854775807, "b": False, "i16": 32767, "i32": 2147483647,
          "f32": 3.4028234663852886e38, "f64": 1.7976931348623157e308, "d9": 9999999.99,
          "d18": "99999999999999.9999", "d38": "9999999999999999999999999999.9999999999",
          "s": "héllo wörld — 日本語 🚀", "bin": "AAEC/w==", "dt": "9999-12-31",
          "ts": "9999-12-31T23:59:59.999999", "tstz": "2024-03-01T12:34:56.789+02:00",
-         "u": "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF"},
+         "u": "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF", "tm": "24:00:00"},
         {"id": 0, "b": None, "i16": None, "i32": None, "f32": None, "f64": None, "d9": None,
          "d18": None, "d38": None, "s": None, "bin": None, "dt": None, "ts": None,
-         "tstz": None, "u": None},
+         "tstz": None, "u": None, "tm": None},
         {"id": 1, "f32": "NaN", "f64": "NaN", "s": "tab\there \"quoted\" \\ back\nslash",
-         "d9": "0.01", "d38": "0.0000000001", "dt": "2024-02-29", "ts": "2024-02-29 23:59:59.5"},
+         "d9": "0.01", "d38": "0.0000000001", "dt": "2024-02-29", "ts": "2024-02-29 23:59:59.5",
+         "tm": "12:34:56.5"},
         {"id": 2, "f32": "Infinity", "f64": "-Infinity", "d9": "-0.5", "i16": 0,
-         "s": "\u0000nul inside", "ts": 1700000000123456, "tstz": "2024-03-01T00:00:00-05:30"},
+         "s": "\u0000nul inside", "ts": 1700000000123456, "tstz": "2024-03-01T00:00:00-05:30",
+         "tm": 1},
         {"id": 3, "f32": -0.0, "f64": -0.0, "d18": 12.5, "s": "x" * 5000,
          "u": "123e4567-e89b-12d3-a456-426614174000", "bin": "3q2+7w=="},
-        {"id": 4, "f64": 0.1, "f32": 0.1, "d38": "12345678901234567890123456.7890123456"},
+        {"id": 4, "f64": 0.1, "f32": 0.1, "d38": "12345678901234567890123456.7890123456",
+         "tm": "23:59:59.999999"},
         {"id": 5, "f64": 2.5e-308, "f32": 1.4e-45},
     ]
     return rows
@@ -101,6 +106,12 @@ def expected_text(col, v):
         return str(v if isinstance(v, int) else micros(v))
     if t == "uuid":
         return str(uuidlib.UUID(v))
+    if t == "time":
+        if isinstance(v, int):
+            return str(v)
+        hms, _, frac = v.partition(".")
+        h, m, s = (int(x) for x in hms.split(":"))
+        return str(((h * 60 + m) * 60 + s) * 1000000 + int((frac + "000000")[:6]))
     raise AssertionError(t)
 
 
@@ -125,7 +136,7 @@ def select_sql(files):
         if t in ("binary", "string"):
             # hex: the C API's text form stops at a NUL byte
             exprs.append("hex(%s)" % n)
-        elif t in ("timestamp", "timestamptz"):
+        elif t in ("timestamp", "timestamptz", "time"):
             exprs.append("epoch_us(%s)" % n)
         elif t in ("float32", "float64"):
             # repr-exact text: DuckDB prints the shortest round-trip form
@@ -196,6 +207,13 @@ class RestAppendTest(unittest.TestCase):
         self.assertEqual(by_name["s"][3], "UTF8")
         self.assertEqual(by_name["ts"][3], "TIMESTAMP_MICROS")
         self.assertEqual(by_name["dt"][3], "DATE")
+        self.assertEqual(by_name["tm"][2], "INT64")
+        self.assertEqual(by_name["tm"][3], "TIME_MICROS")
+        lt = (by_name["tm"][4] or "").replace(" ", "")
+        self.assertIn("TimeType", lt)
+        self.assertTrue("isAdjustedToUTC=0" in lt or "isAdjustedToUTC=false" in lt, lt)
+        self.assertEqual(duckq("SELECT typeof(tm) FROM read_parquet('%s') LIMIT 1" % path),
+                         [["TIME"]])
         kv = duckq("SELECT decode(key), decode(value) FROM parquet_kv_metadata('%s')" % path)
         schema = json.loads(dict((k, v) for k, v in kv)["iceberg.schema"])
         self.assertEqual([fld["name"] for fld in schema["fields"]], [c["name"] for c in ALL_TYPES])

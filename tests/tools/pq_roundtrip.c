@@ -31,6 +31,12 @@
  *     what pq_file_result reports;
  *   - pq_file_result: exact min/max bytes, null and NaN counts per column;
  *   - the file: "PAR1" at both ends, footer length, size = bytes written.
+ * Each configuration also writes a second file of LIST columns (optional
+ * lists of optional int32 and string elements, a required list of required
+ * int64 elements, optional booleans; null lists, empty lists, null elements,
+ * lists longer than a page) and checks every list through DuckDB's to_json,
+ * the schema's field ids (the list's and the element's) and num_values /
+ * null counts per row group.
  * Prints one "name: N passed, M failed" line per configuration, then a
  * total line; exits 1 if anything failed.
  */
@@ -1387,12 +1393,16 @@ static int rt_sink(void *ctx, const void *p, size_t n, char *err)
 	return 0;
 }
 
-static int rt_write(const rt_config *cfg, const char *path, pq_file_result *res, char *err)
+/* Fills data[0..ncols) with the columns of the rows from r on. */
+typedef void (*rt_fill_fn)(const void *src, size_t r, pq_column_data *data);
+
+/* Writes `rows` rows of the columns `specs` under cfg's options to path, in
+ * pq_writer_write calls of the sizes in `batches` (0-terminated, repeated). */
+static int rt_write_file(const rt_config *cfg, const char *path, const pq_column_spec *specs,
+                         int ncols, const pq_kv *kv, int nkv, size_t rows, const size_t *batches,
+                         rt_fill_fn fill, const void *src, pq_file_result *res, char *err)
 {
-	pq_column_spec specs[C_NCOLS];
 	pq_column_data data[C_NCOLS];
-	for (int c = 0; c < C_NCOLS; c++)
-		specs[c] = rt_cols[c].spec;
 	pq_options o;
 	pq_options_default(&o);
 	o.codec = cfg->codec;
@@ -1404,25 +1414,16 @@ static int rt_write(const rt_config *cfg, const char *path, pq_file_result *res,
 		o.page_bytes = cfg->page;
 	if (cfg->row_group)
 		o.row_group_bytes = cfg->row_group;
-	pq_kv kv[2] = {{"iceberg.schema", "{\"type\":\"struct\",\"fields\":[]}"},
-	               {"writer", "pq_roundtrip \xE2\x9C\x93"}};
+	if (ncols > C_NCOLS)
+		return errf(err, FLOE_EINVAL, "%d columns, at most %d", ncols, C_NCOLS);
 	rt_file fs = {fopen(path, "wb")};
 	if (!fs.f)
 		return errf(err, FLOE_EIO, "%s: %s", path, strerror(errno));
 	pq_writer *w;
-	int rc = pq_writer_open(specs, C_NCOLS, kv, 2, &o, rt_sink, &fs, &w, err);
-	static const size_t batches[] = {1, 7, 1000, 4096, 3, 9000};
-	for (size_t r = 0, b = 0; rc == 0 && r < RT_ROWS; b++) {
-		size_t n = batches[b % 6];
-		if (n > RT_ROWS - r)
-			n = RT_ROWS - r;
-		for (int c = 0; c < C_NCOLS; c++) {
-			const rt_col *col = &rt_cols[c];
-			data[c].valid = col->valid ? col->valid + r : NULL;
-			data[c].values = col->values ? col->values + (size_t)col->width * r : NULL;
-			data[c].offsets = col->off ? col->off + r : NULL;
-			data[c].bytes = col->bytes;
-		}
+	int rc = pq_writer_open(specs, ncols, kv, nkv, &o, rt_sink, &fs, &w, err);
+	for (size_t r = 0, b = 0; rc == 0 && r < rows; b = batches[b + 1] ? b + 1 : 0) {
+		size_t n = batches[b] < rows - r ? batches[b] : rows - r;
+		fill(src, r, data);
 		rc = pq_writer_write(w, data, n, err);
 		r += n;
 	}
@@ -1433,6 +1434,279 @@ static int rt_write(const rt_config *cfg, const char *path, pq_file_result *res,
 	if (fclose(fs.f) != 0 && rc == 0)
 		rc = errf(err, FLOE_EIO, "%s: %s", path, strerror(errno));
 	return rc;
+}
+
+static void rt_fill_flat(const void *src, size_t r, pq_column_data *data)
+{
+	(void)src;
+	for (int c = 0; c < C_NCOLS; c++) {
+		const rt_col *col = &rt_cols[c];
+		data[c].valid = col->valid ? col->valid + r : NULL;
+		data[c].values = col->values ? col->values + (size_t)col->width * r : NULL;
+		data[c].offsets = col->off ? col->off + r : NULL;
+		data[c].bytes = col->bytes;
+	}
+}
+
+static int rt_write(const rt_config *cfg, const char *path, pq_file_result *res, char *err)
+{
+	pq_column_spec specs[C_NCOLS];
+	for (int c = 0; c < C_NCOLS; c++)
+		specs[c] = rt_cols[c].spec;
+	pq_kv kv[2] = {{"iceberg.schema", "{\"type\":\"struct\",\"fields\":[]}"},
+	               {"writer", "pq_roundtrip \xE2\x9C\x93"}};
+	static const size_t batches[] = {1, 7, 1000, 4096, 3, 9000, 0};
+	return rt_write_file(cfg, path, specs, C_NCOLS, kv, 2, RT_ROWS, batches, rt_fill_flat, NULL,
+	                     res, err);
+}
+
+/* ---- list columns ------------------------------------------------------- */
+
+#define RT_LIST_ROWS 7001
+enum { L_INTS, L_STRS, L_REQ, L_BOOLS, L_NCOLS };
+
+static const pq_column_spec rt_list_specs[L_NCOLS] = {
+    {.name = "ints", .field_id = 1, .physical = PQ_INT32, .list = 1, .element_field_id = 5},
+    {.name = "strs",
+     .field_id = 2,
+     .physical = PQ_BYTE_ARRAY,
+     .logical = PQ_LOGICAL_STRING,
+     .list = 1,
+     .element_field_id = 6},
+    {.name = "req",
+     .field_id = 3,
+     .physical = PQ_INT64,
+     .required = 1,
+     .list = 1,
+     .element_field_id = 7,
+     .element_required = 1},
+    {.name = "bools", .field_id = 4, .physical = PQ_BOOLEAN, .list = 1, .element_field_id = 8},
+};
+
+/* Row r of list column c: -1 = null list, else the element count; element
+ * k (global index e) is null when e % 9 == 4 (optional elements only). */
+static long rt_list_len(int c, size_t r)
+{
+	if (c != L_REQ && r % 13 == 7)
+		return -1;
+	if (r == 4000 || (c == L_STRS && r == 4001))
+		return 30000; /* more than a page holds */
+	return (long)((r * 7 + (size_t)c) % (c == L_STRS ? 5 : 12));
+}
+
+typedef struct rt_list_data {
+	uint64_t lo[L_NCOLS][RT_LIST_ROWS + 1];
+	uint8_t valid[L_NCOLS][RT_LIST_ROWS];
+	uint8_t *ev[L_NCOLS];
+	int32_t *i32;
+	int64_t *i64;
+	uint8_t *b8;
+	uint64_t *soff;
+	buf sbytes;
+} rt_list_data;
+
+static int rt_list_null(int c, uint64_t e)
+{
+	return c != L_REQ && e % 9 == 4;
+}
+
+static int rt_list_generate(rt_list_data *L)
+{
+	for (int c = 0; c < L_NCOLS; c++) {
+		L->lo[c][0] = 0;
+		for (size_t r = 0; r < RT_LIST_ROWS; r++) {
+			long n = rt_list_len(c, r);
+			L->valid[c][r] = n >= 0;
+			L->lo[c][r + 1] = L->lo[c][r] + (uint64_t)(n < 0 ? 0 : n);
+		}
+		uint64_t ne = L->lo[c][RT_LIST_ROWS];
+		if (!(L->ev[c] = malloc(ne + 1)))
+			return -1;
+		for (uint64_t e = 0; e < ne; e++)
+			L->ev[c][e] = !rt_list_null(c, e);
+	}
+	L->i32 = malloc((L->lo[L_INTS][RT_LIST_ROWS] + 1) * 4);
+	L->i64 = malloc((L->lo[L_REQ][RT_LIST_ROWS] + 1) * 8);
+	L->b8 = malloc(L->lo[L_BOOLS][RT_LIST_ROWS] + 1);
+	L->soff = malloc((L->lo[L_STRS][RT_LIST_ROWS] + 1) * 8);
+	if (!L->i32 || !L->i64 || !L->b8 || !L->soff)
+		return -1;
+	for (uint64_t e = 0; e < L->lo[L_INTS][RT_LIST_ROWS]; e++)
+		L->i32[e] = L->ev[L_INTS][e] ? (int32_t)(rt_rand() & 0xffffffffu) : 0;
+	for (uint64_t e = 0; e < L->lo[L_REQ][RT_LIST_ROWS]; e++)
+		L->i64[e] = (int64_t)rt_rand();
+	for (uint64_t e = 0; e < L->lo[L_BOOLS][RT_LIST_ROWS]; e++)
+		L->b8[e] = L->ev[L_BOOLS][e] ? (uint8_t)(rt_rand() & 1) : 0;
+	L->soff[0] = 0;
+	for (uint64_t e = 0; e < L->lo[L_STRS][RT_LIST_ROWS]; e++) {
+		if (L->ev[L_STRS][e]) /* few distinct words, then many: dictionary fallback */
+			buf_printf(&L->sbytes, "w%llu",
+			           (unsigned long long)(e < 40000 ? e % 50 : e));
+		L->soff[e + 1] = L->sbytes.len;
+	}
+	return buf_ok(&L->sbytes) ? 0 : -1;
+}
+
+static void rt_list_free(rt_list_data *L)
+{
+	for (int c = 0; c < L_NCOLS; c++)
+		free(L->ev[c]);
+	free(L->i32);
+	free(L->i64);
+	free(L->b8);
+	free(L->soff);
+	buf_release(&L->sbytes);
+}
+
+static void rt_list_column(const rt_list_data *L, int c, size_t r, pq_column_data *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->valid = L->valid[c] + r;
+	d->list_offsets = L->lo[c] + r;
+	d->elem_valid = L->ev[c];
+	if (c == L_INTS)
+		d->values = L->i32;
+	else if (c == L_REQ)
+		d->values = L->i64;
+	else if (c == L_BOOLS)
+		d->values = L->b8;
+	else {
+		d->offsets = L->soff;
+		d->bytes = L->sbytes.data;
+	}
+}
+
+static void rt_fill_lists(const void *src, size_t r, pq_column_data *data)
+{
+	for (int c = 0; c < L_NCOLS; c++)
+		rt_list_column(src, c, r, &data[c]);
+}
+
+static int rt_list_write(const rt_config *cfg, const rt_list_data *L, const char *path,
+                         pq_file_result *res, char *err)
+{
+	static const size_t batches[] = {1, 3999, 2, 7, 3000, 0};
+	return rt_write_file(cfg, path, rt_list_specs, L_NCOLS, NULL, 0, RT_LIST_ROWS, batches,
+	                     rt_fill_lists, L, res, err);
+}
+
+/* to_json of row r of list column c, as DuckDB writes it. */
+static void rt_list_json(const rt_list_data *L, int c, size_t r, buf *out)
+{
+	buf_reset(out);
+	if (!L->valid[c][r])
+		return;
+	buf_put_u8(out, '[');
+	for (uint64_t e = L->lo[c][r]; e < L->lo[c][r + 1]; e++) {
+		if (e > L->lo[c][r])
+			buf_put_u8(out, ',');
+		if (!L->ev[c][e])
+			buf_append_str(out, "null");
+		else if (c == L_INTS)
+			buf_printf(out, "%d", L->i32[e]);
+		else if (c == L_REQ)
+			buf_printf(out, "%lld", (long long)L->i64[e]);
+		else if (c == L_BOOLS)
+			buf_append_str(out, L->b8[e] ? "true" : "false");
+		else
+			buf_printf(out, "\"%.*s\"", (int)(L->soff[e + 1] - L->soff[e]),
+			           (const char *)L->sbytes.data + L->soff[e]);
+	}
+	buf_put_u8(out, ']');
+	buf_put_u8(out, 0);
+}
+
+static void rt_list_check(duckdb_connection con, rt_ctx *t, const rt_list_data *L, const char *path,
+                          const pq_file_result *res)
+{
+	char sql[2048];
+	rt_rows q;
+	buf want = {0};
+	snprintf(sql, sizeof(sql),
+	         "SELECT to_json(ints)::VARCHAR, to_json(strs)::VARCHAR, to_json(req)::VARCHAR, "
+	         "to_json(bools)::VARCHAR FROM read_parquet('%s', file_row_number=true) ORDER BY "
+	         "file_row_number",
+	         path);
+	if (rt_query(con, t, sql, &q) == 0) {
+		rt_check(t, q.nrows == RT_LIST_ROWS, "lists: %llu rows",
+		         (unsigned long long)q.nrows);
+		for (idx_t r = 0; r < q.nrows && r < RT_LIST_ROWS; r++) {
+			for (int c = 0; c < L_NCOLS; c++) {
+				rt_list_json(L, c, (size_t)r, &want);
+				char what[64];
+				snprintf(what, sizeof(what), "list %s row %llu",
+				         rt_list_specs[c].name, (unsigned long long)r);
+				rt_cell_is(t, &q, (idx_t)c, r,
+				           L->valid[c][r] ? (char *)want.data : NULL, what);
+			}
+		}
+		rt_rows_free(&q);
+	}
+	/* field ids: the LIST group has the column's, the element the element's */
+	snprintf(sql, sizeof(sql),
+	         "SELECT name, field_id, repetition_type FROM parquet_schema('%s') WHERE name "
+	         "NOT IN ('schema', 'list')",
+	         path);
+	if (rt_query(con, t, sql, &q) == 0) {
+		rt_check(t, q.nrows == 2 * L_NCOLS, "list schema: %llu elements",
+		         (unsigned long long)q.nrows);
+		for (idx_t i = 0; i + 1 < q.nrows && i / 2 < L_NCOLS; i += 2) {
+			const pq_column_spec *sp = &rt_list_specs[i / 2];
+			char id[16], eid[16];
+			snprintf(id, sizeof(id), "%d", (int)sp->field_id);
+			snprintf(eid, sizeof(eid), "%d", (int)sp->element_field_id);
+			rt_cell_is(t, &q, 0, i, sp->name, "list group name");
+			rt_cell_is(t, &q, 1, i, id, "list field_id");
+			rt_cell_is(t, &q, 2, i, sp->required ? "REQUIRED" : "OPTIONAL", "list rep");
+			rt_cell_is(t, &q, 0, i + 1, "element", "element name");
+			rt_cell_is(t, &q, 1, i + 1, eid, "element field_id");
+			rt_cell_is(t, &q, 2, i + 1, sp->element_required ? "REQUIRED" : "OPTIONAL",
+			           "element rep");
+		}
+		rt_rows_free(&q);
+	}
+	/* num_values and null counts per row group and column */
+	snprintf(sql, sizeof(sql),
+	         "SELECT row_group_num_rows, num_values, stats_null_count FROM "
+	         "parquet_metadata('%s') ORDER BY row_group_id, column_id",
+	         path);
+	if (rt_query(con, t, sql, &q) == 0) {
+		size_t start = 0;
+		int64_t totals[L_NCOLS] = {0}, nulls[L_NCOLS] = {0};
+		for (idx_t i = 0; i + L_NCOLS <= q.nrows; i += L_NCOLS) {
+			char *nr = rt_cell(&q, 0, i);
+			size_t n = nr ? (size_t)strtoull(nr, NULL, 10) : 0;
+			duckdb_free(nr);
+			for (int c = 0; c < L_NCOLS; c++) {
+				int64_t ents = 0, nn = 0;
+				for (size_t r = start; r < start + n && r < RT_LIST_ROWS; r++) {
+					uint64_t len = L->lo[c][r + 1] - L->lo[c][r];
+					ents += len ? (int64_t)len : 1;
+					nn += len == 0;
+					for (uint64_t e = L->lo[c][r]; e < L->lo[c][r + 1]; e++)
+						nn += !L->ev[c][e];
+				}
+				char a[32], b[32];
+				snprintf(a, sizeof(a), "%lld", (long long)ents);
+				snprintf(b, sizeof(b), "%lld", (long long)nn);
+				rt_cell_is(t, &q, 1, i + (idx_t)c, a, "list chunk num_values");
+				rt_cell_is(t, &q, 2, i + (idx_t)c, b, "list chunk null_count");
+				totals[c] += ents;
+				nulls[c] += nn;
+			}
+			start += n;
+		}
+		rt_check(t, start == RT_LIST_ROWS, "list row groups hold %zu rows", start);
+		for (int c = 0; c < L_NCOLS; c++)
+			rt_check(t,
+			         res->cols[c].num_values == totals[c] &&
+			             res->cols[c].null_count == nulls[c],
+			         "list %s: result num_values %lld null_count %lld",
+			         rt_list_specs[c].name, (long long)res->cols[c].num_values,
+			         (long long)res->cols[c].null_count);
+		rt_rows_free(&q);
+	}
+	buf_release(&want);
 }
 
 int main(int argc, char **argv)
@@ -1451,9 +1725,11 @@ int main(int argc, char **argv)
 	duckdb_connection con = NULL;
 	duckdb_config dconf = NULL;
 	char *open_err = NULL;
-	if (rt_generate()) {
+	static rt_list_data lists;
+	if (rt_generate() || rt_list_generate(&lists)) {
 		fprintf(stderr, "pq_roundtrip: out of memory\n");
 		rt_free_data();
+		rt_list_free(&lists);
 		return 1;
 	}
 	if (duckdb_create_config(&dconf) == DuckDBError ||
@@ -1485,9 +1761,19 @@ int main(int argc, char **argv)
 			       res.nrow_groups, (long long)res.file_size);
 			pq_file_result_free(&res);
 		}
-		printf("%s: %d passed, %d failed\n", cfg->name, t.passed, t.failed);
 		if (t.failed == 0)
 			remove(path);
+		int failed = t.failed;
+		snprintf(path, sizeof(path), "%s/pq_roundtrip_%s_lists.parquet", dir, cfg->name);
+		rc = rt_list_write(cfg, &lists, path, &res, err);
+		rt_check(&t, rc == 0, "writing %s: %s", path, rc ? err : "");
+		if (rc == 0) {
+			rt_list_check(con, &t, &lists, path, &res);
+			pq_file_result_free(&res);
+		}
+		if (t.failed == failed)
+			remove(path);
+		printf("%s: %d passed, %d failed\n", cfg->name, t.passed, t.failed);
 		total_pass += t.passed;
 		total_fail += t.failed;
 	}
@@ -1498,6 +1784,7 @@ done:
 	duckdb_close(&db);
 	duckdb_destroy_config(&dconf);
 	rt_free_data();
+	rt_list_free(&lists);
 	printf("pq_roundtrip: %d passed, %d failed\n", total_pass, total_fail);
 	return total_fail ? 1 : 0;
 }

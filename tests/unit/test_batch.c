@@ -3,7 +3,10 @@
  * zeroed null slots, nrows + 1 offsets) after appends, nulls, aborts, resets,
  * growth over many rows and batch_append_batch; the Parquet view of a
  * column; and allocation failure, which must leave a well-formed batch that
- * batch_check reports (invariant 5).
+ * batch_check reports (invariant 5). List columns (int32, string and wide
+ * decimal elements; null lists, empty lists, null elements): appends that
+ * grow the elements, abort and reset inside a list, batch_append_batch and
+ * batch_append_row, the Parquet view, and an element allocation failure.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -314,12 +317,251 @@ static void test_oom(void **state)
 	batch_clear(&other);
 }
 
+/* ---- list columns ------------------------------------------------------ */
+
+enum { L_ID, L_INTS, L_STRS, L_DECS, NLCOLS };
+
+static floe_column lcols[NLCOLS] = {
+    {.name = "id", .type = FT_INT64},
+    {.name = "ints", .type = FT_LIST, .elem_type = FT_INT32, .nullable = 1},
+    {.name = "strs", .type = FT_LIST, .elem_type = FT_STRING, .nullable = 1},
+    {.name = "decs",
+     .type = FT_LIST,
+     .elem_type = FT_DECIMAL,
+     .elem_precision = 30,
+     .elem_scale = 2,
+     .nullable = 1},
+};
+static const floe_schema lschema = {.ncols = NLCOLS, .cols = lcols};
+
+/* The reference lists of row i: -1 = a null list, else the element count.
+ * Element k is null when (i + k) % 3 == 1. */
+static int lst_len(int col, size_t i)
+{
+	switch (col) {
+	case L_INTS:
+		return i % 5 == 1 ? -1 : i % 5 == 2 ? 0 : (int)(i % 7) + (i % 50 == 0 ? 3000 : 0);
+	case L_STRS:
+		return i % 4 == 3 ? -1 : (int)(i % 3);
+	default:
+		return i % 6 == 0 ? -1 : (int)(i % 2);
+	}
+}
+
+static int lst_elem_null(size_t i, int k)
+{
+	return (i + (size_t)k) % 3 == 1;
+}
+
+static const char lst_text[] = "list element text";
+
+static void append_list_row(batch *b, size_t i)
+{
+	batch_row_begin(b);
+	batch_set_i64(b, L_ID, (int64_t)i);
+	for (int c = L_INTS; c < NLCOLS; c++) {
+		int n = lst_len(c, i);
+		if (n < 0) {
+			batch_set_null(b, c);
+			continue;
+		}
+		batch_list_begin(b, c);
+		for (int k = 0; k < n; k++) {
+			if (lst_elem_null(i, k))
+				batch_list_elem_null(b, c);
+			else if (c == L_INTS)
+				batch_list_elem_fixed(b, c, &(int32_t){(int32_t)(i * 10) + k});
+			else if (c == L_STRS)
+				batch_list_elem_bytes(b, c, lst_text, (i + (size_t)k) % 17);
+			else
+				batch_list_elem_decimal(b, c, -(__int128)i * 100 - k);
+		}
+		batch_list_end(b, c);
+	}
+	batch_row_commit(b);
+}
+
+/* Checks rows [0, n) of b through the Parquet view, row r holding reference
+ * row first + r; and batch.h invariant 1 for the lists and elements. */
+static void check_list_rows(const batch *b, size_t n, size_t first)
+{
+	assert_int_equal(b->nrows, n);
+	for (int c = L_INTS; c < NLCOLS; c++) {
+		pq_column_data d;
+		batch_column_data(b, c, &d);
+		const batch_col *e = b->cols[c].elem;
+		assert_int_equal(b->cols[c].valid.len, n);
+		assert_int_equal(b->cols[c].offsets.len, (n + 1) * 8);
+		assert_int_equal(d.list_offsets[0], 0);
+		assert_int_equal(e->valid.len, d.list_offsets[n]);
+		if (e->kind == BC_BYTES)
+			assert_int_equal(e->offsets.len, (d.list_offsets[n] + 1) * 8);
+		else
+			assert_int_equal(e->values.len, d.list_offsets[n] * (uint64_t)e->width);
+		for (size_t r = 0; r < n; r++) {
+			size_t i = first + r;
+			int len = lst_len(c, i);
+			assert_int_equal(d.valid[r], len >= 0);
+			assert_int_equal(d.list_offsets[r + 1] - d.list_offsets[r],
+			                 len < 0 ? 0 : len);
+			for (int k = 0; k < len; k++) {
+				size_t x = (size_t)d.list_offsets[r] + (size_t)k;
+				int null = lst_elem_null(i, k);
+				assert_int_equal(d.elem_valid[x], !null);
+				if (c == L_STRS) {
+					size_t l = (size_t)(d.offsets[x + 1] - d.offsets[x]);
+					assert_int_equal(l, null ? 0 : (i + (size_t)k) % 17);
+					assert_memory_equal(d.bytes + d.offsets[x], lst_text, l);
+				} else if (c == L_INTS) {
+					int32_t v;
+					memcpy(&v, (const uint8_t *)d.values + 4 * x, 4);
+					assert_int_equal(v, null ? 0 : (int32_t)(i * 10) + k);
+				} else {
+					uint8_t want[13] = {0};
+					if (!null)
+						value_decimal_to_be(-(__int128)i * 100 - k, want,
+						                    13);
+					assert_memory_equal((const uint8_t *)d.values + 13 * x,
+					                    want, 13);
+				}
+			}
+		}
+	}
+}
+
+static void test_list_append_grow_reset(void **state)
+{
+	(void)state;
+	batch b;
+	assert_int_equal(batch_init(&b, &lschema), 0);
+	assert_int_equal(b.cols[L_INTS].kind, BC_LIST);
+	assert_int_equal(b.cols[L_INTS].elem->kind, BC_I32);
+	assert_int_equal(b.cols[L_STRS].elem->kind, BC_BYTES);
+	assert_int_equal(b.cols[L_DECS].elem->width, 13);
+	/* list offsets[0] and the string elements' offsets[0] */
+	assert_int_equal(batch_mem_bytes(&b), 3 * 8 + 8);
+	pq_column_data d;
+	batch_column_data(&b, L_DECS, &d); /* an empty list column has pointers */
+	assert_non_null(d.list_offsets);
+	assert_non_null(d.elem_valid);
+	assert_non_null(d.values);
+	for (size_t i = 0; i < 20000; i++)
+		append_list_row(&b, i);
+	assert_int_equal(batch_check(&b), 0);
+	check_list_rows(&b, 20000, 0);
+	size_t want = 0;
+	for (int c = 0; c < NLCOLS; c++) {
+		const batch_col *col = &b.cols[c];
+		want += col->valid.len + col->values.len + col->offsets.len;
+		if (col->elem)
+			want += col->elem->valid.len + col->elem->values.len +
+			        col->elem->offsets.len + col->elem->bytes.len;
+	}
+	assert_int_equal(batch_mem_bytes(&b), want);
+	batch_reset(&b);
+	assert_int_equal(batch_mem_bytes(&b), 3 * 8 + 8);
+	for (size_t i = 0; i < 100; i++)
+		append_list_row(&b, i + 7);
+	check_list_rows(&b, 100, 7);
+	batch_clear(&b);
+}
+
+static void test_list_abort(void **state)
+{
+	(void)state;
+	batch b;
+	assert_int_equal(batch_init(&b, &lschema), 0);
+	for (size_t i = 0; i < 10; i++)
+		append_list_row(&b, i);
+	/* A row that stops inside a list: its elements go with it. */
+	batch_row_begin(&b);
+	batch_set_i64(&b, L_ID, 99);
+	batch_list_begin(&b, L_INTS);
+	batch_list_elem_fixed(&b, L_INTS, &(int32_t){5});
+	batch_list_elem_null(&b, L_INTS);
+	batch_list_end(&b, L_INTS);
+	batch_list_begin(&b, L_STRS);
+	batch_list_elem_bytes(&b, L_STRS, "gone", 4);
+	batch_row_abort(&b);
+	check_list_rows(&b, 10, 0);
+	append_list_row(&b, 10);
+	check_list_rows(&b, 11, 0);
+	/* Reset inside a list drops everything. */
+	batch_row_begin(&b);
+	batch_list_begin(&b, L_DECS);
+	batch_list_elem_decimal(&b, L_DECS, 1);
+	batch_reset(&b);
+	append_list_row(&b, 0);
+	check_list_rows(&b, 1, 0);
+	batch_clear(&b);
+}
+
+static void test_list_append_batch_and_row(void **state)
+{
+	(void)state;
+	batch a, b, c;
+	assert_int_equal(batch_init(&a, &lschema), 0);
+	assert_int_equal(batch_init(&b, &lschema), 0);
+	assert_int_equal(batch_init(&c, &lschema), 0);
+	for (size_t i = 0; i < 33; i++)
+		append_list_row(&a, i);
+	for (size_t i = 33; i < 2033; i++)
+		append_list_row(&b, i);
+	assert_int_equal(batch_append_batch(&a, &b), 0);
+	check_list_rows(&a, 2033, 0); /* list and element offsets rebased */
+	check_list_rows(&b, 2000, 33);
+	assert_int_equal(batch_append_batch(&c, &a), 0);
+	check_list_rows(&c, 2033, 0);
+	/* Row by row, as a flush copies the live rows of a batch. */
+	batch_reset(&c);
+	for (size_t r = 0; r < a.nrows; r++)
+		assert_int_equal(batch_append_row(&c, &a, r), 0);
+	check_list_rows(&c, 2033, 0);
+	batch_clear(&a);
+	batch_clear(&b);
+	batch_clear(&c);
+}
+
+static void test_list_oom(void **state)
+{
+	(void)state;
+	batch b;
+	assert_int_equal(batch_init(&b, &lschema), 0);
+	for (size_t i = 0; i < 5; i++)
+		append_list_row(&b, i);
+	batch_row_begin(&b);
+	batch_set_i64(&b, L_ID, 1);
+	batch_set_null(&b, L_INTS);
+	batch_list_begin(&b, L_STRS);
+	batch_list_elem_bytes(&b, L_STRS, "ok", 2);
+	volatile size_t huge = (size_t)1 << 60;
+	batch_list_elem_bytes(&b, L_STRS, "x", huge); /* dropped; the batch is oom */
+	batch_list_elem_null(&b, L_STRS);
+	batch_list_end(&b, L_STRS);
+	batch_set_null(&b, L_DECS);
+	batch_row_commit(&b);
+	assert_int_equal(batch_check(&b), FLOE_ENOMEM);
+	check_list_rows(&b, 5, 0);
+	batch_reset(&b);
+	for (size_t i = 0; i < 50; i++)
+		append_list_row(&b, i);
+	check_list_rows(&b, 50, 0);
+	batch_clear(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_init_shapes), cmocka_unit_test(test_append_grow_reset),
-	    cmocka_unit_test(test_abort),       cmocka_unit_test(test_append_batch),
-	    cmocka_unit_test(test_reserve),     cmocka_unit_test(test_oom),
+	    cmocka_unit_test(test_init_shapes),
+	    cmocka_unit_test(test_append_grow_reset),
+	    cmocka_unit_test(test_abort),
+	    cmocka_unit_test(test_append_batch),
+	    cmocka_unit_test(test_reserve),
+	    cmocka_unit_test(test_oom),
+	    cmocka_unit_test(test_list_append_grow_reset),
+	    cmocka_unit_test(test_list_abort),
+	    cmocka_unit_test(test_list_append_batch_and_row),
+	    cmocka_unit_test(test_list_oom),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -402,6 +402,14 @@ static void test_appends(void **state)
 	                 FLOE_EINVAL);
 	assert_int_equal(lo.len, 6);
 	assert_int_equal(hi.len, 5);
+	/* A list has no bounds of its own (its element's are not kept). */
+	ice_field l = {
+	    .id = 2, .name = "tags", .type = ICE_LIST, .elem_id = 3, .elem_type = ICE_INT};
+	assert_int_equal(ice_bounds_from_parquet(&l, mn, 4, mx, 4, &lo, &hi, &has, err),
+	                 FLOE_EINVAL);
+	assert_non_null(strstr(err, "'tags': a list has no bounds"));
+	assert_int_equal(has, 0);
+	assert_int_equal(lo.len, 6);
 	buf_release(&lo);
 	buf_release(&hi);
 }

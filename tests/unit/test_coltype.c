@@ -1,7 +1,8 @@
 /*
  * test_coltype — type names (canonical, aliases, decimal parameters, the
  * names that must be refused), the Iceberg / Parquet / batch mappings of
- * every type per the table in coltype.h, and the floe_schema helpers.
+ * every type per the table in coltype.h, and the floe_schema helpers; lists
+ * (list<T> and T[] names, the element view, the mappings, field ids).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -73,6 +74,8 @@ static void test_parse_names(void **state)
 	    {"timestamptz", FT_TIMESTAMPTZ},
 	    {"TimestampTZ", FT_TIMESTAMPTZ},
 	    {"uuid", FT_UUID},
+	    {"time", FT_TIME},
+	    {"TIME", FT_TIME},
 	};
 	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
 		floe_column c = parse_ok(ok[i].name);
@@ -102,10 +105,9 @@ static void test_parse_names(void **state)
 static void test_parse_rejects(void **state)
 {
 	(void)state;
-	parse_bad("int8",
-	          "unknown type 'int8' (expected boolean, int16, int32, int64, float32, "
-	          "float64, decimal(p,s), string, binary, date32, timestamp, timestamptz or "
-	          "uuid)");
+	parse_bad("int8", "unknown type 'int8' (expected boolean, int16, int32, int64, float32, "
+	                  "float64, decimal(p,s), string, binary, date32, timestamp, timestamptz, "
+	                  "uuid, time or list<type>)");
 	parse_bad("", "unknown type ''");
 	parse_bad(" int64", "unknown type");
 	parse_bad("int64 ", "unknown type");
@@ -131,8 +133,9 @@ static void test_names_round_trip(void **state)
 {
 	(void)state;
 	static const char *const canon[] = {
-	    "boolean", "int16",  "int32",  "int64",     "float32",     "float64", "decimal(7,3)",
-	    "string",  "binary", "date32", "timestamp", "timestamptz", "uuid",    "decimal(38,0)"};
+	    "boolean",   "int16",        "int32",  "int64",         "float32",
+	    "float64",   "decimal(7,3)", "string", "binary",        "date32",
+	    "timestamp", "timestamptz",  "uuid",   "decimal(38,0)", "time"};
 	for (size_t i = 0; i < sizeof canon / sizeof canon[0]; i++) {
 		floe_column c = parse_ok(canon[i]);
 		char out[32];
@@ -168,15 +171,25 @@ static void test_kinds_and_widths(void **state)
 		batch_kind kind;
 		int width;
 	} t[] = {
-	    {"boolean", BC_BOOL, 1},        {"int16", BC_I32, 4},
-	    {"int32", BC_I32, 4},           {"int64", BC_I64, 8},
-	    {"float32", BC_F32, 4},         {"float64", BC_F64, 8},
-	    {"decimal(1,0)", BC_I32, 4},    {"decimal(9,2)", BC_I32, 4},
-	    {"decimal(10,2)", BC_I64, 8},   {"decimal(18,0)", BC_I64, 8},
-	    {"decimal(19,4)", BC_FIXED, 9}, {"decimal(38,9)", BC_FIXED, 16},
-	    {"string", BC_BYTES, 0},        {"binary", BC_BYTES, 0},
-	    {"date32", BC_I32, 4},          {"timestamp", BC_I64, 8},
-	    {"timestamptz", BC_I64, 8},     {"uuid", BC_FIXED, 16},
+	    {"boolean", BC_BOOL, 1},
+	    {"int16", BC_I32, 4},
+	    {"int32", BC_I32, 4},
+	    {"int64", BC_I64, 8},
+	    {"float32", BC_F32, 4},
+	    {"float64", BC_F64, 8},
+	    {"decimal(1,0)", BC_I32, 4},
+	    {"decimal(9,2)", BC_I32, 4},
+	    {"decimal(10,2)", BC_I64, 8},
+	    {"decimal(18,0)", BC_I64, 8},
+	    {"decimal(19,4)", BC_FIXED, 9},
+	    {"decimal(38,9)", BC_FIXED, 16},
+	    {"string", BC_BYTES, 0},
+	    {"binary", BC_BYTES, 0},
+	    {"date32", BC_I32, 4},
+	    {"timestamp", BC_I64, 8},
+	    {"timestamptz", BC_I64, 8},
+	    {"uuid", BC_FIXED, 16},
+	    {"time", BC_I64, 8},
 	};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
 		floe_column c = parse_ok(t[i].name);
@@ -205,6 +218,7 @@ static void test_iceberg_mapping(void **state)
 	    {"timestamp", ICE_TIMESTAMP},
 	    {"timestamptz", ICE_TIMESTAMPTZ},
 	    {"uuid", ICE_UUID},
+	    {"time", ICE_TIME},
 	};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
 		floe_column c = parse_ok(t[i].name);
@@ -250,6 +264,7 @@ static void test_parquet_mapping(void **state)
 	    {"timestamp", PQ_INT64, PQ_LOGICAL_TIMESTAMP, 0, 0, 0, 0, 0},
 	    {"timestamptz", PQ_INT64, PQ_LOGICAL_TIMESTAMP, 0, 0, 1, 0, 0},
 	    {"uuid", PQ_FIXED_LEN_BYTE_ARRAY, PQ_LOGICAL_UUID, 16, 0, 0, 0, 0},
+	    {"time", PQ_INT64, PQ_LOGICAL_TIME, 0, 0, 0, 0, 0},
 	};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
 		floe_column c = parse_ok(t[i].name);
@@ -319,13 +334,127 @@ static void test_schema_helpers(void **state)
 	floe_schema_clear(&dst);
 }
 
+static void test_lists(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *name, *canon;
+		floe_type elem;
+		int prec, scale;
+	} ok[] = {
+	    {"list<int32>", "list<int32>", FT_INT32, 0, 0},
+	    {"LIST< integer >", "list<int32>", FT_INT32, 0, 0},
+	    {"list<decimal(10,2)>", "list<decimal(10,2)>", FT_DECIMAL, 10, 2},
+	    {"list<numeric(38)>", "list<decimal(38,0)>", FT_DECIMAL, 38, 0},
+	    {"text[]", "list<string>", FT_STRING, 0, 0},
+	    {"decimal(12,3)[]", "list<decimal(12,3)>", FT_DECIMAL, 12, 3},
+	    {"list<timestamptz>", "list<timestamptz>", FT_TIMESTAMPTZ, 0, 0},
+	    {"uuid[]", "list<uuid>", FT_UUID, 0, 0},
+	    {"list<boolean>", "list<boolean>", FT_BOOLEAN, 0, 0},
+	};
+	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		floe_column c = parse_ok(ok[i].name);
+		assert_int_equal(c.type, FT_LIST);
+		assert_int_equal(c.precision, 0);
+		assert_int_equal(c.elem_type, ok[i].elem);
+		assert_int_equal(c.elem_precision, ok[i].prec);
+		assert_int_equal(c.elem_scale, ok[i].scale);
+		char out[32];
+		coltype_name(&c, out, sizeof out);
+		assert_string_equal(out, ok[i].canon);
+		assert_int_equal(coltype_batch_kind(&c), BC_LIST);
+		assert_int_equal(coltype_width(&c), 0);
+	}
+	/* A scalar name leaves no element behind in a reused column. */
+	floe_column c = parse_ok("list<int64>");
+	char err[ERR_LEN];
+	assert_int_equal(coltype_parse("int64", &c, err), 0);
+	assert_int_equal(c.elem_type, 0);
+	parse_bad("list", "a list needs its element type");
+	parse_bad("list<>", "expected list<type>");
+	parse_bad("list<int32", "a list needs its element type");
+	parse_bad("list<int8>", "'list<int8>': list element: unknown type 'int8'");
+	parse_bad("list<list<int32>>", "lists of lists are not supported");
+	parse_bad("int32[][]", "lists of lists are not supported");
+	parse_bad("[]", "unknown type '[]'");
+	parse_bad("list<decimal(40,1)>", "precision 40 is out of range");
+
+	/* The element as a column of its own, and the mappings. */
+	c = parse_ok("list<decimal(30,4)>");
+	c.name = "prices";
+	c.nullable = 0;
+	c.field_id = 3;
+	c.elem_field_id = 9;
+	floe_column e;
+	coltype_element(&c, &e);
+	assert_ptr_equal(e.name, c.name);
+	assert_int_equal(e.type, FT_DECIMAL);
+	assert_int_equal(e.precision, 30);
+	assert_int_equal(e.scale, 4);
+	assert_int_equal(e.nullable, 1);
+	assert_int_equal(e.field_id, 9);
+	assert_int_equal(coltype_leaf_field_id(&c), 9);
+	assert_int_equal(coltype_leaf_field_id(&e), 9);
+	ice_field f;
+	memset(&f, 0x77, sizeof f);
+	coltype_to_iceberg(&c, &f);
+	assert_int_equal(f.type, ICE_LIST);
+	assert_int_equal(f.id, 3);
+	assert_int_equal(f.required, 1);
+	assert_int_equal(f.elem_id, 9);
+	assert_int_equal(f.elem_required, 0);
+	assert_int_equal(f.elem_type, ICE_DECIMAL);
+	assert_int_equal(f.elem_precision, 30);
+	assert_int_equal(f.elem_scale, 4);
+	pq_column_spec s;
+	memset(&s, 0x77, sizeof s);
+	coltype_to_parquet(&c, &s);
+	assert_int_equal(s.list, 1);
+	assert_int_equal(s.field_id, 3);
+	assert_int_equal(s.element_field_id, 9);
+	assert_int_equal(s.required, 1);
+	assert_int_equal(s.element_required, 0);
+	assert_int_equal(s.physical, PQ_FIXED_LEN_BYTE_ARRAY);
+	assert_int_equal(s.type_length, 13);
+	assert_int_equal(s.logical, PQ_LOGICAL_DECIMAL);
+	assert_int_equal(s.precision, 30);
+	/* A flat column is not a list in Parquet. */
+	coltype_to_parquet(&e, &s);
+	assert_int_equal(s.list, 0);
+
+	/* Field ids of a new table: columns first, then the elements. */
+	floe_column cols[4] = {
+	    {.name = "a", .type = FT_LIST, .elem_type = FT_INT32},
+	    {.name = "b", .type = FT_INT64},
+	    {.name = "c", .type = FT_LIST, .elem_type = FT_STRING},
+	    {.name = "d", .type = FT_STRING},
+	};
+	floe_schema sch = {.ncols = 4, .cols = cols};
+	floe_schema_assign_field_ids(&sch);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(cols[i].field_id, i + 1);
+	assert_int_equal(cols[0].elem_field_id, 5);
+	assert_int_equal(cols[2].elem_field_id, 6);
+	assert_int_equal(cols[1].elem_field_id, 0);
+	floe_schema copy;
+	assert_int_equal(floe_schema_copy(&sch, &copy), 0);
+	assert_int_equal(copy.cols[2].elem_type, FT_STRING);
+	assert_int_equal(copy.cols[2].elem_field_id, 6);
+	floe_schema_clear(&copy);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_parse_names),      cmocka_unit_test(test_parse_rejects),
-	    cmocka_unit_test(test_names_round_trip), cmocka_unit_test(test_decimal_bytes),
-	    cmocka_unit_test(test_kinds_and_widths), cmocka_unit_test(test_iceberg_mapping),
-	    cmocka_unit_test(test_parquet_mapping),  cmocka_unit_test(test_schema_helpers),
+	    cmocka_unit_test(test_parse_names),
+	    cmocka_unit_test(test_parse_rejects),
+	    cmocka_unit_test(test_names_round_trip),
+	    cmocka_unit_test(test_decimal_bytes),
+	    cmocka_unit_test(test_kinds_and_widths),
+	    cmocka_unit_test(test_iceberg_mapping),
+	    cmocka_unit_test(test_parquet_mapping),
+	    cmocka_unit_test(test_schema_helpers),
+	    cmocka_unit_test(test_lists),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -178,8 +178,8 @@ static void test_invariants(void **state)
 	expect_invalid(S("", "{\"id\":1,\"name\":\"a\",\"required\":1,\"type\":\"long\"}"),
 	               "boolean");
 	expect_invalid(
-	    S("", "{\"id\":1,\"name\":\"a\",\"required\":true,\"type\":{\"type\":\"list\"}}"),
-	    "nested");
+	    S("", "{\"id\":1,\"name\":\"a\",\"required\":true,\"type\":{\"type\":\"map\"}}"),
+	    "nested type 'map' is not supported");
 	expect_invalid(S("", "{\"name\":\"a\",\"required\":true,\"type\":\"long\"}"), "\"id\"");
 	expect_invalid("{\"type\":\"struct\",\"fields\":[]}", "schema-id");
 	expect_invalid("{\"type\":\"list\",\"schema-id\":0,\"fields\":[]}", "struct");
@@ -222,13 +222,96 @@ static void test_validate_struct(void **state)
 	assert_string_equal(name, "invalid(99)");
 }
 
+#define L(id, name, req, eid, elem, ereq)                                                          \
+	"{\"id\":" #id ",\"name\":\"" name "\",\"required\":" #req                                 \
+	",\"type\":{\"type\":\"list\",\"element-id\":" #eid ",\"element\":\"" elem                 \
+	"\",\"element-required\":" #ereq "}}"
+
+static void test_lists(void **state)
+{
+	(void)state;
+	char err[ERR_LEN] = "";
+	json_error_t jerr;
+	const char *text =
+	    S("1", F(1, "id", true, "long") "," L(2, "tags", false, 5, "string", false) "," L(
+	               3, "prices", true, 4, "decimal(12, 3)", true));
+	json_t *j = json_loads(text, 0, &jerr);
+	assert_non_null(j);
+	ice_schema s;
+	assert_int_equal(ice_schema_from_json(j, &s, err), 0);
+	const ice_field *tags = ice_schema_find(&s, 2);
+	assert_int_equal(tags->type, ICE_LIST);
+	assert_int_equal(tags->elem_id, 5);
+	assert_int_equal(tags->elem_type, ICE_STRING);
+	assert_int_equal(tags->elem_required, 0);
+	const ice_field *prices = ice_schema_find(&s, 3);
+	assert_int_equal(prices->elem_type, ICE_DECIMAL);
+	assert_int_equal(prices->elem_precision, 12);
+	assert_int_equal(prices->elem_scale, 3);
+	assert_int_equal(prices->elem_required, 1);
+	assert_null(ice_schema_find(&s, 5));              /* element ids are not top-level fields */
+	assert_int_equal(ice_schema_max_field_id(&s), 5); /* last-column-id counts them */
+	ice_field e;
+	ice_field_element(prices, &e);
+	assert_int_equal(e.id, 4);
+	assert_string_equal(e.name, "element");
+	assert_int_equal(e.type, ICE_DECIMAL);
+	char name[48];
+	ice_type_name(prices, name, sizeof name);
+	assert_string_equal(name, "list<decimal(12, 3)>");
+	/* Back to the same JSON, also through a copy. */
+	json_t *back = ice_schema_to_json(&s);
+	assert_true(json_equal(j, back));
+	ice_schema c;
+	assert_int_equal(ice_schema_copy(&s, &c), 0);
+	json_t *cj = ice_schema_to_json(&c);
+	assert_true(json_equal(j, cj));
+	ice_schema_clear(&c);
+	ice_schema_clear(&s);
+	json_decref(j);
+	json_decref(back);
+	json_decref(cj);
+
+	/* Element ids share the id space with every other field. */
+	expect_invalid(S("", F(1, "a", true, "long") "," L(2, "b", false, 1, "int", false)),
+	               "share id 1");
+	expect_invalid(S("", L(2, "b", false, 3, "int", false) "," F(3, "a", true, "long")),
+	               "share id 3");
+	expect_invalid(
+	    S("", L(2, "b", false, 3, "int", false) "," L(4, "c", false, 3, "int", false)),
+	    "share id 3");
+	expect_invalid(S("", L(2, "b", false, 2, "int", false)), "element id 2 is its own id");
+	expect_invalid(S("", L(2, "b", false, 0, "int", false)),
+	               "list field 'b': field 'element': id 0");
+	expect_invalid(S("", L(2, "b", false, 3, "decimal(40, 1)", false)), "precision");
+	expect_invalid(S("", L(2, "b", false, 3, "varchar", false)),
+	               "unsupported element type 'varchar'");
+	expect_invalid(S("2", L(2, "b", true, 3, "int", false)), "cannot be a list");
+	expect_invalid(
+	    S("", "{\"id\":1,\"name\":\"a\",\"required\":true,\"type\":{\"type\":\"list\","
+	          "\"element-id\":2,\"element-required\":false,\"element\":{\"type\":\"list\"}}}"),
+	    "lists of nested types are not supported");
+	expect_invalid(S("",
+	                 "{\"id\":1,\"name\":\"a\",\"required\":true,\"type\":{\"type\":\"list\","
+	                 "\"element-id\":2,\"element\":\"int\"}}"),
+	               "element-required");
+	expect_invalid(S("", "{\"id\":1,\"name\":\"a\",\"required\":true,\"type\":{\"type\":"
+	                     "\"list\",\"element-required\":false,\"element\":\"int\"}}"),
+	               "element-id");
+	/* A list of lists built in memory is refused too. */
+	ice_field lol = {
+	    .id = 1, .name = "x", .type = ICE_LIST, .elem_id = 2, .elem_type = ICE_LIST};
+	ice_schema ls = {.nfields = 1, .fields = &lol};
+	assert_int_equal(ice_schema_validate(&ls, err), FLOE_EINVAL);
+	assert_non_null(strstr(err, "lists of lists"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_type_names),
-	    cmocka_unit_test(test_json_round_trip),
-	    cmocka_unit_test(test_invariants),
-	    cmocka_unit_test(test_validate_struct),
+	    cmocka_unit_test(test_type_names), cmocka_unit_test(test_json_round_trip),
+	    cmocka_unit_test(test_invariants), cmocka_unit_test(test_validate_struct),
+	    cmocka_unit_test(test_lists),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1883,6 +1883,160 @@ static void test_multi_fidx(void **state)
 	rowset_clear(&rs);
 }
 
+/* Full-row keys of rows with list columns: equal lists encode equal (also
+ * from another batch), a null list, an empty list, a null element and every
+ * other difference encode differently; a list cannot be a primary key; key
+ * lists (.fidx) with list classes load back. */
+static void test_fullrow_lists(void **state)
+{
+	(void)state;
+	enum { A, L, M, D, NC };
+	floe_column cols[NC] = {
+	    {.name = "a", .type = FT_INT64, .nullable = 1},
+	    {.name = "l", .type = FT_LIST, .elem_type = FT_STRING, .nullable = 1},
+	    {.name = "m", .type = FT_LIST, .elem_type = FT_INT32, .nullable = 1},
+	    {.name = "d",
+	     .type = FT_LIST,
+	     .elem_type = FT_DECIMAL,
+	     .elem_precision = 30,
+	     .elem_scale = 2,
+	     .nullable = 1},
+	};
+	floe_schema sch = {NC, cols};
+	char err[ERR_LEN];
+	index_keydesc kd;
+	assert_int_equal(index_keydesc_init(&kd, &sch, (int[]){L}, 1, err), FLOE_EINVAL);
+	assert_non_null(strstr(err, "column 'l': a list column cannot be part of a primary key"));
+	assert_int_equal(index_keydesc_init_fullrow(&kd, &sch, err), 0);
+	assert_int_equal(kd.cls[L], 0x40 | 9); /* list of strings */
+	assert_int_equal(kd.vwidth[M], 4);
+	assert_int_equal(kd.vwidth[D], 13);
+	/* Rows: strings of list l ("" marks a null element, "-" an empty
+	 * string, "NUL" the 3 bytes a\0b), then m's ints; nl / nm -1 is a
+	 * null list. Every row differs from the others but row 13 (= 7). */
+	static const struct {
+		const char *l[3];
+		int nl;
+		int m[2];
+		int nm; /* -1: null list */
+	} rows[] = {
+	    {{NULL}, -1, {0}, -1},       /* 0: null, null */
+	    {{NULL}, 0, {0}, -1},        /* 1: [], null */
+	    {{NULL}, -1, {0}, 0},        /* 2: null, [] */
+	    {{NULL}, 0, {0}, 0},         /* 3: [], [] */
+	    {{""}, 1, {0}, 0},           /* 4: [null], [] */
+	    {{"-"}, 1, {0}, 0},          /* 5: [""], [] */
+	    {{"ab"}, 1, {0}, 0},         /* 6: ["ab"], [] */
+	    {{"a", "b"}, 2, {0}, 0},     /* 7: ["a","b"], [] */
+	    {{"NUL"}, 1, {0}, 0},        /* 8: ["a\0b"], [] */
+	    {{"a", "b"}, 2, {1}, 1},     /* 9: ["a","b"], [1] */
+	    {{"a", "b"}, 2, {1, 0}, 2},  /* 10 */
+	    {{"a", "b", ""}, 3, {1}, 1}, /* 11 */
+	    {{"a", "b"}, 2, {256}, 1},   /* 12 */
+	    {{"a", "b"}, 2, {0}, 0},     /* 13: = 7 */
+	};
+	enum { NROWS = sizeof rows / sizeof rows[0] };
+	batch b[2];
+	for (int k = 0; k < 2; k++) {
+		assert_int_equal(batch_init(&b[k], &sch), 0);
+		if (k == 1) /* shift the element offsets of the second batch */
+			for (int pad = 0; pad < 3; pad++) {
+				batch_row_begin(&b[1]);
+				batch_set_null(&b[1], A);
+				for (int c = L; c < NC; c++) {
+					batch_list_begin(&b[1], c);
+					batch_list_elem_null(&b[1], c);
+					batch_list_end(&b[1], c);
+				}
+				batch_row_commit(&b[1]);
+			}
+		for (size_t r = 0; r < NROWS; r++) {
+			batch_row_begin(&b[k]);
+			batch_set_i64(&b[k], A, 7);
+			if (rows[r].nl < 0) {
+				batch_set_null(&b[k], L);
+			} else {
+				batch_list_begin(&b[k], L);
+				for (int e = 0; e < rows[r].nl; e++) {
+					const char *x = rows[r].l[e];
+					if (!*x)
+						batch_list_elem_null(&b[k], L);
+					else if (!strcmp(x, "-"))
+						batch_list_elem_bytes(&b[k], L, "", 0);
+					else if (!strcmp(x, "NUL"))
+						batch_list_elem_bytes(&b[k], L, "a\0b", 3);
+					else
+						batch_list_elem_bytes(&b[k], L, x, strlen(x));
+				}
+				batch_list_end(&b[k], L);
+			}
+			if (rows[r].nm < 0) {
+				batch_set_null(&b[k], M);
+			} else {
+				batch_list_begin(&b[k], M);
+				for (int e = 0; e < rows[r].nm; e++)
+					batch_list_elem_fixed(&b[k], M, &(int32_t){rows[r].m[e]});
+				batch_list_end(&b[k], M);
+			}
+			batch_list_begin(&b[k], D);
+			batch_list_elem_decimal(&b[k], D, -5);
+			batch_list_end(&b[k], D);
+			batch_row_commit(&b[k]);
+		}
+		assert_int_equal(batch_check(&b[k]), 0);
+	}
+	buf x = {0}, y = {0};
+	for (size_t i = 0; i < NROWS; i++) {
+		assert_int_equal(index_key_encode(&kd, &b[0], i, &x, err), 0);
+		assert_int_equal(index_key_encode(&kd, &b[1], i + 3, &y, err), 0);
+		assert_true(buf_eq(&x, &y)); /* the same lists from another batch */
+		for (size_t j = 0; j < NROWS; j++) {
+			assert_int_equal(index_key_encode(&kd, &b[0], j, &y, err), 0);
+			int same = i == j || (i == 7 && j == 13) || (i == 13 && j == 7);
+			if (buf_eq(&x, &y) != same)
+				fail_msg("rows %zu and %zu: equal keys %d", i, j, !same);
+		}
+	}
+	/* A key list with list classes loads back into a multi index. */
+	index_fidx w;
+	index_fidx_begin(&w, &kd);
+	for (size_t r = 0; r < NROWS; r++)
+		assert_int_equal(index_fidx_add_row(&w, &b[0], r, err), 0);
+	char path[4096];
+	path_for(path, "lists.fidx");
+	assert_int_equal(index_fidx_commit(&w, path, err), 0);
+	index_map *ix;
+	assert_int_equal(index_new(&kd, &ix), 0);
+	uint64_t nrows;
+	assert_int_equal(index_load_file(ix, path, 3, NULL, NULL, &nrows, err), 0);
+	assert_int_equal(nrows, NROWS);
+	size_t n;
+	assert_int_equal(index_key_encode(&kd, &b[1], 3 + 7, &x, err), 0);
+	assert_int_equal(index_multi_count(ix, x.data, x.len, &n), 0);
+	assert_int_equal(n, 2); /* rows 7 and 13 */
+	index_free(ix);
+	/* A list class only in a full-row key. */
+	index_keydesc bad = kd;
+	bad.multi = 0;
+	assert_int_equal(index_new(&bad, &ix), FLOE_EINVAL);
+	/* A list whose encoding passes INDEX_KEY_MAX. */
+	batch_reset(&b[0]);
+	batch_row_begin(&b[0]);
+	batch_set_null(&b[0], A);
+	batch_set_null(&b[0], L);
+	batch_list_begin(&b[0], M);
+	for (int e = 0; e < INDEX_KEY_MAX / 9 + 1; e++)
+		batch_list_elem_fixed(&b[0], M, &(int32_t){e});
+	batch_list_end(&b[0], M);
+	batch_set_null(&b[0], D);
+	batch_row_commit(&b[0]);
+	assert_int_equal(index_key_encode(&kd, &b[0], 0, &x, err), FLOE_ETOOBIG);
+	buf_release(&x);
+	buf_release(&y);
+	batch_clear(&b[0]);
+	batch_clear(&b[1]);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -1919,6 +2073,7 @@ int main(void)
 	    cmocka_unit_test(test_multi_model_collisions),
 	    cmocka_unit_test(test_multi_remap),
 	    cmocka_unit_test(test_multi_fidx),
+	    cmocka_unit_test(test_fullrow_lists),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

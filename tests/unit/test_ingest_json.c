@@ -4,7 +4,9 @@
  * 1,000-row body with one bad row, unicode and escapes, int64 extremes,
  * float special values and exact round trips (against strtod), key order
  * variations (prediction and hash fallback), single object vs array, and
- * operations / request modes.
+ * operations / request modes. List columns: JSON arrays of every element
+ * form (null lists, empty lists, null elements, escapes, base64, decimals,
+ * a long list), and errors naming data[i].col[j] that leave nothing behind.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -890,9 +892,137 @@ static void test_key_order(void **state)
 	buf_release(&body);
 }
 
+/* ---- lists --------------------------------------------------------------- */
+
+enum { L_ID, L_INTS, L_STRS, L_DECS, L_BINS, L_FLTS, L_TS, L_REQ, L_NCOLS };
+
+static floe_column list_cols[L_NCOLS] = {
+    {.name = "id", .type = FT_INT64},
+    {.name = "ints", .type = FT_LIST, .elem_type = FT_INT16, .nullable = 1},
+    {.name = "strs", .type = FT_LIST, .elem_type = FT_STRING, .nullable = 1},
+    {.name = "decs",
+     .type = FT_LIST,
+     .elem_type = FT_DECIMAL,
+     .elem_precision = 25,
+     .elem_scale = 2,
+     .nullable = 1},
+    {.name = "bins", .type = FT_LIST, .elem_type = FT_BINARY, .nullable = 1},
+    {.name = "flts", .type = FT_LIST, .elem_type = FT_FLOAT64, .nullable = 1},
+    {.name = "ts", .type = FT_LIST, .elem_type = FT_TIMESTAMP, .nullable = 1},
+    {.name = "req", .type = FT_LIST, .elem_type = FT_BOOLEAN},
+};
+static const floe_schema lists = {.ncols = L_NCOLS, .cols = list_cols};
+
+/* The element range of row r of list column col; -1 when the list is null. */
+static long list_at(const fixture *f, int col, size_t row, pq_column_data *d)
+{
+	batch_column_data(&f->b, col, d);
+	if (!d->valid[row])
+		return -1;
+	return (long)(d->list_offsets[row + 1] - d->list_offsets[row]);
+}
+
+static void test_lists(void **state)
+{
+	fixture *f = *state;
+	batch_clear(&f->b);
+	assert_int_equal(batch_init(&f->b, &lists), 0);
+	f->schema = &lists;
+	ok(f,
+	   INS("[{\"id\":1,\"ints\":[1,null,-32768],\"strs\":[\"a\\\"b\",null,\"\",\"\\u00e9\"],"
+	       "\"decs\":[1.5,\"-0.01\",null],\"bins\":[\"AAE=\",null],\"flts\":[\"NaN\",-0.0,2],"
+	       "\"ts\":[0,\"1970-01-01T00:00:01Z\"],\"req\":[true,false,null]},"
+	       "{\"id\":2,\"ints\":null,\"strs\":[],\"req\":[]},"
+	       "{\"id\":3,\"ints\":[ ],\"decs\":[ null ],\"req\":[\n]}]"));
+	assert_int_equal(f->b.nrows, 3);
+	pq_column_data d;
+	assert_int_equal(list_at(f, L_INTS, 0, &d), 3);
+	assert_int_equal(d.elem_valid[0] + d.elem_valid[1] + d.elem_valid[2], 2);
+	int32_t i32;
+	memcpy(&i32, (const uint8_t *)d.values + 8, 4);
+	assert_int_equal(i32, -32768);
+	assert_int_equal(list_at(f, L_INTS, 1, &d), -1);
+	assert_int_equal(list_at(f, L_INTS, 2, &d), 0);
+	assert_int_equal(list_at(f, L_STRS, 0, &d), 4);
+	assert_int_equal(d.offsets[1] - d.offsets[0], 3);
+	assert_memory_equal(d.bytes, "a\"b", 3);
+	assert_int_equal(d.elem_valid[1], 0);
+	assert_int_equal(d.offsets[3] - d.offsets[2], 0); /* "" is present and empty */
+	assert_int_equal(d.elem_valid[2], 1);
+	assert_memory_equal(d.bytes + d.offsets[3], "\xc3\xa9", 2);
+	assert_int_equal(list_at(f, L_STRS, 1, &d), 0);
+	assert_int_equal(list_at(f, L_STRS, 2, &d), -1); /* missing: null */
+	assert_int_equal(list_at(f, L_DECS, 0, &d), 3);
+	uint8_t be[13];
+	value_decimal_to_be(150, be, 11);
+	assert_memory_equal(d.values, be, 11);
+	value_decimal_to_be(-1, be, 11);
+	assert_memory_equal((const uint8_t *)d.values + 11, be, 11);
+	assert_int_equal(list_at(f, L_DECS, 2, &d), 1);
+	assert_int_equal(d.elem_valid[3], 0);
+	assert_int_equal(list_at(f, L_BINS, 0, &d), 2);
+	assert_int_equal(d.offsets[1] - d.offsets[0], 2);
+	assert_memory_equal(d.bytes, "\0\1", 2);
+	assert_int_equal(list_at(f, L_FLTS, 0, &d), 3);
+	double x;
+	memcpy(&x, d.values, 8);
+	assert_true(isnan(x));
+	memcpy(&x, (const uint8_t *)d.values + 8, 8);
+	assert_true(x == 0 && signbit(x));
+	assert_int_equal(list_at(f, L_TS, 0, &d), 2);
+	int64_t t;
+	memcpy(&t, (const uint8_t *)d.values + 8, 8);
+	assert_int_equal(t, 1000000);
+	assert_int_equal(list_at(f, L_REQ, 0, &d), 3);
+	assert_int_equal(d.elem_valid[2], 0); /* elements are always nullable */
+	assert_int_equal(list_at(f, L_REQ, 2, &d), 0);
+
+	/* A long list, then more rows after it. */
+	buf body = {0};
+	buf_append_str(&body,
+	               "{\"operation\":\"insert\",\"data\":[{\"id\":1,\"req\":[],\"strs\":[");
+	for (int k = 0; k < 5000; k++)
+		buf_printf(&body, "%s\"s%d\"", k ? "," : "", k);
+	buf_append_str(&body, "]},{\"id\":2,\"req\":[true]}]}");
+	if (parse_len(f, (const char *)body.data, body.len))
+		fail_msg("%s", f->err);
+	buf_release(&body);
+	assert_int_equal(list_at(f, L_STRS, 0, &d), 5000);
+	assert_memory_equal(d.bytes + d.offsets[4999], "s4999", 5);
+	assert_int_equal(list_at(f, L_REQ, 1, &d), 1);
+
+	/* Errors name the element; nothing of the body stays. */
+	bad(f, INS("{\"id\":1,\"req\":[],\"ints\":7}"),
+	    "data[0].ints: expected an array for list<int16>, got a number");
+	bad(f, INS("[{\"id\":1,\"req\":[]},{\"id\":1,\"req\":[],\"ints\":[1,2,40000]}]"),
+	    "data[1].ints[2]: 40000 is out of range for int16");
+	bad(f, INS("{\"id\":1,\"req\":[],\"strs\":[\"a\",[\"b\"]]}"),
+	    "data[0].strs[1]: expected a string for string, got an array");
+	bad(f, INS("{\"id\":1,\"req\":[],\"strs\":[{}]}"),
+	    "data[0].strs[0]: expected a string for string, got an object");
+	bad(f, INS("{\"id\":1,\"req\":[],\"decs\":[\"1.234\"]}"),
+	    "data[0].decs[0]: '1.234' is not a valid decimal (more than 2 fraction digits for "
+	    "decimal(25,2))");
+	bad(f, INS("{\"id\":1,\"req\":[],\"bins\":[\"A\"]}"),
+	    "data[0].bins[0]: 'A' is not a valid base64 (length 1 is not a multiple of 4)");
+	bad(f, INS("{\"id\":1,\"req\":null}"), "data[0].req: null for non-nullable column");
+	bad(f, INS("{\"id\":1}"), "data[0].req: missing value for non-nullable column");
+	bad(f, INS("{\"id\":1,\"req\":[1]}"),
+	    "data[0].req[0]: expected true or false for boolean, got a number");
+	bad_at(f, INS("{\"id\":1,\"req\":[true false]}"), "false", "expected ',' or ']'");
+	bad_at(f, INS("{\"id\":1,\"req\":[true,]}"), "]}}", "expected a value");
+	bad_prefix(f, INS("{\"id\":1,\"req\":[true"), "malformed JSON at byte");
+	/* After all that, the batch takes rows again. */
+	ok(f, INS("{\"id\":9,\"req\":[false]}"));
+	assert_int_equal(f->b.nrows, 1);
+	assert_int_equal(list_at(f, L_REQ, 0, &d), 1);
+	f->schema = &all;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_lists, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_every_type, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_value_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_int64_extremes, setup, teardown),

@@ -11,7 +11,12 @@
  * uncompressed ones. Statistics of every type are checked through
  * pq_file_result (exact values) including NaN, -0.0, negative decimals in
  * FLBA and strings with high bytes. Errors: bad specs, nulls in required
- * columns, a failing sink. Runs under ASan+UBSan without leaks.
+ * columns, a failing sink. List columns: the exact page (repetition then
+ * definition levels, values), schema elements and column path; pages cut on
+ * row boundaries only (a list longer than the page limit gets a page of its
+ * own) with the OffsetIndex counting rows; required lists and elements; a
+ * dictionary that fills up inside a list, decoded back value by value; bad
+ * list data. Runs under ASan+UBSan without leaks.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1072,9 +1077,411 @@ static void test_write_errors(void **state)
 	pq_file_result_free(NULL);
 }
 
+/* ---- lists --------------------------------------------------------------- */
+
+/* Decodes `count` values of an RLE/bit-packed hybrid of bit width bw (<= 16)
+ * at p (n bytes); returns the bytes consumed, or 0 when malformed. */
+static size_t rle_decode(const uint8_t *p, size_t n, int bw, uint32_t *out, size_t count)
+{
+	rd r = {p, n, 0, 0};
+	size_t o = 0;
+	while (o < count && !r.bad && r.i < n) {
+		uint64_t h = rd_varint(&r);
+		if (h & 1) {
+			size_t vals = (size_t)(h >> 1) * 8, bit = r.i * 8;
+			for (size_t k = 0; k < vals; k++, bit += (size_t)bw) {
+				uint32_t v = 0;
+				for (int b = 0; b < bw; b++)
+					v |= (uint32_t)(p[(bit + (size_t)b) / 8] >>
+					                    ((bit + (size_t)b) % 8) &
+					                1)
+					     << b;
+				if (o < count)
+					out[o++] = v;
+			}
+			r.i += (size_t)(h >> 1) * (size_t)bw;
+		} else {
+			uint32_t v = 0;
+			for (int b = 0; b < (bw + 7) / 8; b++)
+				v |= (uint32_t)p[r.i++] << (8 * b);
+			for (uint64_t k = 0; k < (h >> 1) && o < count; k++)
+				out[o++] = v;
+		}
+	}
+	return r.bad || o < count || r.i > n ? 0 : r.i;
+}
+
+/* One uncompressed list data page: its levels and where its values start. */
+typedef struct list_page {
+	size_t n; /* level entries */
+	uint32_t *reps, *defs;
+	const uint8_t *values, *end;
+} list_page;
+
+static void read_list_page(const page *pg, int def_bw, list_page *lp)
+{
+	const uint8_t *b = pg->body;
+	lp->n = (size_t)pg->num_values;
+	lp->reps = calloc(lp->n + 1, sizeof(uint32_t));
+	lp->defs = calloc(lp->n + 1, sizeof(uint32_t));
+	uint32_t len = get_le32(b);
+	assert_int_equal(rle_decode(b + 4, len, 1, lp->reps, lp->n), len);
+	b += 4 + len;
+	len = get_le32(b);
+	assert_int_equal(rle_decode(b + 4, len, def_bw, lp->defs, lp->n), len);
+	lp->values = b + 4 + len;
+	lp->end = pg->body + pg->uncompressed;
+	assert_int_equal(lp->reps[0], 0); /* invariant 3: a page starts a row */
+}
+
+static void free_list_page(list_page *lp)
+{
+	free(lp->reps);
+	free(lp->defs);
+}
+
+static void test_list_exact_page(void **state)
+{
+	(void)state;
+	/* [1, null, 3], null, [], [4] */
+	pq_column_spec col = {
+	    .name = "tags", .field_id = 3, .physical = PQ_INT32, .list = 1, .element_field_id = 7};
+	uint64_t lo[5] = {0, 3, 3, 3, 4};
+	uint8_t valid[4] = {1, 0, 1, 1}, ev[4] = {1, 0, 1, 1};
+	int32_t v[4] = {1, 0, 3, 4};
+	pq_column_data d = {.valid = valid, .values = v, .list_offsets = lo, .elem_valid = ev};
+	pq_options o = opts_plain();
+	mem_sink s = {0};
+	pq_file_result res;
+	assert_int_equal(write_file(&col, 1, &d, 4, &o, &s, &res), 0);
+	static const uint8_t want[] = {
+	    'P',  'A',  'R',  '1',  0x15, 0x00, /* type DATA_PAGE */
+	    0x15, 0x32, 0x15, 0x32,             /* 25 bytes, uncompressed and compressed */
+	    0x2C, 0x15, 0x0C,                   /* num_values 6: level entries */
+	    0x15, 0x00, 0x15, 0x06, 0x15, 0x06, /* PLAIN, RLE, RLE */
+	    0x1C, 0x36, 0x06, /* null_count 3: null element, null and empty list */
+	    0x28, 0x04, 0x04, 0x00, 0x00, 0x00,       /* max 4 */
+	    0x18, 0x04, 0x01, 0x00, 0x00, 0x00,       /* min 1 */
+	    0x11, 0x11, 0x00, 0x00, 0x00,             /* exact, exact, stops */
+	    0x02, 0x00, 0x00, 0x00, 0x03, 0x06,       /* repetition levels 0 1 1 0 0 0 */
+	    0x03, 0x00, 0x00, 0x00, 0x03, 0x3B, 0x0D, /* definition levels 3 2 3 0 1 3 */
+	    0x01, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00,
+	};
+	assert_true(s.out.len > sizeof(want));
+	assert_memory_equal(s.out.data, want, sizeof(want));
+	/* Schema: optional group tags (LIST) with field_id 3 ... */
+	HAS(&s.out, 0x35, 0x02, 0x18, 0x04, 't', 'a', 'g', 's', 0x15, 0x02, 0x15, 0x06, 0x35, 0x06,
+	    0x1C, 0x3C, 0x00, 0x00, 0x00);
+	/* ... repeated group list with one child ... */
+	HAS(&s.out, 0x35, 0x04, 0x18, 0x04, 'l', 'i', 's', 't', 0x15, 0x02, 0x00);
+	/* ... optional int32 element with field_id 7; the root has 1 child. */
+	HAS(&s.out, 0x15, 0x02, 0x25, 0x02, 0x18, 0x07, 'e', 'l', 'e', 'm', 'e', 'n', 't', 0x55,
+	    0x0E, 0x00);
+	HAS(&s.out, 0x48, 0x06, 's', 'c', 'h', 'e', 'm', 'a', 0x15, 0x02, 0x00);
+	/* The chunk: path tags.list.element, codec, num_values 6. */
+	HAS(&s.out, 0x19, 0x38, 0x04, 't', 'a', 'g', 's', 0x04, 'l', 'i', 's', 't', 0x07, 'e', 'l',
+	    'e', 'm', 'e', 'n', 't', 0x15, 0x00, 0x16, 0x0C);
+	assert_int_equal(res.num_rows, 4);
+	assert_int_equal(res.cols[0].num_values, 6);
+	assert_int_equal(res.cols[0].null_count, 3);
+	assert_int_equal(res.cols[0].has_min_max, 1);
+	assert_int_equal(get_le32(res.cols[0].min), 1);
+	assert_int_equal(get_le32(res.cols[0].max), 4);
+	pq_file_result_free(&res);
+	buf_release(&s.out);
+}
+
+static void test_list_pages_on_row_boundaries(void **state)
+{
+	(void)state;
+	enum { ROWS = 3000, LONG_ROW = 1500, LONG_LEN = 25000 };
+	pq_column_spec col = {
+	    .name = "l", .field_id = 1, .physical = PQ_INT64, .list = 1, .element_field_id = 2};
+	uint64_t *lo = malloc((ROWS + 1) * sizeof(*lo));
+	uint8_t *valid = malloc(ROWS);
+	size_t entries = 0;
+	lo[0] = 0;
+	for (size_t r = 0; r < ROWS; r++) {
+		valid[r] = r % 17 != 5;
+		size_t len = !valid[r] ? 0 : r == LONG_ROW ? LONG_LEN : r % 13;
+		lo[r + 1] = lo[r] + len;
+		entries += len ? len : 1;
+	}
+	int64_t *v = malloc(lo[ROWS] * sizeof(*v));
+	for (uint64_t k = 0; k < lo[ROWS]; k++)
+		v[k] = (int64_t)k * 3;
+	pq_column_data d = {.valid = valid, .values = v, .list_offsets = lo};
+	pq_options o = opts_plain();
+	mem_sink s = {0};
+	pq_file_result res;
+	/* In three calls, one of them a single row. */
+	char err[ERR_LEN];
+	pq_writer *w;
+	assert_int_equal(pq_writer_open(&col, 1, NULL, 0, &o, mem_write, &s, &w, err), 0);
+	assert_int_equal(pq_writer_write(w, &d, 1000, err), 0);
+	pq_column_data d2 = d;
+	d2.valid += 1000;
+	d2.list_offsets += 1000;
+	assert_int_equal(pq_writer_write(w, &d2, 1, err), 0);
+	d2.valid += 1;
+	d2.list_offsets += 1;
+	assert_int_equal(pq_writer_write(w, &d2, ROWS - 1001, err), 0);
+	assert_int_equal(pq_writer_close(w, &res, err), 0);
+	assert_int_equal(res.cols[0].num_values, (int64_t)entries);
+	assert_int_equal(res.cols[0].null_count, (int64_t)(entries - lo[ROWS]));
+
+	/* Walk the pages: each starts a row; rows and values add up. */
+	page pg[64];
+	int np = walk_pages(&s.out, 4 + (size_t)res.cols[0].compressed_bytes, pg, 64);
+	assert_true(np >= 3);
+	size_t row = 0, elem = 0, total = 0, off = 4, long_pages = 0;
+	buf want = {0}; /* the OffsetIndex */
+	buf_put_u8(&want, 0x19);
+	buf_put_u8(&want, (uint8_t)(np << 4 | 0x0C));
+	for (int i = 0; i < np; i++) {
+		list_page lp;
+		read_list_page(&pg[i], 2, &lp);
+		size_t psize = pg[i].header_len + (size_t)pg[i].compressed;
+		buf_put_u8(&want, 0x16);
+		thrift_put_varint(&want, thrift_zigzag((int64_t)off));
+		buf_put_u8(&want, 0x15);
+		thrift_put_varint(&want, thrift_zigzag((int64_t)psize));
+		buf_put_u8(&want, 0x16);
+		thrift_put_varint(&want, thrift_zigzag((int64_t)row));
+		buf_put_u8(&want, 0x00);
+		off += psize;
+		long_pages += lp.n > 20000;
+		const uint8_t *val = lp.values;
+		for (size_t k = 0; k < lp.n; k++) {
+			if (lp.reps[k] == 0)
+				row++;
+			size_t r = row - 1;
+			if (lp.reps[k] == 1)
+				assert_true(lo[r + 1] - lo[r] > 1);
+			if (lp.defs[k] == 0) {
+				assert_int_equal(valid[r], 0);
+			} else if (lp.defs[k] == 1) {
+				assert_int_equal(lo[r + 1], lo[r]); /* empty */
+			} else {
+				assert_int_equal(lp.defs[k], 3);
+				int64_t x;
+				memcpy(&x, val, 8);
+				assert_int_equal(x, v[elem]);
+				val += 8;
+				elem++;
+			}
+		}
+		assert_ptr_equal(val, lp.end);
+		total += lp.n;
+		free_list_page(&lp);
+	}
+	buf_put_u8(&want, 0x00);
+	assert_int_equal(row, ROWS);
+	assert_int_equal(elem, lo[ROWS]);
+	assert_int_equal(total, entries);
+	assert_int_equal(long_pages, 1); /* the long row alone, whole */
+	assert_non_null(find(&s.out, want.data, want.len));
+	buf_release(&want);
+	free(lo);
+	free(valid);
+	free(v);
+	pq_file_result_free(&res);
+	buf_release(&s.out);
+}
+
+static void test_list_required_forms_and_errors(void **state)
+{
+	(void)state;
+	char err[ERR_LEN];
+	/* required list of required elements: [1, 2], [], [3] */
+	pq_column_spec col = {.name = "r",
+	                      .field_id = 1,
+	                      .physical = PQ_INT32,
+	                      .required = 1,
+	                      .list = 1,
+	                      .element_field_id = 2,
+	                      .element_required = 1};
+	uint64_t lo[4] = {0, 2, 2, 3};
+	int32_t v[3] = {1, 2, 3};
+	pq_column_data d = {.values = v, .list_offsets = lo};
+	pq_options o = opts_plain();
+	mem_sink s = {0};
+	pq_file_result res;
+	assert_int_equal(write_file(&col, 1, &d, 3, &o, &s, &res), 0);
+	HAS(&s.out, 0x02, 0x00, 0x00, 0x00, 0x03, 0x02, /* repetition 0 1 0 0 */
+	    0x02, 0x00, 0x00, 0x00, 0x03, 0x0B,         /* definition 1 1 0 1 */
+	    0x01, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00);
+	HAS(&s.out, 0x35, 0x00, 0x18, 0x01, 'r', 0x15, 0x02, 0x15, 0x06); /* required group */
+	HAS(&s.out, 0x15, 0x02, 0x25, 0x00, 0x18, 0x07, 'e', 'l', 'e', 'm', 'e', 'n', 't');
+	assert_int_equal(res.cols[0].null_count, 1); /* the empty list */
+	pq_file_result_free(&res);
+	buf_release(&s.out);
+
+	static const struct {
+		int required, element_required;
+		uint64_t lo[4];
+		uint8_t valid[3], ev[3];
+		int no_offsets;
+		const char *msg;
+	} bad[] = {
+	    {1, 0, {0, 1, 1, 2}, {1, 0, 1}, {1, 1, 1}, 0, "is required but row 1 is null"},
+	    {0, 1, {0, 1, 1, 3}, {1, 1, 1}, {1, 0, 1}, 0, "has required elements but element 1"},
+	    {0, 0, {0, 1, 2, 3}, {1, 0, 1}, {1, 1, 1}, 0, "row 1 is null but has elements"},
+	    {0, 0, {0, 2, 1, 3}, {1, 1, 1}, {1, 1, 1}, 0, "list offsets decrease at row 1"},
+	    {0, 0, {0, 1, 2, 3}, {1, 1, 1}, {1, 1, 1}, 1, "no list offsets"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		pq_column_spec c = col;
+		c.required = bad[i].required;
+		c.element_required = bad[i].element_required;
+		pq_column_data bd = {.valid = bad[i].valid,
+		                     .values = v,
+		                     .list_offsets = bad[i].no_offsets ? NULL : bad[i].lo,
+		                     .elem_valid = bad[i].ev};
+		pq_writer *w;
+		memset(&s, 0, sizeof s);
+		assert_int_equal(pq_writer_open(&c, 1, NULL, 0, &o, mem_write, &s, &w, err), 0);
+		assert_int_equal(pq_writer_write(w, &bd, 3, err), FLOE_EINVAL);
+		if (!strstr(err, bad[i].msg))
+			fail_msg("case %zu: '%s' lacks '%s'", i, err, bad[i].msg);
+		pq_writer_abort(w);
+		buf_release(&s.out);
+	}
+}
+
+/* Lists of strings: words from a small vocabulary (the dictionary pays),
+ * then rows of distinct strings that fill the dictionary up inside a list
+ * after dictionary pages were written; every page is decoded back. */
+static void test_list_dictionary_fills_inside_a_list(void **state)
+{
+	(void)state;
+	enum { ROWS = 400 };
+	static const char *const words[] = {"ab", "cd", "ef", "gh"};
+	pq_column_spec col = {.name = "w",
+	                      .field_id = 1,
+	                      .physical = PQ_BYTE_ARRAY,
+	                      .logical = PQ_LOGICAL_STRING,
+	                      .list = 1,
+	                      .element_field_id = 2};
+	uint64_t lo[ROWS + 1] = {0};
+	uint8_t valid[ROWS];
+	buf bytes = {0}, offs = {0};
+	buf ev = {0};
+	buf_put_le64(&offs, 0);
+	for (size_t r = 0; r < ROWS; r++) {
+		valid[r] = r % 11 != 3;
+		size_t len = !valid[r] ? 0 : r >= 300 && r % 10 == 0 ? 60 : r % 5;
+		for (size_t k = 0; k < len; k++) {
+			char tmp[32];
+			int n = r >= 300 ? snprintf(tmp, sizeof tmp, "distinct-%zu-%zu", r, k)
+			                 : snprintf(tmp, sizeof tmp, "%s", words[(r + k) % 4]);
+			int null = (r + k) % 7 == 2;
+			buf_put_u8(&ev, (uint8_t)!null);
+			if (!null)
+				buf_append(&bytes, tmp, (size_t)n);
+			buf_put_le64(&offs, bytes.len);
+		}
+		lo[r + 1] = lo[r] + len;
+	}
+	pq_column_data d = {.valid = valid,
+	                    .offsets = (const uint64_t *)(const void *)offs.data,
+	                    .bytes = bytes.data,
+	                    .list_offsets = lo,
+	                    .elem_valid = ev.data};
+	pq_options o;
+	pq_options_default(&o);
+	o.codec = PQ_CODEC_UNCOMPRESSED;
+	o.page_bytes = 200;     /* pages of a few rows: dictionary pages come early */
+	o.dict_max_bytes = 400; /* room for the words and a few distinct strings */
+	mem_sink s = {0};
+	pq_file_result res;
+	assert_int_equal(write_file(&col, 1, &d, ROWS, &o, &s, &res), 0);
+	page pg[512];
+	int np = walk_pages(&s.out, 4 + (size_t)res.cols[0].compressed_bytes, pg, 512);
+	assert_true(np > 3);
+	assert_int_equal(pg[0].type, 2); /* the dictionary page comes first */
+	const uint8_t *dict[128];
+	uint32_t dlen[128];
+	const uint8_t *dp = pg[0].body;
+	assert_true(pg[0].num_values <= 128);
+	for (int k = 0; k < pg[0].num_values; k++) {
+		dlen[k] = get_le32(dp);
+		dict[k] = dp + 4;
+		dp += 4 + dlen[k];
+	}
+	size_t row = 0, elem = 0, dict_pages = 0, plain_pages = 0;
+	for (int i = 1; i < np; i++) {
+		assert_int_equal(pg[i].type, 0);
+		list_page lp;
+		read_list_page(&pg[i], 2, &lp);
+		const uint8_t *val = lp.values;
+		uint32_t *idx = NULL;
+		size_t present = 0, next = 0;
+		for (size_t k = 0; k < lp.n; k++)
+			present += lp.defs[k] == 3;
+		if (pg[i].encoding == 8) {                /* RLE_DICTIONARY: bit width, indices */
+			assert_int_equal(plain_pages, 0); /* never back to the dictionary */
+			dict_pages++;
+			idx = calloc(present + 1, sizeof *idx);
+			size_t used =
+			    rle_decode(val + 1, (size_t)(lp.end - val - 1), val[0], idx, present);
+			assert_true(used > 0 || present == 0);
+		} else {
+			assert_int_equal(pg[i].encoding, 0);
+			plain_pages++;
+		}
+		for (size_t k = 0; k < lp.n; k++) {
+			if (lp.reps[k] == 0)
+				row++;
+			size_t r = row - 1;
+			if (lp.defs[k] < 2) {
+				assert_int_equal(lp.defs[k], valid[r] ? 1 : 0);
+				assert_int_equal(lo[r + 1], lo[r]);
+				continue;
+			}
+			assert_int_equal(ev.data[elem], lp.defs[k] == 3);
+			if (lp.defs[k] == 3) {
+				const uint64_t *o64 = (const uint64_t *)(const void *)offs.data;
+				size_t len = (size_t)(o64[elem + 1] - o64[elem]);
+				const uint8_t *got;
+				size_t glen;
+				if (idx) {
+					assert_true(idx[next] < (uint32_t)pg[0].num_values);
+					got = dict[idx[next]];
+					glen = dlen[idx[next]];
+					next++;
+				} else {
+					glen = get_le32(val);
+					got = val + 4;
+					val += 4 + glen;
+				}
+				assert_int_equal(glen, len);
+				assert_memory_equal(got, bytes.data + o64[elem], len);
+			}
+			elem++;
+		}
+		if (!idx)
+			assert_ptr_equal(val, lp.end);
+		free(idx);
+		free_list_page(&lp);
+	}
+	assert_int_equal(row, ROWS);
+	assert_int_equal(elem, lo[ROWS]);
+	assert_true(dict_pages > 0 && plain_pages > 0);
+	pq_file_result_free(&res);
+	buf_release(&s.out);
+	buf_release(&bytes);
+	buf_release(&offs);
+	buf_release(&ev);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_list_exact_page),
+	    cmocka_unit_test(test_list_pages_on_row_boundaries),
+	    cmocka_unit_test(test_list_required_forms_and_errors),
+	    cmocka_unit_test(test_list_dictionary_fills_inside_a_list),
 	    cmocka_unit_test(test_file_tail_and_magic),
 	    cmocka_unit_test(test_exact_plain_page),
 	    cmocka_unit_test(test_def_levels_rle_bitpacked),

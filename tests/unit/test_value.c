@@ -4,7 +4,9 @@
  * timestamp range, decimals at precision 38 of both signs) and the invalid
  * forms each parser must reject, with the message it gives.
  * Oracles are independent of the code under test: dates against a day count
- * summed year by year, base64 against a straightforward encoder here.
+ * summed year by year, base64 against a straightforward encoder here. Also
+ * the time-of-day parser (24:00:00 included) and value_civil_to_days for
+ * astronomical (BC) and far-future years.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -278,6 +280,98 @@ static void assert_dec(__int128 got, __int128 want)
 	}
 }
 
+/* ---- time of day and civil dates ----------------------------------------- */
+
+static int64_t time_ok(const char *s)
+{
+	int64_t t = 0;
+	char err[ERR_LEN] = "";
+	if (value_parse_time(s, strlen(s), &t, err))
+		fail_msg("'%s' rejected: %s", s, err);
+	return t;
+}
+
+static void time_bad(const char *s, const char *why)
+{
+	int64_t t = 12345;
+	char err[ERR_LEN] = "";
+	assert_int_equal(value_parse_time(s, strlen(s), &t, err), FLOE_EINVAL);
+	assert_int_equal(t, 12345);
+	assert_contains(err, why);
+}
+
+static void test_time(void **state)
+{
+	(void)state;
+	assert_int_equal(time_ok("00:00:00"), 0);
+	assert_int_equal(time_ok("00:00:00.000001"), 1);
+	assert_int_equal(time_ok("12:34:56.5"), (12 * 3600 + 34 * 60 + 56) * 1000000LL + 500000);
+	assert_int_equal(time_ok("23:59:59.999999"), VALUE_TIME_MAX - 1);
+	assert_int_equal(time_ok("24:00:00"), VALUE_TIME_MAX);
+	assert_int_equal(time_ok("24:00:00.000"), VALUE_TIME_MAX);
+	time_bad("24:00:00.000001", "'24:00:00.000001' is not a valid time (after 24:00:00, the "
+	                            "end of the day)");
+	time_bad("24:01:00", "after 24:00:00");
+	time_bad("25:00:00", "hour 25 is out of range 00..24");
+	time_bad("12:60:00", "minute 60 is out of range 00..59");
+	time_bad("12:00:60", "second 60 is out of range 00..59");
+	time_bad("12:00:00.1234567", "7 fraction digits; at most 6 (microseconds)");
+	time_bad("12:00:00.", "no digits after '.'");
+	time_bad("12:00", "expected HH:MM:SS[.ffffff]");
+	time_bad("1:00:00", "expected HH:MM:SS[.ffffff]");
+	time_bad("12:00:00Z", "expected HH:MM:SS[.ffffff]");
+	time_bad("12:00:00+00", "expected HH:MM:SS[.ffffff]");
+	time_bad("", "expected HH:MM:SS[.ffffff]");
+	time_bad("T12:00:00", "expected HH:MM:SS[.ffffff]");
+
+	char s[24];
+	assert_int_equal(value_format_time(0, s, sizeof s), 8);
+	assert_string_equal(s, "00:00:00");
+	value_format_time(VALUE_TIME_MAX, s, sizeof s);
+	assert_string_equal(s, "24:00:00");
+	value_format_time(VALUE_TIME_MAX - 1, s, sizeof s);
+	assert_string_equal(s, "23:59:59.999999");
+	assert_int_equal(value_format_time(-1, s, sizeof s), FLOE_ETOOBIG);
+	assert_int_equal(value_format_time(VALUE_TIME_MAX + 1, s, sizeof s), FLOE_ETOOBIG);
+	assert_int_equal(value_format_time(1, s, 15), FLOE_ETOOBIG);
+	for (int64_t t = 0; t <= VALUE_TIME_MAX; t += 999999937) {
+		int64_t back;
+		int n = value_format_time(t, s, sizeof s);
+		assert_true(n > 0);
+		assert_int_equal(value_parse_time(s, (size_t)n, &back, NULL), 0);
+		assert_int_equal(back, t);
+	}
+}
+
+static void test_civil_to_days(void **state)
+{
+	(void)state;
+	int64_t d = 77;
+	assert_int_equal(value_civil_to_days(1970, 1, 1, &d), 0);
+	assert_int_equal(d, 0);
+	assert_int_equal(value_civil_to_days(1, 1, 1, &d), 0);
+	assert_int_equal(d, -719162);
+	/* astronomical years: 0 is 1 BC (leap), -43 is 44 BC */
+	assert_int_equal(value_civil_to_days(0, 2, 29, &d), 0);
+	assert_int_equal(d, -719469);
+	assert_int_equal(value_civil_to_days(-43, 3, 15, &d), 0);
+	assert_int_equal(d, -735160);
+	assert_int_equal(value_civil_to_days(-4713, 11, 24, &d), 0); /* Julian day 0 */
+	assert_int_equal(d, -2440588);
+	assert_int_equal(value_civil_to_days(5874897, 12, 31, &d), 0);
+	assert_int_equal(d, 2145042905);
+	d = 77;
+	assert_int_equal(value_civil_to_days(-1, 2, 29, &d), -1); /* 2 BC */
+	assert_int_equal(value_civil_to_days(1900, 2, 29, &d), -1);
+	assert_int_equal(value_civil_to_days(2023, 4, 31, &d), -1);
+	assert_int_equal(value_civil_to_days(2023, 0, 1, &d), -1);
+	assert_int_equal(value_civil_to_days(2023, 13, 1, &d), -1);
+	assert_int_equal(value_civil_to_days(2023, 1, 0, &d), -1);
+	assert_int_equal(value_civil_to_days(100000001, 1, 1, &d), -1);
+	assert_int_equal(value_civil_to_days(-100000001, 1, 1, &d), -1);
+	assert_int_equal(d, 77);
+}
+
 static void test_decimal_valid(void **state)
 {
 	(void)state;
@@ -546,6 +640,8 @@ int main(void)
 	    cmocka_unit_test(test_timestamp_valid),
 	    cmocka_unit_test(test_timestamp_invalid),
 	    cmocka_unit_test(test_timestamp_format),
+	    cmocka_unit_test(test_time),
+	    cmocka_unit_test(test_civil_to_days),
 	    cmocka_unit_test(test_decimal_valid),
 	    cmocka_unit_test(test_decimal_invalid),
 	    cmocka_unit_test(test_decimal_format_and_be),

@@ -14,6 +14,7 @@
  *      ends; commands other than read/status are refused while it is 1.
  */
 #include "source/pg/replication.h"
+#include "source/pg/pgsql.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -35,54 +36,14 @@ struct pgrepl_conn {
 
 /* Copies libpq's message (may span lines) into one line, runs of white
  * space as one space, without leading or trailing space. */
-static void one_line(char *dst, size_t cap, const char *src)
-{
-	size_t n = 0;
-	for (; src && *src && n + 1 < cap; src++) {
-		int space = *src == '\n' || *src == '\r' || *src == '\t' || *src == ' ';
-		if (space && (n == 0 || dst[n - 1] == ' '))
-			continue;
-		dst[n++] = space ? ' ' : *src;
-	}
-	while (n > 0 && dst[n - 1] == ' ')
-		n--;
-	dst[n] = 0;
-}
-
-/* Maps a SQLSTATE to a FLOE_* code (replication.h lists them). */
-static int code_of_sqlstate(const char *st)
-{
-	if (!st || strlen(st) != 5)
-		return FLOE_EIO;
-	if (!strcmp(st, "42710"))
-		return FLOE_EEXIST;
-	if (!strcmp(st, "42704"))
-		return FLOE_ENOTFOUND;
-	if (!strcmp(st, "55006"))
-		return FLOE_EBUSY;
-	if (!strncmp(st, "53", 2))
-		return FLOE_EBUSY;
-	if (!strncmp(st, "28", 2) || !strncmp(st, "42", 2) || !strcmp(st, "55000") ||
-	    !strncmp(st, "22", 2))
-		return FLOE_EINVAL;
-	return FLOE_EIO;
-}
-
 /* Reports a failed command: the server's error (from res when there is one)
  * or the connection's. */
 static int fail_res(pgrepl_conn *c, PGresult *res, const char *what, char *err)
 {
-	char msg[ERR_LEN];
-	const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-	const char *text = res ? PQresultErrorMessage(res) : NULL;
-	if (!text || !*text)
-		text = PQerrorMessage(c->pg);
-	one_line(msg, sizeof msg, text);
-	int code = code_of_sqlstate(st);
-	if (!msg[0])
-		snprintf(msg, sizeof msg, "no message from libpq");
-	return errf(err, code, "pgrepl: %s: %s%s%s%s", what, msg, st ? " (SQLSTATE " : "",
-	            st ? st : "", st ? ")" : "");
+	char inner[ERR_LEN];
+	int code = pgsql_fail(c->pg, res, what, inner);
+	/* A missing privilege is the user's to fix, like any bad input here. */
+	return errf(err, code == FLOE_EPERM ? FLOE_EINVAL : code, "pgrepl: %s", inner);
 }
 
 void pgrepl_lsn_format(uint64_t lsn, char out[18])
@@ -136,7 +97,7 @@ int pgrepl_connect(const char *conninfo, pgrepl_conn **out, char *err)
 	PQconninfoOption *opts = PQconninfoParse(conninfo ? conninfo : "", &perr);
 	if (!opts) {
 		char msg[ERR_LEN];
-		one_line(msg, sizeof msg, perr ? perr : "out of memory");
+		pgsql_one_line(msg, sizeof msg, perr ? perr : "out of memory");
 		PQfreemem(perr);
 		return errf(err, FLOE_EINVAL, "pgrepl: bad conninfo: %s", msg);
 	}
@@ -160,7 +121,7 @@ int pgrepl_connect(const char *conninfo, pgrepl_conn **out, char *err)
 	}
 	if (PQstatus(c->pg) != CONNECTION_OK) {
 		char msg[ERR_LEN];
-		one_line(msg, sizeof msg, PQerrorMessage(c->pg));
+		pgsql_one_line(msg, sizeof msg, PQerrorMessage(c->pg));
 		/* Authentication and permission problems are the user's to fix. */
 		int code = strstr(msg, "authentication") || strstr(msg, "permission") ||
 		                   strstr(msg, "pg_hba.conf") || strstr(msg, "does not exist")
@@ -248,13 +209,19 @@ static int valid_slot_name(const char *s)
 
 int pgrepl_create_slot(pgrepl_conn *c, const char *slot, pgrepl_slot *out, char *err)
 {
+	return pgrepl_create_slot_ex(c, slot, 0, 1, out, err);
+}
+
+int pgrepl_create_slot_ex(pgrepl_conn *c, const char *slot, int temporary, int export_snapshot,
+                          pgrepl_slot *out, char *err)
+{
 	if (!valid_slot_name(slot))
 		return errf(err, FLOE_EINVAL,
 		            "pgrepl: slot name '%s': use 1 to 63 lower-case letters, digits or '_'",
 		            slot ? slot : "");
-	char sql[160];
-	snprintf(sql, sizeof sql, "CREATE_REPLICATION_SLOT %s LOGICAL pgoutput (SNAPSHOT 'export')",
-	         slot);
+	char sql[200];
+	snprintf(sql, sizeof sql, "CREATE_REPLICATION_SLOT %s %sLOGICAL pgoutput (SNAPSHOT '%s')",
+	         slot, temporary ? "TEMPORARY " : "", export_snapshot ? "export" : "nothing");
 	PGresult *r;
 	int rc = exec_tuples(c, sql, "CREATE_REPLICATION_SLOT", &r, err);
 	if (rc)
@@ -337,7 +304,7 @@ static int stream_ended(pgrepl_conn *c, int got, char *err)
 	int rc = errf(err, FLOE_EIO, "pgrepl: replication stream ended");
 	if (got == -2) {
 		char msg[ERR_LEN];
-		one_line(msg, sizeof msg, PQerrorMessage(c->pg));
+		pgsql_one_line(msg, sizeof msg, PQerrorMessage(c->pg));
 		return errf(err, FLOE_EIO, "pgrepl: reading the stream: %s", msg);
 	}
 	PGresult *r;

@@ -80,6 +80,11 @@ int pgrepl_identify_system(pgrepl_conn *c, pgrepl_system *out, char *err);
  * FLOE_EEXIST if it exists. The exported snapshot lives until the next
  * command on c (START_REPLICATION included), so copy with it first. */
 int pgrepl_create_slot(pgrepl_conn *c, const char *slot, pgrepl_slot *out, char *err);
+/* The same with choices: a TEMPORARY slot (dropped when c closes: a copy's
+ * snapshot holder) and whether to export a snapshot (SNAPSHOT 'nothing'
+ * otherwise; snapshot_name is then ""). */
+int pgrepl_create_slot_ex(pgrepl_conn *c, const char *slot, int temporary, int export_snapshot,
+                          pgrepl_slot *out, char *err);
 
 /* START_REPLICATION SLOT slot LOGICAL start_lsn (proto_version 'v',
  * publication_names 'publications'[, messages 'true']). start_lsn 0 means

@@ -1,0 +1,197 @@
+#!/usr/bin/python3
+"""make bench, PostgreSQL mirror: floe against PostgreSQL's own tools in the
+same run, on a private PostgreSQL 15 cluster (tests/integration/pgcluster.py).
+
+1. streaming: a pgbench-style workload (single-row and 100-row transactions
+   of inserts and updates) is written while floe is stopped, so the slot
+   holds it; then floe starts and we time how long it takes to apply and
+   commit all of it to Iceberg (confirmed_lsn reaches the end). The peer is
+   pg_recvlogical decoding the same WAL with pgoutput from a second slot
+   created at the same point, to /dev/null (--endpos). Ratio = floe rows/s /
+   pg_recvlogical rows/s (goal >= 0.8).
+2. lag: a procedure inserts 10k rows/s (100-row transactions every 10 ms)
+   for LAG_SECONDS; each row carries clock_timestamp(). Afterwards, each
+   row's freshness = timestamp-ms of the first Iceberg snapshot holding it
+   minus its insert time: p50 / p99.
+3. copy: a COPY_ROWS-row table (default 10M) mirrored from scratch: floe's
+   copy rows/s vs COPY (SELECT ...) TO '/dev/null' on the same table
+   (goal >= 0.5), and the files it wrote.
+Environment: STREAM_ROWS (default 1000000), LAG_SECONDS (10), COPY_ROWS.
+"""
+import json
+import os
+import subprocess
+import sys
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+from harness import Floe, duckq, live_data_and_dvs, read_avro, local_path, current_metadata  # noqa: E402
+from pgcluster import PgCluster, PG_BIN  # noqa: E402
+
+STREAM_ROWS = int(os.environ.get("STREAM_ROWS", "1000000"))
+LAG_SECONDS = int(os.environ.get("LAG_SECONDS", "10"))
+COPY_ROWS = int(os.environ.get("COPY_ROWS", "10000000"))
+
+
+def lsn(s):
+    hi, lo = s.strip().split("/")
+    return int(hi, 16) << 32 | int(lo, 16)
+
+
+def wait_confirmed(f, name, target, timeout=900):
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        st, b, _ = f.request("GET", "/tables/" + name)
+        src = b.get("source", {})
+        if src.get("phase") == "error":
+            raise SystemExit("mirror failed: %s" % src)
+        if src.get("phase") == "streaming" and lsn(src["confirmed_lsn"]) >= target:
+            return time.time() - t0
+        time.sleep(0.05)
+    raise SystemExit("timeout waiting for %s: %s" % (name, b))
+
+
+def mirror(f, pg, name, table_config=None):
+    st, body, _ = f.request("POST", "/tables/%s/from_postgres" % name, {
+        "database": "bench", "table": name, "src_uri": pg.dsn(), "src_table_name": "public." + name,
+        "table_config": table_config or {}})
+    if st != 201:
+        raise SystemExit("mirror %s: %d %s" % (name, st, body))
+    return body
+
+
+def psql(pg, sql):
+    return pg.sql(sql)
+
+
+def bench_streaming(pg):
+    print("== pg_stream (%d changed rows: 60%% in 100-row insert transactions, 20%% single-row "
+          "inserts, 20%% single-row updates)" % STREAM_ROWS)
+    psql(pg, "CREATE TABLE acct (id bigint PRIMARY KEY, balance numeric(12,2), name text, "
+             "updated timestamptz)")
+    f = Floe()
+    f.start()
+    mirror(f, pg, "acct")
+    wait_confirmed(f, "acct", lsn(psql(pg, "SELECT pg_current_wal_lsn()")))
+    f.stop()
+    # The peer's slot starts where floe's stopped (its publication first: a
+    # slot decodes with the catalog as of each change).
+    psql(pg, "CREATE PUBLICATION peerpub FOR TABLE acct")
+    psql(pg, "SELECT pg_create_logical_replication_slot('peer', 'pgoutput')")
+    batched, singles = STREAM_ROWS * 6 // 10, STREAM_ROWS * 2 // 10
+    # 100-row transactions through a procedure (COMMIT inside the loop).
+    psql(pg, """CREATE PROCEDURE load(n int, per int, first bigint) LANGUAGE plpgsql AS $$
+    DECLARE b bigint := first; BEGIN
+      WHILE b < first + n LOOP
+        INSERT INTO acct SELECT i, i % 1000, 'name ' || i, now()
+          FROM generate_series(b, least(b + per, first + n) - 1) i;
+        COMMIT; b := b + per;
+      END LOOP; END $$""")
+    psql(pg, """CREATE PROCEDURE touch(n int, maxid bigint) LANGUAGE plpgsql AS $$
+    BEGIN FOR k IN 1..n LOOP
+        UPDATE acct SET balance = balance + 1, updated = now() WHERE id = 1 + (k * 7919) % maxid;
+        COMMIT; END LOOP; END $$""")
+    t0 = time.time()
+    psql(pg, "CALL load(%d, 100, 1)" % batched)
+    psql(pg, "CALL load(%d, 1, %d)" % (singles, batched + 1))
+    psql(pg, "CALL touch(%d, %d)" % (STREAM_ROWS - batched - singles, batched + singles))
+    end = lsn(psql(pg, "SELECT pg_current_wal_lsn()"))
+    print("  workload written in %.1f s; WAL %.1f MB" % (time.time() - t0, (end - lsn(
+        psql(pg, "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name='peer'"))) / 1e6))
+    # pg_recvlogical: decode the same WAL with pgoutput, to /dev/null.
+    endpos = psql(pg, "SELECT pg_current_wal_lsn()").strip()
+    t0 = time.time()
+    subprocess.run(pg._cmd([os.path.join(PG_BIN, "pg_recvlogical"), "-d", pg.dsn(),
+                            "--slot", "peer", "--start", "--endpos", endpos, "-f", "/dev/null",
+                            "-o", "proto_version=1", "-o", "publication_names=peerpub", "--no-loop"]),
+                   check=True, timeout=900)
+    peer_s = time.time() - t0
+    f2 = Floe(data_dir=f.data_dir)
+    f2.start()
+    floe_s = wait_confirmed(f2, "acct", end)
+    st, b, _ = f2.request("GET", "/tables/acct")
+    pg_count = int(psql(pg, "SELECT count(*) FROM acct"))
+    print("  pg_recvlogical (pgoutput, /dev/null): %.2f s = %.0f rows/s" % (peer_s, STREAM_ROWS / peer_s))
+    print("  floe (decode + apply + Iceberg commit): %.2f s = %.0f rows/s (table rows %d, PostgreSQL %d)"
+          % (floe_s, STREAM_ROWS / floe_s, b["row_count"], pg_count))
+    print("== pg_stream: floe/pg_recvlogical rows/s = %.2f (goal >= 0.8)" % (peer_s / floe_s))
+    psql(pg, "SELECT pg_drop_replication_slot('peer')")
+    return f2
+
+
+def bench_lag(f, pg):
+    print("== pg_lag (10k rows/s for %d s: 100-row transactions every 10 ms)" % LAG_SECONDS)
+    psql(pg, "CREATE TABLE tick (id bigserial PRIMARY KEY, at timestamptz NOT NULL)")
+    mirror(f, pg, "tick")
+    wait_confirmed(f, "tick", lsn(psql(pg, "SELECT pg_current_wal_lsn()")))
+    psql(pg, """CREATE PROCEDURE ticks(secs int) LANGUAGE plpgsql AS $$
+    DECLARE t0 timestamptz := clock_timestamp(); k int := 0; BEGIN
+      WHILE clock_timestamp() < t0 + make_interval(secs => secs) LOOP
+        INSERT INTO tick (at) SELECT clock_timestamp() FROM generate_series(1, 100);
+        COMMIT; k := k + 1;
+        PERFORM pg_sleep(greatest(0, extract(epoch FROM (t0 + k * interval '10 ms' - clock_timestamp()))));
+      END LOOP; END $$""")
+    psql(pg, "CALL ticks(%d)" % LAG_SECONDS)
+    wait_confirmed(f, "tick", lsn(psql(pg, "SELECT pg_current_wal_lsn()")))
+    # Freshness per row: the first snapshot holding its file, minus its insert time.
+    _, md = current_metadata(f.table_dir("tick", "bench"))
+    snap_ms = {s["snapshot-id"]: s["timestamp-ms"] for s in md["snapshots"]}
+    lags = []
+    data, _ = live_data_and_dvs(f.table_dir("tick", "bench"))
+    added = {}
+    snap = [s for s in md["snapshots"] if s["snapshot-id"] == md["current-snapshot-id"]][0]
+    _, lists, _ = read_avro(local_path(snap["manifest-list"]))
+    for m in lists:
+        _, entries, _ = read_avro(local_path(m["manifest_path"]))
+        for e in entries:
+            if e["data_file"]["content"] == 0:
+                added[e["data_file"]["file_path"]] = snap_ms.get(e["snapshot_id"], snap["timestamp-ms"])
+    for uri in data:
+        rows = duckq("SELECT epoch_us(\"at\") FROM read_parquet('%s')" % local_path(uri))
+        for (us,) in rows:
+            lags.append(added[uri] - int(us) / 1000.0)
+    lags.sort()
+    n = len(lags)
+    print("  rows %d; freshness (PostgreSQL commit -> visible in Iceberg) p50 %.0f ms, p99 %.0f ms, max %.0f ms"
+          % (n, lags[n // 2], lags[min(n - 1, n * 99 // 100)], lags[-1]))
+
+
+def bench_copy(f, pg):
+    print("== pg_copy (%d rows: bigint key, numeric, text, timestamptz, double)" % COPY_ROWS)
+    psql(pg, "CREATE TABLE big (id bigint PRIMARY KEY, amount numeric(12,2), note text, "
+             "at timestamptz, score double precision)")
+    psql(pg, "INSERT INTO big SELECT i, (i %% 100000) / 100.0, 'note number ' || i, "
+             "'2024-01-01'::timestamptz + i * interval '1 second', i * 0.5 FROM "
+             "generate_series(1, %d) i" % COPY_ROWS)
+    psql(pg, "VACUUM ANALYZE big")
+    t0 = time.time()
+    psql(pg, "COPY (SELECT * FROM big) TO '/dev/null'")
+    peer_s = time.time() - t0
+    t0 = time.time()
+    mirror(f, pg, "big")
+    floe_s = wait_confirmed(f, "big", 0, timeout=1800)
+    data, _ = live_data_and_dvs(f.table_dir("big", "bench"))
+    sizes = [os.path.getsize(local_path(u)) for u in data]
+    st, b, _ = f.request("GET", "/tables/big")
+    print("  COPY (SELECT ...) TO '/dev/null': %.2f s = %.0f rows/s" % (peer_s, COPY_ROWS / peer_s))
+    print("  floe copy into Iceberg: %.2f s = %.0f rows/s; %d rows; %d data files, %.1f MB (%.1f MB each on average)"
+          % (floe_s, COPY_ROWS / floe_s, b["row_count"], len(sizes), sum(sizes) / 1e6,
+             sum(sizes) / 1e6 / max(1, len(sizes))))
+    print("== pg_copy: floe/COPY rows/s = %.2f (goal >= 0.5)" % (peer_s / floe_s))
+
+
+def main():
+    with PgCluster(extra_conf=["max_wal_size=4GB", "shared_buffers=512MB",
+                               "synchronous_commit=off"]) as pg:
+        f = bench_streaming(pg)
+        try:
+            bench_lag(f, pg)
+            bench_copy(f, pg)
+        finally:
+            f.stop()
+            f.cleanup()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,433 @@
+/*
+ * copy — the initial copy of a mirrored table (source.h rule 5).
+ *
+ * A temporary replication slot, created on its own walsender connection
+ * with an exported snapshot, fixes the copy's point in time: its consistent
+ * point C. Workers (table_config.copy_workers, default 4) each open an
+ * ordinary connection, join that snapshot (SET TRANSACTION SNAPSHOT) and
+ * run COPY (SELECT ... WHERE ctid in [a, b)) TO STDOUT over a share of the
+ * table's blocks; the last share is open-ended so rows in blocks added
+ * since the size was read are not missed. Rows go to the table in batches;
+ * the table commits whenever a few flush sizes have built up (snapshots
+ * marked floe.phase=copying, without floe.lsn), and once more at the end
+ * with floe.lsn = C. Then the table streams: transactions committing from C
+ * on apply to it.
+ * A copy interrupted by a crash starts over (the table is truncated first).
+ *
+ * COPY text format (PostgreSQL's copy.c): one row per line, columns split
+ * by a tab, \N for null, and backslash escapes \b \f \n \r \t \v \\, \ooo
+ * (octal) and \xhh (hex) inside values.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "base/log.h"
+#include "source/pg/pgsql.h"
+#include "source/pg/pgtype.h"
+#include "source/pg/replication.h"
+#include "source/pg/source_internal.h"
+
+#define COPY_BATCH_ROWS 16384
+
+typedef struct copy_job {
+	pg_source *s;
+	pgm_table *t;
+	const char *snapshot;
+	const char *select_list;
+	int64_t first_block, end_block; /* end_block < 0: to the end */
+	pthread_mutex_t *commit_mu;
+	int rc;
+	char err[ERR_LEN];
+} copy_job;
+
+/* Undoes COPY's escapes of one field in place; returns its new length. */
+static size_t unescape(char *p, size_t n)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		char ch = p[i];
+		if (ch != '\\' || i + 1 == n) {
+			p[o++] = ch;
+			continue;
+		}
+		ch = p[++i];
+		switch (ch) {
+		case 'b':
+			p[o++] = '\b';
+			break;
+		case 'f':
+			p[o++] = '\f';
+			break;
+		case 'n':
+			p[o++] = '\n';
+			break;
+		case 'r':
+			p[o++] = '\r';
+			break;
+		case 't':
+			p[o++] = '\t';
+			break;
+		case 'v':
+			p[o++] = '\v';
+			break;
+		case 'x': {
+			int v = 0, k = 0;
+			while (k < 2 && i + 1 < n &&
+			       ((p[i + 1] >= '0' && p[i + 1] <= '9') ||
+			        ((p[i + 1] | 32) >= 'a' && (p[i + 1] | 32) <= 'f'))) {
+				char h = p[++i];
+				v = v * 16 + (h <= '9' ? h - '0' : (h | 32) - 'a' + 10);
+				k++;
+			}
+			p[o++] = k ? (char)v : 'x';
+			break;
+		}
+		default:
+			if (ch >= '0' && ch <= '7') {
+				int v = ch - '0', k = 1;
+				while (k < 3 && i + 1 < n && p[i + 1] >= '0' && p[i + 1] <= '7') {
+					v = v * 8 + (p[++i] - '0');
+					k++;
+				}
+				p[o++] = (char)v;
+			} else {
+				p[o++] = ch;
+			}
+		}
+	}
+	return o;
+}
+
+/* One COPY line (without its newline) as a row of b, columns in schema
+ * order (the SELECT list is the schema's columns). */
+static int add_line(pgm_table *t, const floe_schema *schema, batch *b, char *line, size_t n,
+                    char *err)
+{
+	batch_row_begin(b);
+	size_t start = 0;
+	for (int c = 0; c < schema->ncols; c++) {
+		size_t end = start;
+		while (end < n && line[end] != '\t')
+			end++;
+		if (end == n && c + 1 < schema->ncols) {
+			batch_row_abort(b);
+			return errf(err, FLOE_ECORRUPT, "%s: COPY row has too few columns",
+			            t->src_table);
+		}
+		char *f = line + start;
+		size_t flen = end - start;
+		if (flen == 2 && f[0] == '\\' && f[1] == 'N') {
+			batch_set_null(b, c);
+		} else {
+			flen = unescape(f, flen);
+			const pgtype_desc *d = NULL;
+			for (int k = 0; k < t->cat.ncols; k++)
+				if (!strcmp(t->cat.cols[k].name, schema->cols[c].name))
+					d = &t->cat.cols[k].type;
+			int rc = pgtype_set_text(b, c, &schema->cols[c], d, f, flen, err);
+			if (rc) {
+				batch_row_abort(b);
+				return rc;
+			}
+		}
+		start = end + 1;
+	}
+	batch_row_commit(b);
+	return batch_check(b) ? errf(err, FLOE_ENOMEM, "out of memory") : 0;
+}
+
+static int submit(copy_job *j, batch **b, char *err)
+{
+	pgm_table *t = j->t;
+	submit_result res;
+	int taken = 0;
+	int op = t->cat.nkey > 0 ? TABLE_OP_UPSERT : TABLE_OP_INSERT;
+	size_t n = (*b)->nrows;
+	int rc = table_source_apply(t->t, op, *b, NULL, NULL, &res, &taken, err);
+	if (taken)
+		*b = NULL;
+	if (rc)
+		return rc;
+	atomic_fetch_add(&t->copy_rows, (int_fast64_t)n);
+	/* Commit when a few files' worth built up (one committer at a time). */
+	if (table_bytes_pending(t->t) > ((size_t)256 << 20)) {
+		pthread_mutex_lock(j->commit_mu);
+		if (table_bytes_pending(t->t) > ((size_t)256 << 20))
+			rc = table_source_commit(t->t, -1, "copying", err);
+		pthread_mutex_unlock(j->commit_mu);
+	}
+	return rc;
+}
+
+/* A connection of t's copy becomes cancellable (c) or stops being (NULL
+ * with was = the connection). */
+static void track_conn(pg_source *s, pgm_table *t, PGconn *c, PGconn *was)
+{
+	pthread_mutex_lock(&s->mu);
+	for (size_t i = 0; i < sizeof t->copy_conns / sizeof t->copy_conns[0]; i++)
+		if (t->copy_conns[i] == was) {
+			t->copy_conns[i] = c;
+			break;
+		}
+	pthread_mutex_unlock(&s->mu);
+}
+
+void pgcopy_cancel(pgm_table *t)
+{
+	for (size_t i = 0; i < sizeof t->copy_conns / sizeof t->copy_conns[0]; i++) {
+		if (!t->copy_conns[i])
+			continue;
+		char msg[256];
+		PGcancel *cancel = PQgetCancel(t->copy_conns[i]);
+		if (cancel) {
+			PQcancel(cancel, msg, sizeof msg);
+			PQfreeCancel(cancel);
+		}
+	}
+}
+
+static void *copy_worker(void *arg)
+{
+	copy_job *j = arg;
+	pgm_table *t = j->t;
+	PGconn *c = NULL;
+	PGresult *r = NULL;
+	batch *b = NULL;
+	buf sql = {0};
+	char *line = NULL;
+	const floe_schema *schema = table_schema(t->t);
+	int rc;
+	if ((rc = pgsql_connect(j->s->uri, &c, j->err)))
+		goto out;
+	track_conn(j->s, t, c, NULL);
+	/* The snapshot name comes from the server ("00000003-00000002-1"). */
+	char stmt[160];
+	snprintf(stmt, sizeof stmt, "SET TRANSACTION SNAPSHOT '%s'", j->snapshot);
+	if ((rc = pgsql_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, NULL,
+	                     j->err)) ||
+	    (rc = pgsql_exec(c, stmt, 0, NULL, NULL, j->err)))
+		goto out;
+	buf_printf(&sql, "COPY (SELECT %s FROM %s", j->select_list, t->cat.quoted);
+	if (j->first_block > 0 || j->end_block >= 0)
+		buf_printf(&sql, " WHERE ctid >= '(%" PRId64 ",0)'::tid", j->first_block);
+	if (j->end_block >= 0)
+		buf_printf(&sql, " AND ctid < '(%" PRId64 ",0)'::tid", j->end_block);
+	buf_append_str(&sql, ") TO STDOUT");
+	buf_append(&sql, "", 1);
+	if (!buf_ok(&sql)) {
+		rc = errf(j->err, FLOE_ENOMEM, "out of memory");
+		goto out;
+	}
+	r = PQexec(c, (const char *)sql.data);
+	if (PQresultStatus(r) != PGRES_COPY_OUT) {
+		rc = pgsql_fail(c, r, "COPY", j->err);
+		goto out;
+	}
+	PQclear(r);
+	r = NULL;
+	for (;;) {
+		if (!b && (!(b = calloc(1, sizeof *b)) || batch_init(b, schema))) {
+			free(b);
+			b = NULL;
+			rc = errf(j->err, FLOE_ENOMEM, "out of memory");
+			goto out;
+		}
+		int n = PQgetCopyData(c, &line, 0);
+		if (n == -1)
+			break;
+		if (n < 0) {
+			rc = pgsql_fail(c, NULL, "COPY", j->err);
+			goto out;
+		}
+		size_t len = (size_t)n;
+		if (len && line[len - 1] == '\n')
+			len--;
+		rc = add_line(t, schema, b, line, len, j->err);
+		PQfreemem(line);
+		line = NULL;
+		if (rc)
+			goto out;
+		if (b->nrows >= COPY_BATCH_ROWS && (rc = submit(j, &b, j->err)))
+			goto out;
+		pthread_mutex_lock(&j->s->mu);
+		int stop = j->s->stop || t->phase == PGM_STOPPED;
+		pthread_mutex_unlock(&j->s->mu);
+		if (stop) {
+			rc = errf(j->err, FLOE_EIO, "stopped");
+			goto out;
+		}
+	}
+	r = PQgetResult(c);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		rc = pgsql_fail(c, r, "COPY", j->err);
+		goto out;
+	}
+	if (b && b->nrows && (rc = submit(j, &b, j->err)))
+		goto out;
+out:
+	if (b) {
+		batch_clear(b);
+		free(b);
+	}
+	PQfreemem(line);
+	PQclear(r);
+	buf_release(&sql);
+	if (c) {
+		track_conn(j->s, t, NULL, c);
+		PQfinish(c);
+	}
+	j->rc = rc;
+	return NULL;
+}
+
+/* "a", "b", ... : the schema's columns, quoted, in order. */
+static int select_list(PGconn *c, const floe_schema *s, buf *out, char *err)
+{
+	for (int i = 0; i < s->ncols; i++) {
+		char *q = PQescapeIdentifier(c, s->cols[i].name, strlen(s->cols[i].name));
+		if (!q)
+			return errf(err, FLOE_ENOMEM, "out of memory");
+		buf_printf(out, "%s%s", i ? ", " : "", q);
+		PQfreemem(q);
+	}
+	buf_append(out, "", 1);
+	return buf_ok(out) ? 0 : errf(err, FLOE_ENOMEM, "out of memory");
+}
+
+static int run_copy(pg_source *s, pgm_table *t, char *err)
+{
+	pgrepl_conn *rc_conn = NULL;
+	PGconn *sql = NULL;
+	char *ci = NULL, slot[64];
+	pgrepl_slot sl;
+	buf cols = {0};
+	copy_job *jobs = NULL;
+	pthread_t *threads = NULL;
+	pthread_mutex_t commit_mu = PTHREAD_MUTEX_INITIALIZER;
+	int rc, nworkers = t->copy_workers > 0 ? t->copy_workers : 4, started = 0;
+	submit_result res;
+	int taken;
+	uint64_t rnd = 0;
+	if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+		rnd = (uint64_t)pgsrc_now_ms() ^ (uint64_t)(uintptr_t)t;
+	snprintf(slot, sizeof slot, "floe_copy_%016" PRIx64, rnd);
+	if ((rc = table_source_apply(t->t, TABLE_OP_TRUNCATE, NULL, NULL, NULL, &res, &taken,
+	                             err)) ||
+	    (rc = table_source_commit(t->t, -1, "copying", err)))
+		goto out;
+	if ((rc = pgsql_conninfo(s->uri, 1, &ci, err)) ||
+	    (rc = pgrepl_connect(ci, &rc_conn, err)) ||
+	    (track_conn(s, t, pgrepl_pgconn(rc_conn), NULL),
+	     (rc = pgrepl_create_slot_ex(rc_conn, slot, 1, 1, &sl, err))) ||
+	    (rc = pgsql_connect(s->uri, &sql, err)))
+		goto out;
+	pgcat_table now;
+	if ((rc = pgcat_table_describe(sql, t->src_table, &now, err)))
+		goto out;
+	int64_t blocks = now.pages, estimate = now.est_rows;
+	if (estimate <= 0 && blocks > 0) {
+		/* Never analyzed (reltuples -1): count a small table, else guess
+		 * from its size; only the progress figure depends on it. */
+		buf q = {0};
+		PGresult *cr = NULL;
+		buf_printf(&q, "SELECT count(*) FROM %s", now.quoted);
+		buf_append(&q, "", 1);
+		estimate = blocks * 60;
+		if (blocks <= 12800 && buf_ok(&q) &&
+		    pgsql_exec(sql, (const char *)q.data, 0, NULL, &cr, err) == 0)
+			estimate = strtoll(PQgetvalue(cr, 0, 0), NULL, 10);
+		PQclear(cr);
+		buf_release(&q);
+	}
+	atomic_store(&t->copy_estimate, estimate > 0 ? estimate : 0);
+	pgcat_table_free(&now);
+	if ((rc = select_list(sql, table_schema(t->t), &cols, err)))
+		goto out;
+	if (blocks < 64)
+		nworkers = 1;
+	jobs = calloc((size_t)nworkers, sizeof *jobs);
+	threads = calloc((size_t)nworkers, sizeof *threads);
+	if (!jobs || !threads) {
+		rc = errf(err, FLOE_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (int i = 0; i < nworkers; i++) {
+		jobs[i] =
+		    (copy_job){.s = s,
+		               .t = t,
+		               .snapshot = sl.snapshot_name,
+		               .select_list = (const char *)cols.data,
+		               .first_block = nworkers == 1 ? 0 : blocks * i / nworkers,
+		               .end_block = i + 1 == nworkers ? -1 : blocks * (i + 1) / nworkers,
+		               .commit_mu = &commit_mu};
+		if (pthread_create(&threads[i], NULL, copy_worker, &jobs[i]) != 0) {
+			rc = errf(err, FLOE_ENOMEM, "cannot start a copy thread");
+			break;
+		}
+		started++;
+	}
+	for (int i = 0; i < started; i++) {
+		pthread_join(threads[i], NULL);
+		if (jobs[i].rc && rc == 0)
+			rc = errf(err, jobs[i].rc, "%s", jobs[i].err);
+	}
+	if (rc)
+		goto out;
+	if ((rc = table_source_commit(t->t, (int64_t)sl.consistent_point, NULL, err)))
+		goto out;
+	pthread_mutex_lock(&s->mu);
+	t->copy_lsn = sl.consistent_point;
+	t->skip_before = sl.consistent_point;
+	t->applied_lsn = sl.consistent_point;
+	if (t->phase == PGM_COPYING) {
+		t->phase = PGM_STREAMING;
+		t->copied = 1;
+	}
+	s->restart_stream = 1; /* rule 5: read the slot again for this table */
+	pthread_mutex_unlock(&s->mu);
+	char lsn[18];
+	pgrepl_lsn_format(sl.consistent_point, lsn);
+	log_info("source %s: copied %s into %s (%" PRId64 " rows, consistent point %s)", s->slot,
+	         t->src_table, t->name, (int64_t)atomic_load(&t->copy_rows), lsn);
+	rc = pgsrc_save_state(s, err);
+out:
+	free(jobs);
+	free(threads);
+	buf_release(&cols);
+	if (sql)
+		PQfinish(sql);
+	if (rc_conn)
+		track_conn(s, t, NULL, pgrepl_pgconn(rc_conn));
+	pgrepl_close(rc_conn); /* drops the temporary slot */
+	free(ci);
+	return rc;
+}
+
+static void *copy_main(void *arg)
+{
+	pgm_table *t = arg;
+	pg_source *s = t->owner;
+	char err[ERR_LEN];
+	int rc = run_copy(s, t, err);
+	if (rc) {
+		pthread_mutex_lock(&s->mu);
+		int stopping = s->stop || t->phase == PGM_STOPPED;
+		pthread_mutex_unlock(&s->mu);
+		if (!stopping)
+			pgm_set_error(s, t, err);
+	}
+	return NULL;
+}
+
+int pgcopy_start(pg_source *s, pgm_table *t, char *err)
+{
+	t->owner = s;
+	atomic_store(&t->copy_rows, 0);
+	if (pthread_create(&t->copy_thread, NULL, copy_main, t) != 0)
+		return errf(err, FLOE_ENOMEM, "cannot start the copy of %s", t->src_table);
+	t->copy_thread_started = 1;
+	return 0;
+}
