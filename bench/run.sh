@@ -7,7 +7,7 @@ B=build/rel
 mkdir -p bench/out
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -r)"
 
-# BENCH_ONLY=rest_ingest (or parquet_write, index_mem, ingest_parse) runs one.
+# BENCH_ONLY=rest_ingest (or parquet_write, index_mem, ingest_parse, pg_mirror) runs one.
 want() { [ -z "${BENCH_ONLY:-}" ] || [ "$BENCH_ONLY" = "$1" ]; }
 
 if want parquet_write && [ -x $B/bench/parquet_write ]; then
@@ -21,6 +21,10 @@ fi
 if want ingest_parse && [ -x $B/bench/ingest_parse ]; then
 	echo "== ingest_parse"
 	$B/bench/ingest_parse
+fi
+
+if want pg_mirror; then
+	FLOE_BIN=$B/floe /usr/bin/python3 bench/pg_mirror.py
 fi
 
 pids=()

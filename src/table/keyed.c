@@ -833,6 +833,13 @@ static void source_apply(floe_table *t, request *req)
 {
 	int rc;
 	req->lsn = (uint64_t)++t->source_seq;
+	if (req->op == TABLE_OP_RESERVE) {
+		if (t->ix && index_reserve(t->ix, req->reserve_rows))
+			log_warn("table %s: cannot reserve the index for %zu keys", t->name,
+			         req->reserve_rows);
+		t->applied_lsn = (int64_t)req->lsn;
+		return;
+	}
 	if (req->op == TABLE_OP_ALTER) {
 		/* A refused change (a type that cannot widen) leaves the table as it
 		 * was: the source stops, nothing is poisoned. */

@@ -818,6 +818,12 @@ int table_source_commit(floe_table *t, int64_t source_lsn, const char *phase, ch
 	return rc;
 }
 
+int table_source_reserve(floe_table *t, size_t rows, char *err)
+{
+	request req = {.op = TABLE_OP_RESERVE, .reserve_rows = rows};
+	return submit_keyed(t, &req, err);
+}
+
 int64_t table_snapshot_lsn(floe_table *t)
 {
 	return atomic_load(&t->snapshot_lsn);

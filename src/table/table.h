@@ -171,6 +171,9 @@ int table_source_apply(floe_table *t, int op, batch *rows, const uint8_t *unchan
  * floe.lsn = source_lsn (when >= 0) and floe.phase = phase (when not NULL),
  * and waits for it. No snapshot when nothing changed. */
 int table_source_commit(floe_table *t, int64_t source_lsn, const char *phase, char *err);
+/* The source expects about `rows` keys (an initial copy): a keyed table
+ * sizes its index once instead of growing it step by step. */
+int table_source_reserve(floe_table *t, size_t rows, char *err);
 /* floe.lsn of the current snapshot (-1 when the table has none). */
 int64_t table_snapshot_lsn(floe_table *t);
 /* Bytes applied and not committed yet. */

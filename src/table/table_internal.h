@@ -56,6 +56,7 @@ typedef struct request {
 	const uint8_t *unchanged;     /* source-driven UPSERT: table_source_apply */
 	const batch *lookup; /* where unchanged values come from (TABLE_OP_ALTER: defaults) */
 	const floe_schema *new_schema; /* TABLE_OP_ALTER */
+	size_t reserve_rows;           /* TABLE_OP_RESERVE */
 	int done, rc, taken;
 	uint64_t lsn;
 	size_t deleted;
@@ -67,7 +68,7 @@ typedef struct request {
 enum { IDENT_APPEND = 0, IDENT_PRIMARY_KEY = 1, IDENT_FULL_ROW = 2 };
 
 /* Requests that only the writer makes sense of (not in the WAL). */
-enum { TABLE_OP_ALTER = 100 };
+enum { TABLE_OP_ALTER = 100, TABLE_OP_RESERVE = 101 };
 
 struct floe_table {
 	char *name, *database, *tablename, *dir;

@@ -103,8 +103,8 @@ static size_t unescape(char *p, size_t n)
 
 /* One COPY line (without its newline) as a row of b, columns in schema
  * order (the SELECT list is the schema's columns). */
-static int add_line(pgm_table *t, const floe_schema *schema, batch *b, char *line, size_t n,
-                    char *err)
+static int add_line(pgm_table *t, const floe_schema *schema, const pgtype_desc *const *types,
+                    batch *b, char *line, size_t n, char *err)
 {
 	batch_row_begin(b);
 	size_t start = 0;
@@ -123,11 +123,7 @@ static int add_line(pgm_table *t, const floe_schema *schema, batch *b, char *lin
 			batch_set_null(b, c);
 		} else {
 			flen = unescape(f, flen);
-			const pgtype_desc *d = NULL;
-			for (int k = 0; k < t->cat.ncols; k++)
-				if (!strcmp(t->cat.cols[k].name, schema->cols[c].name))
-					d = &t->cat.cols[k].type;
-			int rc = pgtype_set_text(b, c, &schema->cols[c], d, f, flen, err);
+			int rc = pgtype_set_text(b, c, &schema->cols[c], types[c], f, flen, err);
 			if (rc) {
 				batch_row_abort(b);
 				return rc;
@@ -199,7 +195,17 @@ static void *copy_worker(void *arg)
 	buf sql = {0};
 	char *line = NULL;
 	const floe_schema *schema = table_schema(t->t);
-	int rc;
+	/* Each column's PostgreSQL type, found once (by name). */
+	const pgtype_desc **types = calloc((size_t)schema->ncols + 1, sizeof *types);
+	int rc = 0;
+	if (!types) {
+		rc = errf(j->err, FLOE_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (int col = 0; col < schema->ncols; col++)
+		for (int k = 0; k < t->cat.ncols; k++)
+			if (!strcmp(t->cat.cols[k].name, schema->cols[col].name))
+				types[col] = &t->cat.cols[k].type;
 	if ((rc = pgsql_connect(j->s->uri, &c, j->err)))
 		goto out;
 	track_conn(j->s, t, c, NULL);
@@ -245,7 +251,7 @@ static void *copy_worker(void *arg)
 		size_t len = (size_t)n;
 		if (len && line[len - 1] == '\n')
 			len--;
-		rc = add_line(t, schema, b, line, len, j->err);
+		rc = add_line(t, schema, types, b, line, len, j->err);
 		PQfreemem(line);
 		line = NULL;
 		if (rc)
@@ -275,6 +281,7 @@ out:
 	PQfreemem(line);
 	PQclear(r);
 	buf_release(&sql);
+	free(types);
 	if (c) {
 		track_conn(j->s, t, NULL, c);
 		PQfinish(c);
@@ -343,6 +350,8 @@ static int run_copy(pg_source *s, pgm_table *t, char *err)
 		buf_release(&q);
 	}
 	atomic_store(&t->copy_estimate, estimate > 0 ? estimate : 0);
+	if (estimate > 0 && (rc = table_source_reserve(t->t, (size_t)estimate, err)))
+		goto out;
 	pgcat_table_free(&now);
 	if ((rc = select_list(sql, table_schema(t->t), &cols, err)))
 		goto out;

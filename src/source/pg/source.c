@@ -54,7 +54,7 @@ static int start_stream(pg_source *s, char *err)
 	if (s->thread_started || !s->tables)
 		return 0;
 	pthread_mutex_lock(&s->mu);
-	s->stop = 0;
+	s->stream_stop = 0;
 	pthread_mutex_unlock(&s->mu);
 	if (pthread_create(&s->thread, NULL, pgstream_main, s) != 0)
 		return errf(err, FLOE_ENOMEM, "cannot start the streaming thread");
@@ -67,7 +67,7 @@ static void stop_stream(pg_source *s)
 	if (!s->thread_started)
 		return;
 	pthread_mutex_lock(&s->mu);
-	s->stop = 1;
+	s->stream_stop = 1;
 	pthread_mutex_unlock(&s->mu);
 	pthread_join(s->thread, NULL);
 	s->thread_started = 0;

@@ -88,7 +88,8 @@ struct pg_source {
 
 	/* (mu) */
 	pgm_table *tables;
-	int stop;
+	int stop;           /* the source is closing: streaming and copies end */
+	int stream_stop;    /* the streaming thread alone ends (the table list changes) */
 	int restart_stream; /* a copy finished: read the slot again from its start */
 	int connected;
 	char error[ERR_LEN];

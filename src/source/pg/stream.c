@@ -809,7 +809,7 @@ static int stream_once(stream *st, char *err)
 	log_info("source %s: streaming", s->slot);
 	for (;;) {
 		pthread_mutex_lock(&s->mu);
-		int stop = s->stop, restart = s->restart_stream;
+		int stop = s->stop || s->stream_stop, restart = s->restart_stream;
 		pthread_mutex_unlock(&s->mu);
 		if (stop || (restart && !st->in_txn)) {
 			rc = 0;
@@ -899,7 +899,7 @@ void *pgstream_main(void *arg)
 	for (;;) {
 		char err[ERR_LEN];
 		pthread_mutex_lock(&s->mu);
-		int stop = s->stop;
+		int stop = s->stop || s->stream_stop;
 		pthread_mutex_unlock(&s->mu);
 		if (stop)
 			break;
@@ -911,7 +911,7 @@ void *pgstream_main(void *arg)
 		log_warn("source %s: %s; reconnecting in %d ms", s->slot, err, backoff_ms);
 		for (int waited = 0; waited < backoff_ms; waited += 50) {
 			pthread_mutex_lock(&s->mu);
-			stop = s->stop;
+			stop = s->stop || s->stream_stop;
 			pthread_mutex_unlock(&s->mu);
 			if (stop)
 				break;
