@@ -685,6 +685,22 @@ static int multi_dim_error(const split_ctx *s)
 	            cq, tq);
 }
 
+/* text[from..to) with each backslash dropped and the character after it
+ * kept, into *scratch (allocated once, len bytes: enough for any element of
+ * the array) from position *n on. */
+static int unescape_into(const char *text, size_t from, size_t to, size_t len, char **scratch,
+                         size_t *n, char *err)
+{
+	if (!*scratch && !(*scratch = malloc(len)))
+		return errf(err, FLOE_ENOMEM, "out of memory");
+	for (size_t k = from; k < to; k++) {
+		if (text[k] == '\\')
+			k++;
+		(*scratch)[(*n)++] = text[k];
+	}
+	return 0;
+}
+
 int pgtype_array_split(const char *column, const char *text, size_t len, char delim,
                        pgtype_elem_fn fn, void *ctx, char *err)
 {
@@ -738,15 +754,8 @@ int pgtype_array_split(const char *column, const char *text, size_t len, char de
 				goto fail;
 			}
 			if (escaped) {
-				if (!scratch && !(scratch = malloc(len))) {
-					rc = errf(err, FLOE_ENOMEM, "out of memory");
+				if ((rc = unescape_into(text, e0, i, len, &scratch, &n, err)))
 					goto fail;
-				}
-				for (size_t k = e0; k < i; k++) {
-					if (text[k] == '\\')
-						k++;
-					scratch[n++] = text[k];
-				}
 				elem = scratch;
 			} else {
 				elem = text + e0;
@@ -786,15 +795,8 @@ int pgtype_array_split(const char *column, const char *text, size_t len, char de
 				goto fail;
 			}
 			if (escaped) {
-				if (!scratch && !(scratch = malloc(len))) {
-					rc = errf(err, FLOE_ENOMEM, "out of memory");
+				if ((rc = unescape_into(text, e0, e1, len, &scratch, &n, err)))
 					goto fail;
-				}
-				for (size_t k = e0; k < e1; k++) {
-					if (text[k] == '\\')
-						k++;
-					scratch[n++] = text[k];
-				}
 				elem = scratch;
 			} else {
 				elem = text + e0;
