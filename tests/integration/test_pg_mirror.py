@@ -1319,3 +1319,30 @@ class DeleteTest(PgMirrorBase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+# ---------------------------------------------------------------------------
+# 12. floe mirror: the command line asks the running server through the API
+# ---------------------------------------------------------------------------
+
+class CliTest(PgMirrorBase):
+    def test_floe_mirror_command(self):
+        import subprocess
+        from harness import FLOE
+        pg, f = self.pg, self.f
+        pg.sql("CREATE TABLE clitab (id int PRIMARY KEY, v text); INSERT INTO clitab VALUES (1, 'a')")
+        uri = "postgresql://postgres@127.0.0.1:%d/postgres" % pg.port
+        p = subprocess.run([FLOE, "mirror", uri, "public.clitab", "--server", "127.0.0.1:%d" % f.port,
+                            "--database", "db"], capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        answer = json.loads(p.stdout)
+        self.assertEqual(answer["name"], "clitab")
+        self.assertEqual(answer["identity"], "primary-key")
+        pg.sql("INSERT INTO clitab VALUES (2, 'b')")
+        self.converge("clitab")
+        self.same("public.clitab", "clitab", "mirrored through floe mirror")
+        # The same table again: the server's 409, and a non-zero exit.
+        p = subprocess.run([FLOE, "mirror", uri, "public.clitab", "--server", "127.0.0.1:%d" % f.port],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        self.assertIn("already exists", p.stdout)
