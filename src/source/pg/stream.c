@@ -36,6 +36,10 @@
 #define SEG_MAX_ROWS       8192
 #define COMMIT_INTERVAL_MS 500
 #define KEEPALIVE_ASK_MS   1000
+/* A status update at least this often while data flows: the server drops a
+ * client silent for wal_sender_timeout (default 60 s), and one transaction
+ * can take longer than that to arrive. */
+#define STATUS_EVERY_MS 10000
 
 static void free_item(txn_item *it)
 {
@@ -654,7 +658,7 @@ typedef struct stream {
 	uint64_t txn_final_lsn, last_end; /* last applied transaction's end */
 	int64_t txn_commit_time;
 	uint64_t confirmed;
-	int64_t last_commit_ms, last_ask_ms;
+	int64_t last_commit_ms, last_ask_ms, last_status_ms;
 } stream;
 
 static int send_status(stream *st, int ask, char *err)
@@ -664,6 +668,7 @@ static int send_status(stream *st, int ask, char *err)
 	recv = st->s->received_lsn;
 	st->s->confirmed_lsn = st->confirmed;
 	pthread_mutex_unlock(&st->s->mu);
+	st->last_status_ms = pgsrc_now_ms();
 	return pgrepl_send_status(st->conn, recv, st->confirmed, st->confirmed, ask, err);
 }
 
@@ -828,6 +833,8 @@ static int stream_once(stream *st, char *err)
 			}
 			continue;
 		}
+		if (now - st->last_status_ms >= STATUS_EVERY_MS && (rc = send_status(st, 0, err)))
+			break; /* a long transaction must not look like a dead client */
 		pgo_frame f;
 		if ((rc = pgo_frame_decode(data, len, &f, err)))
 			break;
