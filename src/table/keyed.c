@@ -122,6 +122,12 @@ void keyed_free(floe_table *t)
 }
 
 /* Loads a .rid sidecar (see flush.c for its layout); *out NULL if absent. */
+/* The file path of a file:// URI as the manifests hold it. */
+static const char *local_path(const char *uri)
+{
+	return strncmp(uri, "file://", 7) == 0 ? uri + 7 : uri;
+}
+
 static int load_row_ids(const char *path, int64_t expect, int64_t **out, char *err)
 {
 	uint8_t *data = NULL;
@@ -156,7 +162,7 @@ static int load_dv(const ice_data_file *e, dv **out, char *err)
 	uint8_t *data = NULL;
 	size_t len = 0;
 	puffin_file *pf = NULL;
-	const char *path = strncmp(e->file_path, "file://", 7) ? e->file_path : e->file_path + 7;
+	const char *path = local_path(e->file_path);
 	int rc = fs_read_all(path, &data, &len, err);
 	if (rc == 0)
 		rc = puffin_open(data, len, &pf, err);
@@ -696,7 +702,7 @@ static int fetch_row(floe_table *t, uint64_t loc, batch *old, char *err)
 	if (id >= t->nfiles)
 		return errf(err, FLOE_ECORRUPT, "index points at a missing data file");
 	const char *uri = t->files[id].uri;
-	const char *path = strncmp(uri, "file://", 7) == 0 ? uri + 7 : uri;
+	const char *path = local_path(uri);
 	if (!t->fetch_reader || t->fetch_file != id) {
 		pq_reader_close(t->fetch_reader);
 		t->fetch_reader = NULL;

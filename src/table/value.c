@@ -197,6 +197,26 @@ int value_parse_date(const char *s, size_t n, int32_t *days, char *err)
 	return 0;
 }
 
+/* The fraction of seconds at s[*i] == '.': 1..6 digits, as microseconds
+ * (fewer digits are padded); *i moves past them. `what` names the type in
+ * the message. */
+static int parse_fraction(const char *s, size_t n, size_t *i, const char *what, int64_t *frac,
+                          char *err)
+{
+	size_t f0 = ++*i;
+	while (*i < n && (unsigned)(unsigned char)s[*i] - '0' <= 9)
+		++*i;
+	size_t nf = *i - f0;
+	if (nf == 0)
+		return bad(err, s, n, what, "no digits after '.'");
+	if (nf > 6)
+		return bad(err, s, n, what, "%zu fraction digits; at most 6 (microseconds)", nf);
+	*frac = 0;
+	for (size_t k = 0; k < 6; k++)
+		*frac = *frac * 10 + (k < nf ? s[f0 + k] - '0' : 0);
+	return 0;
+}
+
 int value_parse_timestamp(const char *s, size_t n, int64_t *micros, char *err)
 {
 	static const char *const shape = "expected YYYY-MM-DD[T| ]HH:MM[:SS[.ffffff]][Z|+HH[:MM]]";
@@ -216,19 +236,9 @@ int value_parse_timestamp(const char *s, size_t n, int64_t *micros, char *err)
 		if (n - i < 3 || fixed_digits(s + i + 1, 2, &ss))
 			return bad(err, s, n, "timestamp", "%s", shape);
 		i += 3;
-		if (i < n && s[i] == '.') {
-			size_t f0 = ++i;
-			while (i < n && (unsigned)(unsigned char)s[i] - '0' <= 9)
-				i++;
-			size_t nf = i - f0;
-			if (nf == 0)
-				return bad(err, s, n, "timestamp", "no digits after '.'");
-			if (nf > 6)
-				return bad(err, s, n, "timestamp",
-				           "%zu fraction digits; at most 6 (microseconds)", nf);
-			for (size_t k = 0; k < 6; k++)
-				frac = frac * 10 + (k < nf ? s[f0 + k] - '0' : 0);
-		}
+		if (i < n && s[i] == '.' &&
+		    (rc = parse_fraction(s, n, &i, "timestamp", &frac, err)))
+			return rc;
 	}
 	if (i < n && (s[i] == 'Z' || s[i] == 'z')) {
 		i++;
@@ -272,19 +282,9 @@ int value_parse_time(const char *s, size_t n, int64_t *micros, char *err)
 	    s[5] != ':' || fixed_digits(s + 6, 2, &ss))
 		return bad(err, s, n, "time", "%s", shape);
 	size_t i = 8;
-	if (i < n && s[i] == '.') {
-		size_t f0 = ++i;
-		while (i < n && (unsigned)(unsigned char)s[i] - '0' <= 9)
-			i++;
-		size_t nf = i - f0;
-		if (nf == 0)
-			return bad(err, s, n, "time", "no digits after '.'");
-		if (nf > 6)
-			return bad(err, s, n, "time",
-			           "%zu fraction digits; at most 6 (microseconds)", nf);
-		for (size_t k = 0; k < 6; k++)
-			frac = frac * 10 + (k < nf ? s[f0 + k] - '0' : 0);
-	}
+	int rc;
+	if (i < n && s[i] == '.' && (rc = parse_fraction(s, n, &i, "time", &frac, err)))
+		return rc;
 	if (i != n)
 		return bad(err, s, n, "time", "%s", shape);
 	if (hh > 24)

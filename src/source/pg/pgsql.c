@@ -107,6 +107,15 @@ int pgsql_conninfo(const char *uri, int replication, char **out, char *err)
 	return 0;
 }
 
+int pgsql_connect_error(PGconn *c, char *msg, size_t cap)
+{
+	pgsql_one_line(msg, cap, PQerrorMessage(c));
+	if (strstr(msg, "authentication") || strstr(msg, "pg_hba.conf") ||
+	    strstr(msg, "permission"))
+		return FLOE_EPERM;
+	return strstr(msg, "does not exist") ? FLOE_ENOTFOUND : FLOE_EIO;
+}
+
 int pgsql_connect(const char *uri, PGconn **out, char *err)
 {
 	char *ci = NULL;
@@ -120,12 +129,7 @@ int pgsql_connect(const char *uri, PGconn **out, char *err)
 		return errf(err, FLOE_ENOMEM, "out of memory");
 	if (PQstatus(c) != CONNECTION_OK) {
 		char msg[ERR_LEN];
-		pgsql_one_line(msg, sizeof msg, PQerrorMessage(c));
-		int code = strstr(msg, "authentication") || strstr(msg, "pg_hba.conf") ||
-		                   strstr(msg, "permission")
-		               ? FLOE_EPERM
-		           : strstr(msg, "does not exist") ? FLOE_ENOTFOUND
-		                                           : FLOE_EIO;
+		int code = pgsql_connect_error(c, msg, sizeof msg);
 		PQfinish(c);
 		return errf(err, code, "cannot connect to PostgreSQL: %s", msg);
 	}

@@ -33,6 +33,11 @@ int pgsql_connect(const char *uri, PGconn **out, char *err);
  * wants no rows) gets the result on success; PQclear it. */
 int pgsql_exec(PGconn *c, const char *sql, int nparams, const char *const *params, PGresult **res,
                char *err);
+/* Why a connection attempt failed: its message on one line into msg, and
+ * FLOE_EPERM (authentication, pg_hba.conf, permission), FLOE_ENOTFOUND (a
+ * database or role that does not exist) or FLOE_EIO (the server cannot be
+ * reached). */
+int pgsql_connect_error(PGconn *c, char *msg, size_t cap);
 /* The error of a failed command (res may be NULL: the connection's). */
 int pgsql_fail(PGconn *c, PGresult *res, const char *what, char *err);
 /* The code for a SQLSTATE (see above). */

@@ -121,12 +121,9 @@ int pgrepl_connect(const char *conninfo, pgrepl_conn **out, char *err)
 	}
 	if (PQstatus(c->pg) != CONNECTION_OK) {
 		char msg[ERR_LEN];
-		pgsql_one_line(msg, sizeof msg, PQerrorMessage(c->pg));
 		/* Authentication and permission problems are the user's to fix. */
-		int code = strstr(msg, "authentication") || strstr(msg, "permission") ||
-		                   strstr(msg, "pg_hba.conf") || strstr(msg, "does not exist")
-		               ? FLOE_EINVAL
-		               : FLOE_EIO;
+		int code = pgsql_connect_error(c->pg, msg, sizeof msg) == FLOE_EIO ? FLOE_EIO
+		                                                                   : FLOE_EINVAL;
 		pgrepl_close(c);
 		return errf(err, code, "pgrepl: connect: %s", msg);
 	}

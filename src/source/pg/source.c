@@ -511,15 +511,25 @@ int pgsrc_unmirror(pgsrc_manager *m, const char *name, char *err)
 
 /* ---- introspection ---- */
 
+/* Reads the slot's state from PostgreSQL, at most once a second: GET
+ * /tables and /metrics ask for every table, and each read is a new
+ * connection. */
 static void slot_refresh(pg_source *s)
 {
 	PGconn *sql = NULL;
 	char err[ERR_LEN];
 	pgcat_slot st;
+	int64_t now = pgsrc_now_ms();
+	pthread_mutex_lock(&s->mu);
+	int fresh = s->slot_checked_ms && now - s->slot_checked_ms < 1000;
+	pthread_mutex_unlock(&s->mu);
+	if (fresh)
+		return;
 	if (pgsql_connect(s->uri, &sql, err) == 0 &&
 	    pgcat_slot_status(sql, s->slot, &st, err) == 0) {
 		pthread_mutex_lock(&s->mu);
 		s->slot_status = st;
+		s->slot_checked_ms = now;
 		pthread_mutex_unlock(&s->mu);
 	}
 	if (sql)

@@ -67,6 +67,7 @@ typedef struct pgm_table {
 	floe_schema schema;   /* the schema as of the stream position */
 	int nrel;             /* columns of the last Relation */
 	int *col_src;         /* per schema column: Relation column index, -1 none */
+	uint8_t *rel_is_key;  /* per Relation column: 1 if part of the primary key */
 	pgtype_desc *rel_types;
 	char **rel_type_names;
 	txn_item *items, *items_tail; /* this transaction's changes */
@@ -97,6 +98,7 @@ struct pg_source {
 	int64_t last_commit_time; /* PostgreSQL microseconds of the last applied commit */
 	int64_t last_lag_ms;
 	pgcat_slot slot_status;
+	int64_t slot_checked_ms; /* when slot_status was read (monotonic ms) */
 
 	/* (stream) */
 	PGconn *sql; /* catalog lookups */
@@ -111,7 +113,6 @@ struct pgsrc_manager {
 
 /* source.c */
 int pgsrc_save_state(pg_source *s, char *err); /* takes s->mu */
-void pgm_set_error(pg_source *s, pgm_table *t, const char *msg);
 int64_t pgsrc_now_ms(void);
 
 /* copy.c: starts the initial copy of t on its own thread. */
@@ -119,6 +120,8 @@ int pgcopy_start(pg_source *s, pgm_table *t, char *err);
 /* Cancels whatever the copy's connections are waiting for (mu held). */
 void pgcopy_cancel(pgm_table *t);
 
+/* stream.c: t stops with msg (phase error; confirmation is held). */
+void pgm_set_error(pg_source *s, pgm_table *t, const char *msg);
 /* stream.c: the streaming thread's body. */
 void *pgstream_main(void *arg);
 /* Frees the items of the open transaction of every table (stream). */

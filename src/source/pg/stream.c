@@ -88,9 +88,11 @@ static void clear_relation(pgm_table *t)
 	free(t->rel_type_names);
 	free(t->rel_types);
 	free(t->col_src);
+	free(t->rel_is_key);
 	t->rel_type_names = NULL;
 	t->rel_types = NULL;
 	t->col_src = NULL;
+	t->rel_is_key = NULL;
 	t->nrel = 0;
 }
 
@@ -243,17 +245,11 @@ static int queue_row(pgm_table *t, int op, const pgo_tuple *tup, const pgo_tuple
 	return 0;
 }
 
-/* 1 if old and new differ in a key column. */
+/* 1 if old and new differ in a primary key column. */
 static int key_changed(const pgm_table *t, const pgo_tuple *old, const pgo_tuple *new_)
 {
-	for (int c = 0; c < t->schema.ncols; c++) {
-		int i = t->col_src[c];
-		int is_key = 0;
-		for (int k = 0; k < t->cat.ncols; k++)
-			if (t->cat.cols[k].key_pos > 0 &&
-			    !strcmp(t->cat.cols[k].name, t->schema.cols[c].name))
-				is_key = 1;
-		if (!is_key || i < 0 || i >= old->ncols || i >= new_->ncols)
+	for (int i = 0; i < t->nrel; i++) {
+		if (!t->rel_is_key[i] || i >= old->ncols || i >= new_->ncols)
 			continue;
 		const pgo_value *a = &old->cols[i], *b = &new_->cols[i];
 		if (a->kind != b->kind || a->len != b->len ||
@@ -274,6 +270,9 @@ static int on_change(pgm_table *t, const pgo_msg *msg, char *err)
 	const pgo_tuple *full_old = msg->change.old_kind == 'O' ? old : NULL;
 	int ident = identity_of(t);
 	int rc;
+	if (!t->col_src || !t->rel_is_key)
+		return errf(err, FLOE_ECORRUPT, "%s: a change arrived before its Relation message",
+		            t->src_table);
 	switch (msg->type) {
 	case PGO_INSERT:
 		return queue_row(t, ident == 1 ? TABLE_OP_UPSERT : TABLE_OP_INSERT,
@@ -430,20 +429,32 @@ static int added_defaults(pg_source *s, pgm_table *t, const pgo_relation *r,
 	return 0;
 }
 
-/* col_src: each schema column's position in the Relation, by name. */
+/* col_src: each schema column's position in the Relation, by name;
+ * rel_is_key: which Relation columns form the primary key. */
 static int map_columns(pgm_table *t, const pgo_relation *r, char *err)
 {
 	int *src = calloc((size_t)t->schema.ncols + 1, sizeof *src);
-	if (!src)
+	uint8_t *is_key = calloc((size_t)r->ncols + 1, 1);
+	if (!src || !is_key) {
+		free(src);
+		free(is_key);
 		return errf(err, FLOE_ENOMEM, "out of memory");
+	}
 	for (int c = 0; c < t->schema.ncols; c++) {
 		src[c] = -1;
 		for (int i = 0; i < r->ncols; i++)
 			if (!strcmp(r->cols[i].name, t->schema.cols[c].name))
 				src[c] = i;
 	}
+	for (int i = 0; i < r->ncols; i++)
+		for (int k = 0; k < t->cat.ncols; k++)
+			if (t->cat.cols[k].key_pos > 0 &&
+			    !strcmp(t->cat.cols[k].name, r->cols[i].name))
+				is_key[i] = 1;
 	free(t->col_src);
+	free(t->rel_is_key);
 	t->col_src = src;
+	t->rel_is_key = is_key;
 	return 0;
 }
 
