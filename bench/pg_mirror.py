@@ -16,7 +16,17 @@ same run, on a private PostgreSQL 15 cluster (tests/integration/pgcluster.py).
 3. copy: a COPY_ROWS-row table (default 10M) mirrored from scratch: floe's
    copy rows/s vs COPY (SELECT ...) TO '/dev/null' on the same table
    (goal >= 0.5), and the files it wrote.
-Environment: STREAM_ROWS (default 1000000), LAG_SECONDS (10), COPY_ROWS.
+4. large transaction: one transaction inserting LARGE_ROWS rows (default
+   3M, about 100 bytes each) and updating a tenth of them, written while
+   floe is stopped. floe (protocol 2, streaming on: the transaction is
+   spooled to disk, then applied in pieces and staged) vs pg_recvlogical
+   decoding the same WAL the same way; and floe's peak resident memory
+   (VmHWM) next to the size of the transaction's data.
+The streaming peers run with the options floe uses: proto_version 2,
+streaming on.
+Environment: STREAM_ROWS (default 1000000), LAG_SECONDS (10), COPY_ROWS,
+LARGE_ROWS; PG_BENCH picks parts (default stream,lag,copy,large; stream
+runs whenever lag or copy does).
 """
 import json
 import os
@@ -32,6 +42,8 @@ from pgcluster import PgCluster, PG_BIN  # noqa: E402
 STREAM_ROWS = int(os.environ.get("STREAM_ROWS", "1000000"))
 LAG_SECONDS = int(os.environ.get("LAG_SECONDS", "10"))
 COPY_ROWS = int(os.environ.get("COPY_ROWS", "10000000"))
+LARGE_ROWS = int(os.environ.get("LARGE_ROWS", "3000000"))
+PARTS = set(os.environ.get("PG_BENCH", "stream,lag,copy,large").split(","))
 
 
 def lsn(s):
@@ -63,6 +75,68 @@ def mirror(f, pg, name, table_config=None):
 
 def psql(pg, sql):
     return pg.sql(sql)
+
+
+def recvlogical(pg, slot, pub, endpos):
+    """Seconds pg_recvlogical takes to decode the slot up to endpos with
+    pgoutput (the options floe uses) to /dev/null."""
+    t0 = time.time()
+    subprocess.run(pg._cmd([os.path.join(PG_BIN, "pg_recvlogical"), "-d", pg.dsn(),
+                            "--slot", slot, "--start", "--endpos", endpos, "-f", "/dev/null",
+                            "-o", "proto_version=2", "-o", "streaming=on",
+                            "-o", "publication_names=" + pub, "--no-loop"]),
+                   check=True, timeout=1800)
+    return time.time() - t0
+
+
+def peak_rss_mb(pid):
+    with open("/proc/%d/status" % pid) as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def bench_large_txn(pg):
+    print("== pg_large_txn (one transaction: %d inserted rows of ~100 bytes, then %d of them "
+          "updated)" % (LARGE_ROWS, LARGE_ROWS // 10))
+    psql(pg, "CREATE TABLE bulk (id bigint PRIMARY KEY, v int, pad text)")
+    f = Floe()
+    f.start()
+    mirror(f, pg, "bulk")
+    wait_confirmed(f, "bulk", lsn(psql(pg, "SELECT pg_current_wal_lsn()")))
+    f.stop()
+    psql(pg, "CREATE PUBLICATION bulkpub FOR TABLE bulk")
+    psql(pg, "SELECT pg_create_logical_replication_slot('peer2', 'pgoutput')")
+    t0 = time.time()
+    psql(pg, "BEGIN; INSERT INTO bulk SELECT g, g %% 1000, repeat(md5(g::text), 3) "
+             "FROM generate_series(1, %d) g; UPDATE bulk SET v = -v WHERE id %% 10 = 0; COMMIT"
+             % LARGE_ROWS)
+    end = lsn(psql(pg, "SELECT pg_current_wal_lsn()"))
+    data_mb = int(psql(pg, "SELECT pg_table_size('bulk')")) / 1e6
+    print("  transaction written in %.1f s; table data %.0f MB" % (time.time() - t0, data_mb))
+    changes = LARGE_ROWS + LARGE_ROWS // 10
+    peer_s = recvlogical(pg, "peer2", "bulkpub", psql(pg, "SELECT pg_current_wal_lsn()").strip())
+    f2 = Floe(data_dir=f.data_dir)
+    f2.start()
+    floe_s = wait_confirmed(f2, "bulk", end, timeout=3600)
+    rss = peak_rss_mb(f2.proc.pid)
+    st, b, _ = f2.request("GET", "/tables/bulk")
+    src = b["source"]
+    _, md = current_metadata(f2.table_dir("bulk", "bench"))
+    snap = [x for x in md["snapshots"] if x["snapshot-id"] == md["current-snapshot-id"]][0]
+    print("  pg_recvlogical (pgoutput, streaming, /dev/null): %.2f s = %.0f changes/s"
+          % (peer_s, changes / peer_s))
+    print("  floe (spool, replay, stage, one Iceberg commit): %.2f s = %.0f changes/s; table rows %d"
+          " (PostgreSQL %s); spooled %.0f MB; last snapshot added %s data files"
+          % (floe_s, changes / floe_s, b["row_count"], psql(pg, "SELECT count(*) FROM bulk"),
+             src.get("spooled_bytes", 0) / 1e6, snap["summary"].get("added-data-files")))
+    print("  floe peak resident memory %.0f MB for a %.0f MB transaction" % (rss, data_mb))
+    print("== pg_large_txn: floe/pg_recvlogical changes/s = %.2f; peak RSS / data = %.2f"
+          % (peer_s / floe_s, rss / data_mb))
+    psql(pg, "SELECT pg_drop_replication_slot('peer2')")
+    f2.stop()
+    f2.cleanup()
 
 
 def bench_streaming(pg):
@@ -101,12 +175,7 @@ def bench_streaming(pg):
         psql(pg, "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name='peer'"))) / 1e6))
     # pg_recvlogical: decode the same WAL with pgoutput, to /dev/null.
     endpos = psql(pg, "SELECT pg_current_wal_lsn()").strip()
-    t0 = time.time()
-    subprocess.run(pg._cmd([os.path.join(PG_BIN, "pg_recvlogical"), "-d", pg.dsn(),
-                            "--slot", "peer", "--start", "--endpos", endpos, "-f", "/dev/null",
-                            "-o", "proto_version=1", "-o", "publication_names=peerpub", "--no-loop"]),
-                   check=True, timeout=900)
-    peer_s = time.time() - t0
+    peer_s = recvlogical(pg, "peer", "peerpub", endpos)
     f2 = Floe(data_dir=f.data_dir)
     f2.start()
     floe_s = wait_confirmed(f2, "acct", end)
@@ -184,13 +253,18 @@ def bench_copy(f, pg):
 def main():
     with PgCluster(extra_conf=["max_wal_size=4GB", "shared_buffers=512MB",
                                "synchronous_commit=off"]) as pg:
-        f = bench_streaming(pg)
-        try:
-            bench_lag(f, pg)
-            bench_copy(f, pg)
-        finally:
-            f.stop()
-            f.cleanup()
+        if PARTS & {"stream", "lag", "copy"}:
+            f = bench_streaming(pg)
+            try:
+                if "lag" in PARTS:
+                    bench_lag(f, pg)
+                if "copy" in PARTS:
+                    bench_copy(f, pg)
+            finally:
+                f.stop()
+                f.cleanup()
+        if "large" in PARTS:
+            bench_large_txn(pg)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,14 @@
  * commit's sequence number; files of new rows only have neither column
  * (readers derive the ids). A data file whose rows are all deleted is removed
  * from the table instead of getting a DV.
+ *
+ * Staging (source-driven tables, table_stage_mem): a transaction larger than
+ * memory is written out in the middle as staged data files — step 1 only,
+ * no snapshot, so readers never see part of it. The index points into them
+ * like into any file; deletes of their rows become pending DVs. The next
+ * commit adds them, in the order written, before its own file (row ids are
+ * assigned in that order); a staged file every row of which is gone by then
+ * is not added but removed from disk. A crash leaves them as orphans.
  * Writer thread only.
  */
 #include <errno.h>
@@ -492,7 +500,8 @@ static int plan_deletes(floe_table *t, commit_plan *pl, char *err)
 			return errf(err, FLOE_ENOMEM, "out of memory");
 		if ((int64_t)dv_cardinality(nd->merged) >= f->record_count) {
 			nd->removes_file = 1; /* its DV, if any, goes with it */
-			pl->removed[pl->nremoved++] = f->uri;
+			if (!f->staged)       /* a staged file is simply not added */
+				pl->removed[pl->nremoved++] = f->uri;
 			continue;
 		}
 		int rc = write_dv_file(t, f, nd->merged, pl, &pl->deletes[pl->ndeletes], err);
@@ -564,57 +573,198 @@ static int plan_truncate(floe_table *t, commit_plan *pl, ice_manifest_entry **ol
 	return 0;
 }
 
-int table_commit_mem(floe_table *t, int64_t upto_lsn, char *err)
+/* Writes the live rows of t->mem as a new data file with its key list and
+ * row-id list, recording each file it creates in pl (the caller removes them
+ * on failure). *have = 0 when no row in memory is live. */
+static int write_mem_file(floe_table *t, commit_plan *pl, written *w, ice_data_file *df, int *have,
+                          char *err)
 {
-	char path[4096], data_dir[4096], uuid[37], lsn_text[32], side[4096];
-	written w = {0};
-	ice_data_file df = {0};
-	commit_plan pl = {0};
-	int have_data = 0, rc = 0, with_row_ids = 0;
-	ice_manifest_entry *old = NULL; /* live files a TRUNCATE removes */
-	size_t nold = 0;
+	char path[4096], data_dir[4096], uuid[37], side[4096];
+	int with_row_ids = 0, rc;
 	size_t nlive = mem_live_rows(t, &with_row_ids);
-	int64_t first_row_id = ice_table_next_row_id(t->ice);
+	*have = 0;
+	if (nlive == 0)
+		return 0;
 	table_random_uuid(uuid);
 	if ((rc = fs_pathf(data_dir, sizeof data_dir, err, "%s/data", t->dir)) ||
 	    (rc = fs_pathf(path, sizeof path, err, "%s/%05" PRIu64 "-%s.parquet", data_dir,
-	                   ++t->file_seq, uuid)))
+	                   ++t->file_seq, uuid)) ||
+	    (rc = write_data_file(t, path, with_row_ids, nlive, w, err)) ||
+	    (rc = plan_created(pl, path, err)) || (rc = fs_fsync_dir(data_dir, err)))
 		return rc;
-	if (nlive > 0) {
-		if ((rc = write_data_file(t, path, with_row_ids, nlive, &w, err)) ||
-		    (rc = plan_created(&pl, path, err)))
-			goto fail;
-		have_data = 1;
-		if ((rc = fs_fsync_dir(data_dir, err)))
-			goto fail;
-		ice_crash_point("table_after_data_file");
-		if ((rc = data_file_from_result(t, path, &w.res, &df, err)))
-			goto fail;
-		if (w.fidx_open) {
-			if ((rc = keyed_sidecar_path(t, df.file_path, ".fidx", side, sizeof side,
-			                             err)) ||
-			    (rc = plan_created(&pl, side, err)))
-				goto fail;
-			w.fidx_open = 0;
-			if ((rc = index_fidx_commit(&w.fidx, side, err)))
-				goto fail;
-		}
-		if (w.file_row_ids &&
-		    ((rc = keyed_sidecar_path(t, df.file_path, ".rid", side, sizeof side, err)) ||
-		     (rc = plan_created(&pl, side, err)) ||
-		     (rc = write_row_ids(side, w.file_row_ids, nlive, err))))
-			goto fail;
+	ice_crash_point("table_after_data_file");
+	if ((rc = data_file_from_result(t, path, &w->res, df, err)))
+		return rc;
+	if (w->fidx_open) {
+		if ((rc = keyed_sidecar_path(t, df->file_path, ".fidx", side, sizeof side, err)) ||
+		    (rc = plan_created(pl, side, err)))
+			return rc;
+		w->fidx_open = 0;
+		if ((rc = index_fidx_commit(&w->fidx, side, err)))
+			return rc;
 	}
+	if (w->file_row_ids &&
+	    ((rc = keyed_sidecar_path(t, df->file_path, ".rid", side, sizeof side, err)) ||
+	     (rc = plan_created(pl, side, err)) ||
+	     (rc = write_row_ids(side, w->file_row_ids, nlive, err))))
+		return rc;
+	*have = 1;
+	return 0;
+}
+
+/* Removes a data file that is in no snapshot, with its sidecars. */
+static void remove_unreferenced(floe_table *t, const char *uri)
+{
+	static const char *const suffixes[] = {".fidx", ".rid"};
+	char side[4096], err[ERR_LEN];
+	for (size_t i = 0; t->sidecar_dir && i < 2; i++)
+		if (keyed_sidecar_path(t, uri, suffixes[i], side, sizeof side, err) == 0)
+			unlink(side);
+	unlink(strncmp(uri, "file://", 7) == 0 ? uri + 7 : uri);
+}
+
+int table_stage_mem(floe_table *t, char *err)
+{
+	commit_plan pl = {0};
+	written w = {0};
+	ice_data_file df = {0};
+	int have = 0, rc;
+	staged_file *grown = realloc(t->staged, (t->nstaged + 1) * sizeof *grown);
+	if (!grown)
+		return errf(err, FLOE_ENOMEM, "out of memory");
+	t->staged = grown;
+	if ((rc = write_mem_file(t, &pl, &w, &df, &have, err)) || !have)
+		goto out;
+	ice_crash_point("table_after_stage");
+	staged_file *sf = &t->staged[t->nstaged];
+	memset(sf, 0, sizeof *sf);
+	if (t->ix) {
+		/* No row id yet: rows updated before the commit count as new. */
+		if ((rc = keyed_add_file(t, df.file_path, w.res.num_rows, -1, w.file_row_ids,
+		                         &sf->file_id, err)))
+			goto out;
+		w.file_row_ids = NULL;
+		t->files[sf->file_id].staged = 1;
+		if ((rc = remap_flushed(t, sf->file_id, err))) {
+			t->wal_poisoned = 1; /* the index is half moved: see the commit */
+			log_error("table %s: index update after staging failed: %s", t->name, err);
+			plan_free(&pl, 0);
+			goto out;
+		}
+	}
+	sf->df = df;
+	memset(&df, 0, sizeof df);
+	t->nstaged++;
+	atomic_fetch_add(&t->bytes_written, (uint64_t)w.res.file_size);
+	log_debug("table %s: staged %" PRId64 " rows mid-transaction (%zu staged files)", t->name,
+	          w.res.num_rows, t->nstaged);
+out:
+	plan_free(&pl, rc != 0);
+	written_clear(&w);
+	ice_data_file_clear(&df);
+	return rc;
+}
+
+void table_discard_staged(floe_table *t)
+{
+	for (size_t i = 0; i < t->nstaged; i++) {
+		staged_file *sf = &t->staged[i];
+		if (t->ix && sf->file_id < t->nfiles)
+			t->files[sf->file_id].live = 0;
+		remove_unreferenced(t, sf->df.file_path);
+		ice_data_file_clear(&sf->df);
+	}
+	free(t->staged);
+	t->staged = NULL;
+	t->nstaged = 0;
+}
+
+/* Whether the commit of pl leaves staged file sf out: a TRUNCATE or the
+ * deletes of the same transaction removed every row of it. */
+static int staged_dropped(const floe_table *t, const commit_plan *pl, const staged_file *sf)
+{
+	if (!t->ix)
+		return 0;
+	if (!t->files[sf->file_id].live)
+		return 1;
+	for (size_t i = 0; i < pl->ndvs; i++)
+		if (pl->dvs[i].file_id == sf->file_id)
+			return pl->dvs[i].removes_file;
+	return 0;
+}
+
+/* The data files the commit adds: the staged ones that are still wanted,
+ * in the order they were written, then df (if have_data). The array borrows
+ * the descriptions. */
+static int plan_added(floe_table *t, const commit_plan *pl, const ice_data_file *df, int have_data,
+                      ice_data_file **out, size_t *n, char *err)
+{
+	*n = 0;
+	*out = malloc((t->nstaged + 1) * sizeof **out);
+	if (!*out)
+		return errf(err, FLOE_ENOMEM, "out of memory");
+	for (size_t i = 0; i < t->nstaged; i++)
+		if (!staged_dropped(t, pl, &t->staged[i]))
+			(*out)[(*n)++] = t->staged[i].df;
+	if (have_data)
+		(*out)[(*n)++] = *df;
+	return 0;
+}
+
+/* After the commit: staged files get their first row ids (assigned by
+ * inheritance in the order they were added, from first_row_id) and leave
+ * the staged list; those left out are removed from disk. Returns the first
+ * row id of the file written by this commit. */
+static int64_t settle_staged(floe_table *t, const commit_plan *pl, int64_t first_row_id)
+{
+	int64_t next = first_row_id;
+	for (size_t i = 0; i < t->nstaged; i++) {
+		staged_file *sf = &t->staged[i];
+		if (staged_dropped(t, pl, sf)) {
+			remove_unreferenced(t, sf->df.file_path);
+		} else {
+			if (t->ix) {
+				t->files[sf->file_id].first_row_id = next;
+				t->files[sf->file_id].staged = 0;
+			}
+			next += sf->df.record_count;
+		}
+		ice_data_file_clear(&sf->df);
+	}
+	free(t->staged);
+	t->staged = NULL;
+	t->nstaged = 0;
+	return next;
+}
+
+int table_commit_mem(floe_table *t, int64_t upto_lsn, char *err)
+{
+	char lsn_text[32];
+	written w = {0};
+	ice_data_file df = {0};
+	commit_plan pl = {0};
+	ice_data_file *added = NULL;
+	size_t nadded = 0;
+	int have_data = 0, rc = 0;
+	ice_manifest_entry *old = NULL; /* live files a TRUNCATE removes */
+	size_t nold = 0;
+	int64_t first_row_id = ice_table_next_row_id(t->ice);
+	if ((rc = write_mem_file(t, &pl, &w, &df, &have_data, err)))
+		goto fail;
 	if (t->ix && (rc = plan_deletes(t, &pl, err)))
 		goto fail;
 	if (t->truncate_pending && (rc = plan_truncate(t, &pl, &old, &nold, err)))
 		goto fail;
-	if (!have_data && pl.ndvs == 0 && pl.nremoved == 0) {
+	if ((rc = plan_added(t, &pl, &df, have_data, &added, &nadded, err)))
+		goto fail;
+	if (nadded == 0 && pl.ndvs == 0 && pl.nremoved == 0) {
 		/* Everything in memory cancelled out: no snapshot to make (a
 		 * TRUNCATE of a table without files is done too). */
 		t->truncate_pending = 0;
+		settle_staged(t, &pl, first_row_id);
 		plan_free(&pl, 0);
 		ice_manifest_entries_free(old, nold);
+		free(added);
 		return 0;
 	}
 	/* floe.lsn: the WAL position, or for a source-driven table the source's
@@ -627,32 +777,31 @@ int table_commit_mem(floe_table *t, int64_t upto_lsn, char *err)
 		summary[nsummary++] = (ice_kv){"floe.lsn", lsn_text};
 	if (t->cfg.source_driven && t->commit_source_phase[0])
 		summary[nsummary++] = (ice_kv){"floe.phase", t->commit_source_phase};
-	ice_commit c = {.added_data = &df,
-	                .nadded_data = (size_t)have_data,
+	ice_commit c = {.added_data = added,
+	                .nadded_data = nadded,
 	                .added_deletes = pl.deletes,
 	                .nadded_deletes = pl.ndeletes,
 	                .removed_paths = pl.removed,
 	                .nremoved = pl.nremoved,
 	                .summary = summary,
 	                .nsummary = nsummary,
-	                .operation = t->truncate_pending && have_data ? "overwrite" : NULL};
+	                .operation = t->truncate_pending && nadded ? "overwrite" : NULL};
 	int64_t snap;
 	if ((rc = ice_table_commit(t->ice, &c, &snap, err)))
 		goto fail;
 	/* Committed: from here on only memory changes. */
 	t->truncate_pending = 0;
-	if (t->ix) {
+	if (t->ix)
 		install_deletes(t, &pl);
+	int64_t new_file_row_id = settle_staged(t, &pl, first_row_id);
+	if (t->ix && have_data) {
 		uint32_t file_id = 0;
 		char merr[ERR_LEN];
-		int mrc = 0;
-		if (have_data) {
-			mrc = keyed_add_file(t, df.file_path, w.res.num_rows, first_row_id,
-			                     w.file_row_ids, &file_id, merr);
-			if (mrc == 0) {
-				w.file_row_ids = NULL; /* the file state owns them now */
-				mrc = remap_flushed(t, file_id, merr);
-			}
+		int mrc = keyed_add_file(t, df.file_path, w.res.num_rows, new_file_row_id,
+		                         w.file_row_ids, &file_id, merr);
+		if (mrc == 0) {
+			w.file_row_ids = NULL; /* the file state owns them now */
+			mrc = remap_flushed(t, file_id, merr);
 		}
 		if (mrc) {
 			/* The index no longer matches the table: only a restart
@@ -664,14 +813,16 @@ int table_commit_mem(floe_table *t, int64_t upto_lsn, char *err)
 	atomic_fetch_add(&t->bytes_written, (uint64_t)w.res.file_size);
 	atomic_fetch_add(&t->commits, 1);
 	table_publish_snapshot_state(t);
-	log_debug("table %s: committed snapshot %" PRId64 " (%" PRId64 " rows, %zu DVs)", t->name,
-	          snap, w.res.num_rows, pl.ndeletes);
+	log_debug("table %s: committed snapshot %" PRId64 " (%zu data files, %zu DVs)", t->name,
+	          snap, nadded, pl.ndeletes);
 	plan_free(&pl, 0);
 	ice_manifest_entries_free(old, nold);
 	written_clear(&w);
 	ice_data_file_clear(&df);
+	free(added);
 	return 0;
 fail:
+	free(added);
 	ice_manifest_entries_free(old, nold);
 	/* A poisoned handle means the snapshot naming these files may be live. */
 	plan_free(&pl, !ice_table_poisoned(t->ice));

@@ -121,13 +121,35 @@ void keyed_free(floe_table *t)
 	pq_reader_close(t->fetch_reader);
 }
 
-/* Loads a .rid sidecar (see flush.c for its layout); *out NULL if absent. */
+int keyed_rollback(floe_table *t, char *err)
+{
+	table_drop_mem(t);
+	table_discard_staged(t);
+	t->truncate_pending = 0;
+	t->deletes_pending = 0;
+	if (t->ident == IDENT_APPEND)
+		return 0;
+	/* The index and the file states hold what the transaction did: build
+	 * them again from the snapshot, as a start does. */
+	keyed_free(t);
+	t->files = NULL;
+	t->nfiles = t->capfiles = 0;
+	t->mem_arr = NULL;
+	t->nmem_arr = t->capmem_arr = 0;
+	t->sidecar_dir = NULL;
+	t->ix = NULL;
+	t->fetch_reader = NULL;
+	t->fetch_file = 0;
+	return keyed_open(t, err);
+}
+
 /* The file path of a file:// URI as the manifests hold it. */
 static const char *local_path(const char *uri)
 {
 	return strncmp(uri, "file://", 7) == 0 ? uri + 7 : uri;
 }
 
+/* Loads a .rid sidecar (see flush.c for its layout); *out NULL if absent. */
 static int load_row_ids(const char *path, int64_t expect, int64_t **out, char *err)
 {
 	uint8_t *data = NULL;
@@ -662,6 +684,7 @@ static int apply_truncate(floe_table *t, char *err)
 		index_free(t->ix);
 		t->ix = fresh;
 	}
+	table_discard_staged(t); /* rows written earlier in this transaction */
 	t->truncate_pending = 1;
 	return 0;
 }
@@ -876,6 +899,13 @@ static void source_apply(floe_table *t, request *req)
 		/* A refused change (a type that cannot widen) leaves the table as it
 		 * was: the source stops, nothing is poisoned. */
 		req->rc = evolve_apply(t, req->new_schema, req->lookup, req->err);
+		t->applied_lsn = (int64_t)req->lsn;
+		return;
+	}
+	if (req->op == TABLE_OP_ROLLBACK) {
+		/* A failed rebuild leaves no usable index: poisoned. */
+		if ((req->rc = keyed_rollback(t, req->err)))
+			t->wal_poisoned = 1;
 		t->applied_lsn = (int64_t)req->lsn;
 		return;
 	}

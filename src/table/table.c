@@ -251,6 +251,7 @@ static void table_free(floe_table *t)
 	free_pending_list(t->queue);
 	wal_close(t->wal);
 	free(t->wal_dir);
+	table_discard_staged(t); /* never committed: nothing may see them */
 	keyed_free(t);
 	ice_table_free(t->ice);
 	floe_schema_clear(&t->schema);
@@ -280,7 +281,6 @@ void table_publish_snapshot_state(floe_table *t)
 }
 
 static void take_queue(floe_table *t);
-static void drop_mem(floe_table *t);
 
 /* WAL replay: each record becomes a batch in the queue, as if just submitted. */
 static int replay_record(void *ctx, uint64_t lsn, uint8_t kind, const uint8_t *p, size_t len,
@@ -415,7 +415,7 @@ static int table_start(floe_table *t, char *err)
 		if (table_commit_mem(t, upto, cerr) == 0) {
 			table_budget_sub(t, t->bytes_pending);
 			t->bytes_pending = 0;
-			drop_mem(t);
+			table_drop_mem(t);
 			t->committed_lsn = upto;
 			char terr[ERR_LEN];
 			if (wal_truncate(t->wal, (uint64_t)upto, terr))
@@ -620,8 +620,11 @@ const floe_schema *table_schema(const floe_table *t)
  * closing with rows it could not commit. */
 static int wait_committed(floe_table *t, int64_t lsn, char *err)
 {
-	while (t->committed_lsn < lsn && !((t->stopping || t->shutting_down) && t->ro_code))
+	while (t->committed_lsn < lsn && !((t->stopping || t->shutting_down) && t->ro_code) &&
+	       !t->stage_failed)
 		pthread_cond_wait(&t->done, &t->mu);
+	if (t->stage_failed)
+		return errf(err, t->ro_code, "table %s: %s", t->name, t->ro_msg);
 	if (t->committed_lsn < lsn)
 		return errf(err, t->ro_code,
 		            "table %s: rows are durable in the WAL but not committed: %s", t->name,
@@ -658,7 +661,9 @@ static int submit_keyed(floe_table *t, request *req, char *err)
 {
 	int rc;
 	pthread_mutex_lock(&t->mu);
-	if ((rc = refuse_reason(t, req->rows ? batch_mem_bytes(req->rows) : 0, err))) {
+	/* A rollback is what a read-only source-driven table needs to recover. */
+	if ((req->op != TABLE_OP_ROLLBACK || t->stopping) &&
+	    (rc = refuse_reason(t, req->rows ? batch_mem_bytes(req->rows) : 0, err))) {
 		pthread_mutex_unlock(&t->mu);
 		return rc;
 	}
@@ -818,6 +823,12 @@ int table_source_commit(floe_table *t, int64_t source_lsn, const char *phase, ch
 	return rc;
 }
 
+int table_source_rollback(floe_table *t, char *err)
+{
+	request req = {.op = TABLE_OP_ROLLBACK};
+	return submit_keyed(t, &req, err);
+}
+
 int table_source_reserve(floe_table *t, size_t rows, char *err)
 {
 	request req = {.op = TABLE_OP_RESERVE, .reserve_rows = rows};
@@ -868,7 +879,7 @@ static void take_queue(floe_table *t)
 	atomic_store(&t->rows_in_memory, t->mem_rows);
 }
 
-static void drop_mem(floe_table *t)
+void table_drop_mem(floe_table *t)
 {
 	free_pending_list(t->mem);
 	t->nmem_arr = 0;
@@ -958,6 +969,12 @@ static void apply_requests(floe_table *t)
 		atomic_store(&t->rows_in_memory, t->mem_rows);
 		for (request *r = batch_of; r;) {
 			request *next = r->next;
+			if (r->op == TABLE_OP_ROLLBACK && r->rc == 0 && t->stage_failed &&
+			    !t->wal_poisoned) {
+				log_info("table %s: rolled back, writable again", t->name);
+				t->stage_failed = 0;
+				t->ro_code = 0;
+			}
 			if (r->rc == 0 && (int64_t)r->lsn > t->last_lsn)
 				t->last_lsn = (int64_t)r->lsn;
 			r->done = 1;
@@ -982,7 +999,7 @@ static void *writer_main(void *arg)
 	for (;;) {
 		apply_requests(t);
 		take_queue(t);
-		int dirty = t->mem || t->deletes_pending || t->truncate_pending;
+		int dirty = t->mem || t->deletes_pending || t->truncate_pending || t->nstaged;
 		if (dirty && !t->mem_since_ns)
 			t->mem_since_ns = mono_ns();
 		long long now = mono_ns();
@@ -992,7 +1009,9 @@ static void *writer_main(void *arg)
 		        ? LLONG_MAX
 		        : t->mem_since_ns + (long long)t->cfg.commit_interval_ms * 1000000LL;
 		int in_backoff = t->ro_code && now < t->retry_at_ns;
-		int due = dirty && !in_backoff &&
+		/* A failed staging leaves part of a transaction: never committed,
+		 * the source rolls it back (table_source_rollback). */
+		int due = dirty && !in_backoff && !t->stage_failed &&
 		          (t->commit_now || t->stopping || t->ro_code ||
 		           (!t->cfg.source_driven &&
 		            (t->mem_bytes >= t->cfg.flush_bytes || now >= deadline)));
@@ -1003,6 +1022,25 @@ static void *writer_main(void *arg)
 			 * rows cancelled in memory) need no snapshot: they are done. */
 			t->committed_lsn = t->applied_lsn;
 			pthread_cond_broadcast(&t->done);
+		}
+		if (!due && t->cfg.source_driven && !t->stage_failed &&
+		    t->mem_bytes >= t->cfg.flush_bytes) {
+			/* A transaction larger than memory: write it out, invisibly. */
+			pthread_mutex_unlock(&t->mu);
+			int rc = table_stage_mem(t, err);
+			pthread_mutex_lock(&t->mu);
+			if (rc == 0) {
+				t->bytes_pending -= t->mem_bytes;
+				table_budget_sub(t, t->mem_bytes);
+				table_drop_mem(t);
+			} else {
+				log_error("table %s: staging rows failed: %s", t->name, err);
+				t->ro_code = rc == FLOE_ENOSPC ? FLOE_ENOSPC : FLOE_EIO;
+				snprintf(t->ro_msg, sizeof t->ro_msg, "%s", err);
+				t->stage_failed = 1;
+			}
+			pthread_cond_broadcast(&t->done);
+			continue;
 		}
 		if (due) {
 			int64_t upto = t->applied_lsn;
@@ -1029,7 +1067,7 @@ static void *writer_main(void *arg)
 			if (rc == 0) {
 				t->bytes_pending -= t->mem_bytes;
 				table_budget_sub(t, t->mem_bytes);
-				drop_mem(t);
+				table_drop_mem(t);
 				t->mem_since_ns = 0;
 				t->committed_lsn = upto;
 				if (t->ro_code && !t->wal_poisoned) {

@@ -152,8 +152,14 @@ json_t *table_describe(floe_table *t, int brief);
  *      so a snapshot ends at a boundary the source chose (a transaction
  *      commit) and records the source's position as floe.lsn. Memory limits
  *      do not refuse changes; the source commits often enough.
- *   3. Changes apply in submit order; a failed apply (out of memory) leaves
- *      the table read-only until restart, like a poisoned WAL.
+ *   3. A transaction may be larger than memory: the source applies it in
+ *      pieces, and whenever config.flush_bytes of rows are in memory the
+ *      writer stages them (a durable data file in no snapshot); the next
+ *      commit adds every staged file at once. Until then readers see none
+ *      of it; table_source_rollback (or a crash) throws it away.
+ *   4. Changes apply in submit order; a failed apply (out of memory) leaves
+ *      the table read-only until restart, like a poisoned WAL. A failed
+ *      staging leaves it read-only until table_source_rollback.
  */
 
 /* Applies one change (op TABLE_OP_*; rows NULL for TRUNCATE). `unchanged`
@@ -171,6 +177,11 @@ int table_source_apply(floe_table *t, int op, batch *rows, const uint8_t *unchan
  * floe.lsn = source_lsn (when >= 0) and floe.phase = phase (when not NULL),
  * and waits for it. No snapshot when nothing changed. */
 int table_source_commit(floe_table *t, int64_t source_lsn, const char *phase, char *err);
+/* Forgets every change applied since the last commit (memory, staged
+ * files, pending deletes, a pending TRUNCATE): the table is as its current
+ * snapshot, its index rebuilt from it. For a source whose transaction was
+ * cut off after parts of it were applied. */
+int table_source_rollback(floe_table *t, char *err);
 /* The source expects about `rows` keys (an initial copy): a keyed table
  * sizes its index once instead of growing it step by step. */
 int table_source_reserve(floe_table *t, size_t rows, char *err);
@@ -189,8 +200,7 @@ size_t table_bytes_pending(floe_table *t);
  * ADD COLUMN ... DEFAULT): rows in memory get it, and the field records it
  * as its Iceberg initial-default for the files written before.
  * Source-driven tables only (a WAL record knows one schema). */
-int table_alter_schema(floe_table *t, const floe_schema *schema, const batch *defaults,
-                       char *err);
+int table_alter_schema(floe_table *t, const floe_schema *schema, const batch *defaults, char *err);
 
 typedef struct table_stats {
 	uint64_t rows_ingested;

@@ -46,15 +46,24 @@ typedef struct file_state {
 	char *dv_uri;         /* the Puffin file holding it */
 	dv *pending;          /* positions deleted since the last commit, or NULL */
 	int live;
+	int staged; /* written mid-transaction, not in any snapshot yet (t->staged) */
 } file_state;
+
+/* A data file a source-driven table wrote in the middle of a transaction
+ * (flush.c table_stage_mem): durable, invisible, added by the next commit.
+ * Its rows have no row ids until then (first_row_id -1). */
+typedef struct staged_file {
+	ice_data_file df;
+	uint32_t file_id; /* keyed tables: its file_state (dropped when not live) */
+} staged_file;
 
 /* A keyed request waiting for the writer to apply it. */
 typedef struct request {
 	struct request *next;
 	int op;
 	batch *rows;
-	const uint8_t *unchanged;     /* source-driven UPSERT: table_source_apply */
-	const batch *lookup; /* where unchanged values come from (TABLE_OP_ALTER: defaults) */
+	const uint8_t *unchanged; /* source-driven UPSERT: table_source_apply */
+	const batch *lookup;      /* where unchanged values come from (TABLE_OP_ALTER: defaults) */
 	const floe_schema *new_schema; /* TABLE_OP_ALTER */
 	size_t reserve_rows;           /* TABLE_OP_RESERVE */
 	int done, rc, taken;
@@ -68,7 +77,7 @@ typedef struct request {
 enum { IDENT_APPEND = 0, IDENT_PRIMARY_KEY = 1, IDENT_FULL_ROW = 2 };
 
 /* Requests that only the writer makes sense of (not in the WAL). */
-enum { TABLE_OP_ALTER = 100, TABLE_OP_RESERVE = 101 };
+enum { TABLE_OP_ALTER = 100, TABLE_OP_RESERVE = 101, TABLE_OP_ROLLBACK = 102 };
 
 struct floe_table {
 	char *name, *database, *tablename, *dir;
@@ -91,6 +100,8 @@ struct floe_table {
 	int ro_code;       /* FLOE_ENOSPC / FLOE_EIO while read-only, else 0 */
 	char ro_msg[ERR_LEN];
 	int wal_poisoned;
+	int stage_failed; /* source-driven: staging failed mid-transaction; read-only
+	                     until table_source_rollback */
 	wal *wal;
 	char *wal_dir;
 
@@ -117,15 +128,17 @@ struct floe_table {
 	size_t deletes_pending; /* positions in files' pending DVs */
 	int64_t applied_lsn;    /* newest request applied to memory */
 	int truncate_pending;   /* source-driven: the next commit removes every old file */
-	int64_t source_seq;     /* source-driven: request numbers (the WAL's LSNs elsewhere) */
+	staged_file *staged;    /* source-driven: files the next commit adds, in order */
+	size_t nstaged;
+	int64_t source_seq; /* source-driven: request numbers (the WAL's LSNs elsewhere) */
 
 	/* source-driven commits (shared, mu): what the next snapshot records */
-	int64_t source_lsn;     /* floe.lsn, -1: none */
-	char source_phase[16];  /* floe.phase, "" : none */
+	int64_t source_lsn;    /* floe.lsn, -1: none */
+	char source_phase[16]; /* floe.phase, "" : none */
 	/* their copies for the commit being made (writer-only) */
 	int64_t commit_source_lsn;
 	char commit_source_phase[16];
-	char *sidecar_dir;      /* .fidx / .rid files of the data files */
+	char *sidecar_dir;              /* .fidx / .rid files of the data files */
 	struct pq_reader *fetch_reader; /* unchanged values: the last data file read */
 	uint32_t fetch_file;
 
@@ -146,11 +159,21 @@ void table_random_uuid(char out[37]);
 void table_publish_snapshot_state(floe_table *t);
 void table_budget_add(floe_table *t, size_t bytes);
 void table_budget_sub(floe_table *t, size_t bytes);
+/* Frees the rows in memory (t->mem); the caller settles bytes_pending. */
+void table_drop_mem(floe_table *t);
 
 /* flush.c: commits the rows in t->mem and the pending deletes as one
  * snapshot recording upto_lsn. On failure nothing is visible and the state in
  * memory is unchanged. */
 int table_commit_mem(floe_table *t, int64_t upto_lsn, char *err);
+
+/* flush.c, source-driven tables: writes the rows in t->mem as a staged data
+ * file (durable, in no snapshot) so memory can be freed in the middle of a
+ * transaction; the next table_commit_mem adds it. The caller drops t->mem on
+ * success; on failure nothing changed. */
+int table_stage_mem(floe_table *t, char *err);
+/* Forgets the staged files and removes them from disk (TRUNCATE, rollback). */
+void table_discard_staged(floe_table *t);
 
 /* evolve.c: applies a TABLE_OP_ALTER request (writer thread). */
 int evolve_apply(floe_table *t, const floe_schema *to, const batch *defaults, char *err);
@@ -160,6 +183,10 @@ int evolve_apply(floe_table *t, const floe_schema *to, const batch *defaults, ch
  * rebuilds the index from the live files' key lists and deletion vectors. */
 int keyed_open(floe_table *t, char *err);
 void keyed_free(floe_table *t);
+/* Source-driven rollback: forgets everything since the last commit (rows in
+ * memory, pending deletes, staged files, a pending TRUNCATE) and rebuilds the
+ * index from the current snapshot. */
+int keyed_rollback(floe_table *t, char *err);
 /* Validates req against the index; if valid, logs it (unless replaying) and
  * applies it: the surviving rows join t->mem, replaced and deleted rows are
  * marked. req->rc / req->err tell a rejected request. */

@@ -251,8 +251,13 @@ fail:
 	return rc;
 }
 
+int pgrepl_server_version(const pgrepl_conn *c)
+{
+	return PQserverVersion(c->pg);
+}
+
 int pgrepl_start(pgrepl_conn *c, const char *slot, uint64_t start_lsn, int proto_version,
-                 const char *publications, int messages, char *err)
+                 const char *publications, int options, char *err)
 {
 	if (!valid_slot_name(slot))
 		return errf(err, FLOE_EINVAL,
@@ -263,6 +268,8 @@ int pgrepl_start(pgrepl_conn *c, const char *slot, uint64_t start_lsn, int proto
 		            proto_version, PGO_PROTO_MIN, PGO_PROTO_MAX);
 	if (!publications || !*publications)
 		return errf(err, FLOE_EINVAL, "pgrepl: no publication named");
+	if ((options & PGREPL_STREAMING) && proto_version < 2)
+		return errf(err, FLOE_EINVAL, "pgrepl: streaming needs proto_version 2 or higher");
 	if (c->streaming)
 		return errf(err, FLOE_EINVAL, "pgrepl: START_REPLICATION: already streaming");
 
@@ -279,8 +286,9 @@ int pgrepl_start(pgrepl_conn *c, const char *slot, uint64_t start_lsn, int proto
 	}
 	snprintf(
 	    sql, cap,
-	    "START_REPLICATION SLOT %s LOGICAL %s (proto_version '%d', publication_names %s%s)",
-	    slot, lsn, proto_version, lit, messages ? ", messages 'true'" : "");
+	    "START_REPLICATION SLOT %s LOGICAL %s (proto_version '%d', publication_names %s%s%s)",
+	    slot, lsn, proto_version, lit, (options & PGREPL_MESSAGES) ? ", messages 'true'" : "",
+	    (options & PGREPL_STREAMING) ? ", streaming 'on'" : "");
 	PQfreemem(lit);
 	PGresult *r = PQexec(c->pg, sql);
 	free(sql);

@@ -86,15 +86,23 @@ int pgrepl_create_slot(pgrepl_conn *c, const char *slot, pgrepl_slot *out, char 
 int pgrepl_create_slot_ex(pgrepl_conn *c, const char *slot, int temporary, int export_snapshot,
                           pgrepl_slot *out, char *err);
 
+/* The server's version as PQserverVersion gives it (150004 for 15.4). */
+int pgrepl_server_version(const pgrepl_conn *c);
+
+/* pgrepl_start options */
+#define PGREPL_MESSAGES  1 /* messages 'true': logical decoding messages too */
+#define PGREPL_STREAMING 2 /* streaming 'on': in-progress transactions (proto >= 2) */
+
 /* START_REPLICATION SLOT slot LOGICAL start_lsn (proto_version 'v',
- * publication_names 'publications'[, messages 'true']). start_lsn 0 means
+ * publication_names 'publications'[, messages 'true'][, streaming 'on']),
+ * the last two as `options` (PGREPL_*) ask. start_lsn 0 means
  * "where the slot's confirmed_flush_lsn is". publications: a comma-separated
  * list of publication names (quoted for the server here). proto_version 1..4
  * (the server refuses what it does not know). After success the connection
  * is in COPY BOTH mode: only pgrepl_read, pgrepl_send_status and
  * pgrepl_close may follow. */
 int pgrepl_start(pgrepl_conn *c, const char *slot, uint64_t start_lsn, int proto_version,
-                 const char *publications, int messages, char *err);
+                 const char *publications, int options, char *err);
 
 /* Waits up to timeout_ms (0: just poll; < 0: forever) for the next CopyData
  * frame. On a frame, *data and *len get its bytes (decode with pgo_frame_decode);

@@ -566,6 +566,11 @@ json_t *pgsrc_describe(pgsrc_manager *m, const char *name)
 	    "lag_ms", (json_int_t)s->last_lag_ms, "slot_wal_status", s->slot_status.wal_status,
 	    "slot_retained_bytes", (json_int_t)s->slot_status.retained_bytes, "connected",
 	    s->connected);
+	if (o) {
+		json_object_set_new(o, "streamed_transactions",
+		                    json_integer((json_int_t)s->streamed_txns));
+		json_object_set_new(o, "spooled_bytes", json_integer((json_int_t)s->spooled_bytes));
+	}
 	if (o)
 		json_object_set_new(o, "error",
 		                    t->phase == PGM_ERROR ? json_string(t->error)
@@ -593,6 +598,10 @@ void pgsrc_metrics(pgsrc_manager *m, buf *out)
 		buf_printf(out, "floe_source_confirmed_lsn{slot=\"%s\"} %" PRIu64 "\n", s->slot,
 		           s->confirmed_lsn);
 		buf_printf(out, "floe_source_connected{slot=\"%s\"} %d\n", s->slot, s->connected);
+		buf_printf(out, "floe_source_streamed_transactions{slot=\"%s\"} %" PRIu64 "\n",
+		           s->slot, s->streamed_txns);
+		buf_printf(out, "floe_source_spooled_bytes{slot=\"%s\"} %" PRIu64 "\n", s->slot,
+		           s->spooled_bytes);
 		for (pgm_table *t = s->tables; t; t = t->next) {
 			buf_printf(out, "floe_source_lag_bytes{table=\"%s\"} %" PRIu64 "\n",
 			           t->name, end > s->confirmed_lsn ? end - s->confirmed_lsn : 0);

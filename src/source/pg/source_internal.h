@@ -75,8 +75,11 @@ typedef struct pgm_table {
 	 * operation are merged, so many small transactions apply as one request */
 	txn_item *ready, *ready_tail;
 	size_t ready_rows;
-	batch *seg; /* the open item's rows (items_tail) */
-	int dirty;  /* applied since the last commit */
+	size_t items_rows; /* changes in items */
+	batch *seg;        /* the open item's rows (items_tail) */
+	int dirty;         /* applied since the last commit */
+	int partial; /* part of the open transaction is applied (a streamed one
+	                applied in pieces): roll back unless it reaches Commit */
 } pgm_table;
 
 struct pg_source {
@@ -96,6 +99,8 @@ struct pg_source {
 	char error[ERR_LEN];
 	uint64_t received_lsn, confirmed_lsn, server_lsn;
 	int64_t last_commit_time; /* PostgreSQL microseconds of the last applied commit */
+	uint64_t streamed_txns;   /* streamed transactions applied (protocol 2) */
+	uint64_t spooled_bytes;   /* bytes of them that went through the spool */
 	int64_t last_lag_ms;
 	pgcat_slot slot_status;
 	int64_t slot_checked_ms; /* when slot_status was read (monotonic ms) */

@@ -19,6 +19,20 @@
  * has one (REPLICA IDENTITY FULL), else the table looks the current row up
  * (table_source_apply's `unchanged`); such a row opens its own item so it is
  * the first of its key there.
+ *
+ * Large transactions. With PostgreSQL 14+ the stream uses protocol 2 with
+ * streaming on: a transaction outgrowing the server's
+ * logical_decoding_work_mem arrives while in progress, in Stream Start/Stop
+ * blocks, and goes to a spool file (spool.h) instead of memory. A Stream
+ * Abort drops it (or cuts back a subtransaction); at its Stream Commit it is
+ * replayed from the file as Begin, its messages, Commit — every table first
+ * committing what it holds, then taking the transaction in pieces of
+ * READY_MAX_ROWS changes (the table stages what outgrows its memory, and
+ * nothing of it is visible before the commit at a boundary after it). A
+ * replay cut short (stop, error) rolls those tables back to their last
+ * snapshot; the slot sends the transaction again. Smaller transactions come
+ * whole at their Commit and are buffered as before; their size is bounded
+ * by logical_decoding_work_mem.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -28,10 +42,12 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "storage/fs.h"
 #include "source/pg/pgsql.h"
 #include "source/pg/pgtype.h"
 #include "source/pg/replication.h"
 #include "source/pg/source_internal.h"
+#include "source/pg/spool.h"
 
 #define SEG_MAX_ROWS       8192
 #define COMMIT_INTERVAL_MS 500
@@ -72,6 +88,7 @@ static void discard_items(pgm_table *t)
 {
 	free_items(t->items);
 	t->items = t->items_tail = NULL;
+	t->items_rows = 0;
 	t->seg = NULL;
 }
 
@@ -242,6 +259,7 @@ static int queue_row(pgm_table *t, int op, const pgo_tuple *tup, const pgo_tuple
 	}
 	if (has_u) /* the item holds exactly this row */
 		t->seg = NULL;
+	t->items_rows++;
 	return 0;
 }
 
@@ -542,6 +560,7 @@ static int make_ready(pgm_table *t, char *err)
 		it = next;
 	}
 	t->items = t->items_tail = NULL;
+	t->items_rows = 0;
 	t->seg = NULL;
 	return 0;
 }
@@ -588,6 +607,40 @@ void pgm_set_error(pg_source *s, pgm_table *t, const char *msg)
 	pthread_mutex_unlock(&s->mu);
 }
 
+/* Throws away what t applied since its last snapshot (why: for the log). */
+static void rollback_table(pg_source *s, pgm_table *t, const char *why)
+{
+	char err[ERR_LEN];
+	t->dirty = t->partial = 0;
+	if (table_source_rollback(t->t, err))
+		log_error("source %s: table %s: rollback failed: %s", s->slot, t->name, err);
+	else
+		log_info("source %s: table %s: rolled back to its last snapshot (%s)", s->slot,
+		         t->name, why);
+}
+
+/* t stops with msg (streaming thread). What it applied since its last
+ * snapshot goes too — whole transactions or part of one — so nothing past
+ * that snapshot can be committed later (at shutdown, say); the slot keeps
+ * those changes for the next start. */
+static void stop_table(pg_source *s, pgm_table *t, const char *msg)
+{
+	pgm_set_error(s, t, msg);
+	discard_items(t);
+	free_items(t->ready);
+	t->ready = t->ready_tail = NULL;
+	t->ready_rows = 0;
+	if (t->dirty || t->partial)
+		rollback_table(s, t, "the table stopped");
+}
+
+/* A transaction cut off midway (stop, error) leaves nothing behind. */
+static void rollback_partial(pg_source *s, pgm_table *t)
+{
+	if (t->partial)
+		rollback_table(s, t, "a transaction cut off midway");
+}
+
 static int holds_confirmation(pg_source *s)
 {
 	pthread_mutex_lock(&s->mu);
@@ -604,7 +657,7 @@ static void apply_all_ready(pg_source *s)
 	for (pgm_table *t = s->tables; t; t = t->next) {
 		char err[ERR_LEN];
 		if (t->ready && t->phase == PGM_STREAMING && apply_ready(t, err))
-			pgm_set_error(s, t, err);
+			stop_table(s, t, err);
 	}
 }
 
@@ -618,7 +671,7 @@ static int commit_all(pg_source *s, uint64_t lsn)
 			continue;
 		char err[ERR_LEN];
 		if (table_source_commit(t->t, (int64_t)lsn, NULL, err)) {
-			pgm_set_error(s, t, err);
+			stop_table(s, t, err);
 			ok = 0;
 			continue;
 		}
@@ -665,6 +718,11 @@ typedef struct stream {
 	pg_source *s;
 	pgrepl_conn *conn;
 	pgo_decoder *dec;
+	int proto; /* pgoutput protocol of this session: 2 streams large transactions */
+	char spool_dir[4096];
+	pgspool **spools; /* open streamed transactions */
+	size_t nspools;
+	pgspool *cur; /* the one between Stream Start and Stream Stop */
 	int in_txn;
 	uint64_t txn_final_lsn, last_end; /* last applied transaction's end */
 	int64_t txn_commit_time;
@@ -702,12 +760,174 @@ static int maybe_commit(stream *st, int force, char *err)
 	return 0;
 }
 
-static int handle_message(stream *st, const pgo_msg *msg, uint64_t wal_start, char *err)
+/* ---- streamed transactions (protocol 2) ---- */
+
+static void close_spools(stream *st)
+{
+	for (size_t i = 0; i < st->nspools; i++)
+		pgspool_remove(st->spools[i]);
+	free(st->spools);
+	st->spools = NULL;
+	st->nspools = 0;
+	st->cur = NULL;
+}
+
+/* The spool of xid (its index in st->spools), or -1. */
+static long find_spool(const stream *st, uint32_t xid)
+{
+	for (size_t i = 0; i < st->nspools; i++)
+		if (pgspool_xid(st->spools[i]) == xid)
+			return (long)i;
+	return -1;
+}
+
+static void drop_spool(stream *st, long i)
+{
+	if (st->cur == st->spools[i])
+		st->cur = NULL;
+	pgspool_remove(st->spools[i]);
+	st->spools[i] = st->spools[--st->nspools];
+}
+
+static int on_stream_start(stream *st, uint32_t xid, char *err)
+{
+	long i = find_spool(st, xid);
+	if (i >= 0) {
+		st->cur = st->spools[i];
+		return 0;
+	}
+	pgspool **grown = realloc(st->spools, (st->nspools + 1) * sizeof *grown);
+	if (!grown)
+		return errf(err, FLOE_ENOMEM, "out of memory");
+	st->spools = grown;
+	int rc = pgspool_open(st->spool_dir, xid, &st->spools[st->nspools], err);
+	if (rc)
+		return rc;
+	st->cur = st->spools[st->nspools++];
+	return 0;
+}
+
+static int on_stream_abort(stream *st, const pgo_msg *msg, char *err)
+{
+	long i = find_spool(st, msg->xid);
+	if (i < 0)
+		return 0;
+	if (msg->stream_abort.subxid == msg->xid) {
+		drop_spool(st, i);
+		return 0;
+	}
+	return pgspool_abort_sub(st->spools[i], msg->stream_abort.subxid, err);
+}
+
+/* During a replay: tables holding READY_MAX_ROWS changes of it apply them. */
+static void apply_pieces(pg_source *s)
+{
+	for (pgm_table *t = s->tables; t; t = t->next) {
+		char err[ERR_LEN];
+		if (!t->in_txn || t->phase != PGM_STREAMING || t->items_rows < READY_MAX_ROWS)
+			continue;
+		t->partial = 1;
+		if (make_ready(t, err) || apply_ready(t, err))
+			stop_table(s, t, err);
+	}
+}
+
+static int stop_requested(pg_source *s)
+{
+	pthread_mutex_lock(&s->mu);
+	int stop = s->stop || s->stream_stop;
+	pthread_mutex_unlock(&s->mu);
+	return stop;
+}
+
+static int handle_message(stream *st, const pgo_msg *msg, const uint8_t *raw, size_t rawlen,
+                          char *err);
+static int send_status(stream *st, int ask, char *err);
+
+/* Stream Commit: the spooled transaction applies as Begin, its messages,
+ * Commit. A stop request cuts it off (st->in_txn stays set: the caller
+ * ends the session and rolls back). */
+static int on_stream_commit(stream *st, const pgo_msg *commit, char *err)
+{
+	pg_source *s = st->s;
+	pgo_decoder *dec = NULL;
+	pgo_msg m;
+	long i = find_spool(st, commit->xid);
+	pgspool *sp = i >= 0 ? st->spools[i] : NULL;
+	const uint8_t start[6] = {PGO_STREAM_START,
+	                          (uint8_t)(commit->xid >> 24),
+	                          (uint8_t)(commit->xid >> 16),
+	                          (uint8_t)(commit->xid >> 8),
+	                          (uint8_t)commit->xid,
+	                          1};
+	int rc;
+	/* What is applied so far is whole transactions: commit it, so that a
+	 * rollback of this one takes nothing else with it. */
+	if (any_dirty(s)) {
+		commit_all(s, st->last_end);
+		st->last_commit_ms = pgsrc_now_ms();
+	}
+	pgo_msg begin = {.type = PGO_BEGIN, .xid = commit->xid};
+	begin.begin.final_lsn = commit->commit.commit_lsn;
+	begin.begin.commit_time = commit->commit.commit_time;
+	if ((rc = pgo_decoder_new(st->proto, &dec)) ||
+	    (rc = pgo_decode(dec, start, sizeof start, &m, err)) ||
+	    (rc = handle_message(st, &begin, NULL, 0, err)) ||
+	    (sp && (rc = pgspool_rewind(sp, err))))
+		goto out;
+	for (uint64_t n = 1; sp; n++) {
+		const uint8_t *data;
+		size_t len;
+		if ((rc = pgspool_next(sp, &data, &len, err)))
+			goto out;
+		if (!data)
+			break;
+		if ((rc = pgo_decode(dec, data, len, &m, err)) ||
+		    (rc = handle_message(st, &m, data, len, err)))
+			goto out;
+		apply_pieces(s);
+		if (n % 1024)
+			continue;
+		if (stop_requested(s))
+			goto out;
+		if (pgsrc_now_ms() - st->last_status_ms >= STATUS_EVERY_MS &&
+		    (rc = send_status(st, 0, err)))
+			goto out;
+	}
+	pthread_mutex_lock(&s->mu);
+	s->streamed_txns++;
+	s->spooled_bytes += sp ? pgspool_bytes(sp) : 0;
+	pthread_mutex_unlock(&s->mu);
+	m = *commit;
+	m.type = PGO_COMMIT;
+	rc = handle_message(st, &m, NULL, 0, err);
+out:
+	pgo_decoder_free(dec);
+	if (i >= 0 && (i = find_spool(st, commit->xid)) >= 0)
+		drop_spool(st, i);
+	return rc;
+}
+
+/* Handles one decoded message; raw/rawlen are its bytes (for the spool). */
+static int handle_message(stream *st, const pgo_msg *msg, const uint8_t *raw, size_t rawlen,
+                          char *err)
 {
 	pg_source *s = st->s;
 	pgm_table *t;
 	int rc = 0;
+	if (st->cur && msg->type != PGO_STREAM_STOP)
+		/* A change of a transaction in progress: kept until it ends. */
+		return pgspool_append(st->cur, msg->xid, raw, rawlen, err);
 	switch (msg->type) {
+	case PGO_STREAM_START:
+		return on_stream_start(st, msg->xid, err);
+	case PGO_STREAM_STOP:
+		st->cur = NULL;
+		return 0;
+	case PGO_STREAM_ABORT:
+		return on_stream_abort(st, msg, err);
+	case PGO_STREAM_COMMIT:
+		return on_stream_commit(st, msg, err);
 	case PGO_BEGIN:
 		st->in_txn = 1;
 		st->txn_final_lsn = msg->begin.final_lsn;
@@ -730,7 +950,7 @@ static int handle_message(stream *st, const pgo_msg *msg, uint64_t wal_start, ch
 		if (rc == FLOE_EIO || rc == FLOE_ENOMEM)
 			return rc; /* the catalog connection failed: reconnect */
 		if (rc)
-			pgm_set_error(s, t, err);
+			stop_table(s, t, err);
 		return 0;
 	case PGO_INSERT:
 	case PGO_UPDATE:
@@ -740,7 +960,7 @@ static int handle_message(stream *st, const pgo_msg *msg, uint64_t wal_start, ch
 			return 0;
 		if ((rc = on_change(t, msg, err))) {
 			discard_items(t);
-			pgm_set_error(s, t, err);
+			stop_table(s, t, err);
 		}
 		return 0;
 	case PGO_TRUNCATE:
@@ -754,6 +974,7 @@ static int handle_message(stream *st, const pgo_msg *msg, uint64_t wal_start, ch
 		return 0;
 	case PGO_COMMIT:
 		for (t = s->tables; t; t = t->next) {
+			t->partial = 0; /* whole now (a table that failed midway is rolled back) */
 			if (t->in_txn)
 				t->seen_lsn = msg->commit.end_lsn;
 			if (!t->items)
@@ -761,7 +982,7 @@ static int handle_message(stream *st, const pgo_msg *msg, uint64_t wal_start, ch
 			if (t->in_txn && t->phase == PGM_STREAMING &&
 			    ((rc = make_ready(t, err)) ||
 			     (t->ready_rows >= READY_MAX_ROWS && (rc = apply_ready(t, err)))))
-				pgm_set_error(s, t, err);
+				stop_table(s, t, err);
 			discard_items(t);
 		}
 		st->in_txn = 0;
@@ -775,7 +996,6 @@ static int handle_message(stream *st, const pgo_msg *msg, uint64_t wal_start, ch
 		pthread_mutex_unlock(&s->mu);
 		return maybe_commit(st, 0, err);
 	default:
-		(void)wal_start;
 		return 0; /* Origin, Type, Message: nothing to apply */
 	}
 }
@@ -796,8 +1016,13 @@ static int stream_once(stream *st, char *err)
 	}
 	if (!s->sql && (rc = pgsql_connect(s->uri, &s->sql, err)))
 		goto out;
-	if ((rc = pgo_decoder_new(1, &st->dec)) ||
-	    (rc = pgrepl_start(st->conn, s->slot, 0, 1, s->pub, 0, err)))
+	/* A new session sends every open transaction again from its start. */
+	close_spools(st);
+	st->proto = pgrepl_server_version(st->conn) >= 140000 ? 2 : 1;
+	if ((rc = pgspool_clear_dir(st->spool_dir, err)) ||
+	    (rc = pgo_decoder_new(st->proto, &st->dec)) ||
+	    (rc = pgrepl_start(st->conn, s->slot, 0, st->proto, s->pub,
+	                       st->proto >= 2 ? PGREPL_STREAMING : 0, err)))
 		goto out;
 	pthread_mutex_lock(&s->mu);
 	s->connected = 1;
@@ -876,13 +1101,17 @@ static int stream_once(stream *st, char *err)
 		}
 		pgo_msg msg;
 		if ((rc = pgo_decode(st->dec, f.data, f.len, &msg, err)) ||
-		    (rc = handle_message(st, &msg, f.wal_start, err)))
+		    (rc = handle_message(st, &msg, f.data, f.len, err)))
 			break;
 	}
 out:
-	/* Whatever was applied is whole transactions: commit it. */
+	/* Whatever was applied is whole transactions once a transaction cut
+	 * off midway is rolled back: commit it. */
 	pgstream_discard_txn(s);
+	for (pgm_table *t = s->tables; t; t = t->next)
+		rollback_partial(s, t);
 	st->in_txn = 0;
+	close_spools(st);
 	commit_all(s, st->last_end);
 	if (st->conn && rc == 0 && !holds_confirmation(s) && st->last_end > st->confirmed) {
 		st->confirmed = st->last_end;
@@ -911,6 +1140,12 @@ void *pgstream_main(void *arg)
 	pg_source *s = arg;
 	stream st = {.s = s};
 	int backoff_ms = 250;
+	char perr[ERR_LEN];
+	if (fs_pathf(st.spool_dir, sizeof st.spool_dir, perr, "%s/%s.spool", s->m->sources_dir,
+	             s->slot)) {
+		log_error("source %s: %s", s->slot, perr);
+		return NULL;
+	}
 	pthread_mutex_lock(&s->mu);
 	st.confirmed = s->confirmed_lsn;
 	pthread_mutex_unlock(&s->mu);
