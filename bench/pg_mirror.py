@@ -124,7 +124,11 @@ def bench_large_txn(pg):
     st, b, _ = f2.request("GET", "/tables/bulk")
     src = b["source"]
     _, md = current_metadata(f2.table_dir("bulk", "bench"))
-    snap = [x for x in md["snapshots"] if x["snapshot-id"] == md["current-snapshot-id"]][0]
+    snap = [x for x in md["snapshots"] if x["snapshot-id"] == md["current-snapshot-id"]]
+    if not snap:
+        raise SystemExit("bulk: no current snapshot after confirmed %s >= %X: GET %s\nmetadata %s\nlog:\n%s"
+                         % (src.get("confirmed_lsn"), end, b, md, f2.read_log()[-5000:]))
+    snap = snap[0]
     print("  pg_recvlogical (pgoutput, streaming, /dev/null): %.2f s = %.0f changes/s"
           % (peer_s, changes / peer_s))
     print("  floe (spool, replay, stage, one Iceberg commit): %.2f s = %.0f changes/s; table rows %d"

@@ -77,7 +77,8 @@ class LargeTxnBase(PgMirrorBase):
 class LargeTransactionTest(LargeTxnBase):
     def test_large_transaction_streamed_and_staged(self):
         pg, f = self.pg, self.f
-        pg.sql("CREATE TABLE big (id int PRIMARY KEY, n int, pad text);"
+        pg.sql("CREATE TABLE big (id int PRIMARY KEY, n int, pad text, doc text);"
+               "ALTER TABLE big ALTER COLUMN doc SET STORAGE EXTERNAL;"
                "CREATE TABLE small (id int PRIMARY KEY, v int);"
                "INSERT INTO big SELECT g, 0, %s FROM generate_series(1, 1000) g;"
                "INSERT INTO small VALUES (1, 0)" % PAD)
@@ -92,6 +93,8 @@ class LargeTransactionTest(LargeTxnBase):
         w.start()
         try:
             pg.sql("BEGIN;"
+                   # 100 kB TOASTed values, staged early in the transaction ...
+                   "UPDATE big SET doc = repeat(md5(id::text), 3200) WHERE id <= 3;"
                    "INSERT INTO big SELECT g, 1, %s FROM generate_series(1001, 150000) g;"
                    "UPDATE big SET n = n + 10 WHERE id %% 3 = 0;"     # rows staged already
                    "DELETE FROM big WHERE id %% 7 = 0;"
@@ -103,6 +106,8 @@ class LargeTransactionTest(LargeTxnBase):
                    "INSERT INTO big SELECT g, 3, 'kept' FROM generate_series(300001, 305000) g;"
                    "RELEASE s2;"
                    "UPDATE big SET pad = 'last' WHERE id = 2;"
+                   # ... kept by updates that send them as unchanged ('u')
+                   "UPDATE big SET n = 99 WHERE id <= 3;"
                    "COMMIT" % PAD)
         finally:
             w.stop()
@@ -119,6 +124,8 @@ class LargeTransactionTest(LargeTxnBase):
         self.assertTrue(big_snaps, "no snapshot added the staged files together: %s"
                         % [s["summary"] for s in md["snapshots"]])
         self.assertNotIn("gone", json.dumps(after))
+        self.assertEqual(pg.sql("SELECT count(*) FROM big WHERE length(doc) = 102400 AND n = 99"),
+                         "3")
 
         # A big transaction that rolls back: streamed, then aborted.
         snaps = len(md["snapshots"])
