@@ -14,6 +14,14 @@
  * on apply to it.
  * A copy interrupted by a crash starts over (the table is truncated first).
  *
+ * Format. The copy reads binary COPY (pgbinary.h: the server's send
+ * functions cost it less than its output functions, and the values need no
+ * parsing here), with the same values and errors as the text path. A table
+ * with a column pgbin_supported refuses (a column whose PostgreSQL type the
+ * catalog did not describe), or with a "char" column on a server before
+ * PostgreSQL 15 (whose text form of a non-ASCII "char" differs), is copied
+ * in text format instead, as a whole; the log says which and why.
+ *
  * COPY text format (PostgreSQL's copy.c): one row per line, columns split
  * by a tab, \N for null, and backslash escapes \b \f \n \r \t \v \\, \ooo
  * (octal) and \xhh (hex) inside values.
@@ -25,6 +33,7 @@
 #include <sys/random.h>
 
 #include "base/log.h"
+#include "source/pg/pgbinary.h"
 #include "source/pg/pgsql.h"
 #include "source/pg/pgtype.h"
 #include "source/pg/replication.h"
@@ -37,7 +46,9 @@ typedef struct copy_job {
 	pgm_table *t;
 	const char *snapshot;
 	const char *select_list;
-	int64_t first_block, end_block; /* end_block < 0: to the end */
+	const pgtype_desc *const *types; /* per schema column (shared, read-only) */
+	int binary;                      /* COPY ... (FORMAT binary) */
+	int64_t first_block, end_block;  /* end_block < 0: to the end */
 	pthread_mutex_t *commit_mu;
 	int rc;
 	char err[ERR_LEN];
@@ -185,6 +196,53 @@ void pgcopy_cancel(pgm_table *t)
 	}
 }
 
+/* An empty batch for the copy, with room for COPY_BATCH_ROWS rows made up
+ * front (the fixed-width parts do not grow row by row). */
+static int new_batch(const floe_schema *schema, batch **out, char *err)
+{
+	batch *b = calloc(1, sizeof *b);
+	if (!b || batch_init(b, schema)) {
+		free(b);
+		return errf(err, FLOE_ENOMEM, "out of memory");
+	}
+	(void)batch_reserve(b, COPY_BATCH_ROWS); /* only a head start: rows grow anyway */
+	*out = b;
+	return 0;
+}
+
+/* Joins the copy's snapshot on c and starts the worker's COPY. */
+static int start_copy(copy_job *j, PGconn *c, char *err)
+{
+	buf sql = {0};
+	PGresult *r = NULL;
+	int rc;
+	/* The snapshot name comes from the server ("00000003-00000002-1"). */
+	char stmt[160];
+	snprintf(stmt, sizeof stmt, "SET TRANSACTION SNAPSHOT '%s'", j->snapshot);
+	if ((rc = pgsql_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, NULL,
+	                     err)) ||
+	    (rc = pgsql_exec(c, stmt, 0, NULL, NULL, err)))
+		goto out;
+	buf_printf(&sql, "COPY (SELECT %s FROM %s", j->select_list, j->t->cat.quoted);
+	if (j->first_block > 0 || j->end_block >= 0)
+		buf_printf(&sql, " WHERE ctid >= '(%" PRId64 ",0)'::tid", j->first_block);
+	if (j->end_block >= 0)
+		buf_printf(&sql, " AND ctid < '(%" PRId64 ",0)'::tid", j->end_block);
+	buf_append_str(&sql, j->binary ? ") TO STDOUT (FORMAT binary)" : ") TO STDOUT");
+	buf_append(&sql, "", 1);
+	if (!buf_ok(&sql)) {
+		rc = errf(err, FLOE_ENOMEM, "out of memory");
+		goto out;
+	}
+	r = PQexec(c, (const char *)sql.data);
+	if (PQresultStatus(r) != PGRES_COPY_OUT)
+		rc = pgsql_fail(c, r, "COPY", err);
+out:
+	PQclear(r);
+	buf_release(&sql);
+	return rc;
+}
+
 static void *copy_worker(void *arg)
 {
 	copy_job *j = arg;
@@ -192,55 +250,19 @@ static void *copy_worker(void *arg)
 	PGconn *c = NULL;
 	PGresult *r = NULL;
 	batch *b = NULL;
-	buf sql = {0};
 	char *line = NULL;
 	const floe_schema *schema = table_schema(t->t);
-	/* Each column's PostgreSQL type, found once (by name). */
-	const pgtype_desc **types = calloc((size_t)schema->ncols + 1, sizeof *types);
-	int rc = 0;
-	if (!types) {
-		rc = errf(j->err, FLOE_ENOMEM, "out of memory");
-		goto out;
-	}
-	for (int col = 0; col < schema->ncols; col++)
-		for (int k = 0; k < t->cat.ncols; k++)
-			if (!strcmp(t->cat.cols[k].name, schema->cols[col].name))
-				types[col] = &t->cat.cols[k].type;
+	pgbin_reader rd;
+	int rc;
+	pgbin_reader_init(&rd, schema, j->types, t->src_table);
 	if ((rc = pgsql_connect(j->s->uri, &c, j->err)))
 		goto out;
 	track_conn(j->s, t, c, NULL);
-	/* The snapshot name comes from the server ("00000003-00000002-1"). */
-	char stmt[160];
-	snprintf(stmt, sizeof stmt, "SET TRANSACTION SNAPSHOT '%s'", j->snapshot);
-	if ((rc = pgsql_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, NULL,
-	                     j->err)) ||
-	    (rc = pgsql_exec(c, stmt, 0, NULL, NULL, j->err)))
+	if ((rc = start_copy(j, c, j->err)))
 		goto out;
-	buf_printf(&sql, "COPY (SELECT %s FROM %s", j->select_list, t->cat.quoted);
-	if (j->first_block > 0 || j->end_block >= 0)
-		buf_printf(&sql, " WHERE ctid >= '(%" PRId64 ",0)'::tid", j->first_block);
-	if (j->end_block >= 0)
-		buf_printf(&sql, " AND ctid < '(%" PRId64 ",0)'::tid", j->end_block);
-	buf_append_str(&sql, ") TO STDOUT");
-	buf_append(&sql, "", 1);
-	if (!buf_ok(&sql)) {
-		rc = errf(j->err, FLOE_ENOMEM, "out of memory");
-		goto out;
-	}
-	r = PQexec(c, (const char *)sql.data);
-	if (PQresultStatus(r) != PGRES_COPY_OUT) {
-		rc = pgsql_fail(c, r, "COPY", j->err);
-		goto out;
-	}
-	PQclear(r);
-	r = NULL;
 	for (;;) {
-		if (!b && (!(b = calloc(1, sizeof *b)) || batch_init(b, schema))) {
-			free(b);
-			b = NULL;
-			rc = errf(j->err, FLOE_ENOMEM, "out of memory");
+		if (!b && (rc = new_batch(schema, &b, j->err)))
 			goto out;
-		}
 		int n = PQgetCopyData(c, &line, 0);
 		if (n == -1)
 			break;
@@ -249,9 +271,13 @@ static void *copy_worker(void *arg)
 			goto out;
 		}
 		size_t len = (size_t)n;
-		if (len && line[len - 1] == '\n')
-			len--;
-		rc = add_line(t, schema, types, b, line, len, j->err);
+		if (j->binary) {
+			rc = pgbin_reader_feed(&rd, b, (const uint8_t *)line, len, j->err);
+		} else {
+			if (len && line[len - 1] == '\n')
+				len--;
+			rc = add_line(t, schema, j->types, b, line, len, j->err);
+		}
 		PQfreemem(line);
 		line = NULL;
 		if (rc)
@@ -271,6 +297,8 @@ static void *copy_worker(void *arg)
 		rc = pgsql_fail(c, r, "COPY", j->err);
 		goto out;
 	}
+	if (j->binary && (rc = pgbin_reader_finish(&rd, j->err)))
+		goto out;
 	if (b && b->nrows && (rc = submit(j, &b, j->err)))
 		goto out;
 out:
@@ -280,14 +308,47 @@ out:
 	}
 	PQfreemem(line);
 	PQclear(r);
-	buf_release(&sql);
-	free(types);
+	pgbin_reader_clear(&rd);
 	if (c) {
 		track_conn(j->s, t, NULL, c);
 		PQfinish(c);
 	}
 	j->rc = rc;
 	return NULL;
+}
+
+/* Each schema column's PostgreSQL type (by name; NULL when the catalog
+ * description has no such column), into types (schema->ncols entries). */
+static void column_types(const pgm_table *t, const floe_schema *schema, const pgtype_desc **types)
+{
+	for (int col = 0; col < schema->ncols; col++) {
+		types[col] = NULL;
+		for (int k = 0; k < t->cat.ncols; k++)
+			if (!strcmp(t->cat.cols[k].name, schema->cols[col].name))
+				types[col] = &t->cat.cols[k].type;
+	}
+}
+
+/* 1 when the copy can read binary COPY (see the file comment); otherwise
+ * logs why not and returns 0. */
+static int binary_ok(const pg_source *s, const pgm_table *t, PGconn *c, const floe_schema *schema,
+                     const pgtype_desc *const *types)
+{
+	for (int col = 0; col < schema->ncols; col++) {
+		const pgtype_desc *d = types[col];
+		const char *why = NULL;
+		if (!pgbin_supported(&schema->cols[col], d))
+			why = "its type cannot be read in binary";
+		else if (PQserverVersion(c) < 150000 &&
+		         (d->base_oid == PGT_CHAR || d->elem_oid == PGT_CHAR))
+			why = "\"char\" prints differently before PostgreSQL 15";
+		if (why) {
+			log_info("source %s: copying %s in text format: column %s: %s", s->slot,
+			         t->src_table, schema->cols[col].name, why);
+			return 0;
+		}
+	}
+	return 1;
 }
 
 /* "a", "b", ... : the schema's columns, quoted, in order. */
@@ -313,6 +374,7 @@ static int run_copy(pg_source *s, pgm_table *t, char *err)
 	buf cols = {0};
 	copy_job *jobs = NULL;
 	pthread_t *threads = NULL;
+	const pgtype_desc **types = NULL;
 	pthread_mutex_t commit_mu = PTHREAD_MUTEX_INITIALIZER;
 	int rc, nworkers = t->copy_workers > 0 ? t->copy_workers : 4, started = 0;
 	submit_result res;
@@ -353,8 +415,15 @@ static int run_copy(pg_source *s, pgm_table *t, char *err)
 	if (estimate > 0 && (rc = table_source_reserve(t->t, (size_t)estimate, err)))
 		goto out;
 	pgcat_table_free(&now);
-	if ((rc = select_list(sql, table_schema(t->t), &cols, err)))
+	const floe_schema *schema = table_schema(t->t);
+	if ((rc = select_list(sql, schema, &cols, err)))
 		goto out;
+	if (!(types = calloc((size_t)schema->ncols + 1, sizeof *types))) {
+		rc = errf(err, FLOE_ENOMEM, "out of memory");
+		goto out;
+	}
+	column_types(t, schema, types);
+	int binary = binary_ok(s, t, sql, schema, types);
 	if (blocks < 64)
 		nworkers = 1;
 	jobs = calloc((size_t)nworkers, sizeof *jobs);
@@ -369,6 +438,8 @@ static int run_copy(pg_source *s, pgm_table *t, char *err)
 		               .t = t,
 		               .snapshot = sl.snapshot_name,
 		               .select_list = (const char *)cols.data,
+		               .types = types,
+		               .binary = binary,
 		               .first_block = nworkers == 1 ? 0 : blocks * i / nworkers,
 		               .end_block = i + 1 == nworkers ? -1 : blocks * (i + 1) / nworkers,
 		               .commit_mu = &commit_mu};
@@ -399,12 +470,14 @@ static int run_copy(pg_source *s, pgm_table *t, char *err)
 	pthread_mutex_unlock(&s->mu);
 	char lsn[18];
 	pgrepl_lsn_format(sl.consistent_point, lsn);
-	log_info("source %s: copied %s into %s (%" PRId64 " rows, consistent point %s)", s->slot,
-	         t->src_table, t->name, (int64_t)atomic_load(&t->copy_rows), lsn);
+	log_info("source %s: copied %s into %s (%" PRId64 " rows, %s COPY, consistent point %s)",
+	         s->slot, t->src_table, t->name, (int64_t)atomic_load(&t->copy_rows),
+	         binary ? "binary" : "text", lsn);
 	rc = pgsrc_save_state(s, err);
 out:
 	free(jobs);
 	free(threads);
+	free(types);
 	buf_release(&cols);
 	if (sql)
 		PQfinish(sql);

@@ -3,10 +3,12 @@
  * table and the accepted text forms are in pgtype.h).
  *
  * Invariants:
- *   1. One scalar mapping (map_scalar) and one parser per type (set_scalar,
- *      writing to a sink: a column's value or a list's next element) serve
- *      columns and array elements, so a list column maps and parses its
- *      elements exactly as a plain column of the element type.
+ *   1. One scalar mapping (map_scalar) and one parser per type
+ *      (pgtype_set_scalar, writing to a sink: a column's value or a list's
+ *      next element) serve columns and array elements, so a list column maps
+ *      and parses its elements exactly as a plain column of the element
+ *      type. pgbinary.c hands a binary value it refuses to the same parser
+ *      as text, so the two paths refuse with one message.
  *   2. Every parser consumes exactly len bytes or fails; a value reaches the
  *      batch only after it parsed completely (bytea is checked whole before
  *      its bytes are reserved and decoded in place), so a failure leaves the
@@ -25,6 +27,7 @@
  * multi-dimensional arrays are not supported (...)"; FLOE_ENOMEM. Reentrant.
  */
 #include "source/pg/pgtype.h"
+#include "source/pg/pgtype_internal.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -47,7 +50,7 @@
 
 /* ---- messages ---------------------------------------------------------- */
 
-static void quote_column(const char *name, char q[VALUE_QUOTE_LEN])
+void pgtype_quote_column(const char *name, char q[VALUE_QUOTE_LEN])
 {
 	if (name)
 		value_quote(name, strlen(name), q);
@@ -64,10 +67,8 @@ static void quote_type(const pgtype_desc *d, char *out, size_t cap)
 		snprintf(out, cap, "oid %u", (unsigned)d->oid);
 }
 
-/* "column '<c>': '<text>' <verb> <type> (<reason>)" -> err; FLOE_EINVAL. */
-__attribute__((format(printf, 6, 7))) static int value_error(char *err, const floe_column *c,
-                                                             const char *text, size_t len,
-                                                             const char *verb, const char *fmt, ...)
+int pgtype_value_error(char *err, const floe_column *c, const char *text, size_t len,
+                       const char *verb, const char *fmt, ...)
 {
 	if (!err)
 		return FLOE_EINVAL;
@@ -76,21 +77,21 @@ __attribute__((format(printf, 6, 7))) static int value_error(char *err, const fl
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof reason, fmt, ap);
 	va_end(ap);
-	quote_column(c->name, cq);
+	pgtype_quote_column(c->name, cq);
 	value_quote(text, len, tq);
 	coltype_name(c, tn, sizeof tn);
 	return errf(err, FLOE_EINVAL, "column %s: %s %s %s (%s)", cq, tq, verb, tn, reason);
 }
 
-#define BAD(...)   value_error(err, c, text, len, "is not a valid", __VA_ARGS__)
-#define RANGE(...) value_error(err, c, text, len, "is out of range for", __VA_ARGS__)
+#define BAD(...)   pgtype_value_error(err, c, text, len, "is not a valid", __VA_ARGS__)
+#define RANGE(...) pgtype_value_error(err, c, text, len, "is out of range for", __VA_ARGS__)
 
 /* A message from value.c ("'x' is not a valid uuid (...)"), prefixed with the
  * column. */
 static int column_error(char *err, const floe_column *c, const char *verr)
 {
 	char cq[VALUE_QUOTE_LEN];
-	quote_column(c->name, cq);
+	pgtype_quote_column(c->name, cq);
 	return errf(err, FLOE_EINVAL, "column %s: %s", cq, verr);
 }
 
@@ -180,7 +181,7 @@ static int map_scalar(uint32_t oid, int32_t typmod, char typtype, floe_column *o
 int pgtype_map_element(const pgtype_desc *d, floe_column *elem_out, char *err)
 {
 	char cq[VALUE_QUOTE_LEN], tn[128];
-	quote_column(elem_out->name, cq);
+	pgtype_quote_column(elem_out->name, cq);
 	quote_type(d, tn, sizeof tn);
 	if (!d->elem_oid)
 		return errf(err, FLOE_EINVAL, "column %s: type %s is not an array", cq, tn);
@@ -199,7 +200,7 @@ int pgtype_map_element(const pgtype_desc *d, floe_column *elem_out, char *err)
 int pgtype_map(const pgtype_desc *d, floe_column *out, char *err)
 {
 	char cq[VALUE_QUOTE_LEN], tn[128];
-	quote_column(out->name, cq);
+	pgtype_quote_column(out->name, cq);
 	quote_type(d, tn, sizeof tn);
 	floe_column m = *out;
 	/* int2vector and oidvector are arrays to the catalog but print as
@@ -232,55 +233,18 @@ int pgtype_map(const pgtype_desc *d, floe_column *out, char *err)
 
 /* ---- where a parsed value goes ----------------------------------------- */
 
-/* A parsed scalar is either the value of column `col` of the row in progress
- * or the next element of the list in progress in that column (invariant 1
- * of this file: one parser per type for both). */
-typedef struct sink {
-	batch *b;
-	int col;
-	int elem; /* 1: an element of list column col */
-} sink;
-
-/* The batch column the values go to: the column, or its elements. */
-static batch_col *sink_col(const sink *s)
+/* Sinks (pgtype_internal.h): one parser per type for both a column's value
+ * and a list's next element (invariant 1 of this file). */
+void pgtype_put_float(const pgtype_sink *s, const floe_column *c, double v)
 {
-	batch_col *c = &s->b->cols[s->col];
-	return s->elem ? c->elem : c;
-}
-
-static void put_fixed(const sink *s, const void *v)
-{
-	if (s->elem)
-		batch_list_elem_fixed(s->b, s->col, v);
-	else
-		batch_set_fixed(s->b, s->col, v);
-}
-
-static void put_bytes(const sink *s, const void *p, size_t n)
-{
-	if (s->elem)
-		batch_list_elem_bytes(s->b, s->col, p, n);
-	else
-		batch_set_bytes(s->b, s->col, p, n);
-}
-
-static void put_decimal(const sink *s, __int128 v)
-{
-	if (s->elem)
-		batch_list_elem_decimal(s->b, s->col, v);
-	else
-		batch_set_decimal(s->b, s->col, v);
-}
-
-/* The fixed kinds through put_fixed; memcpy keeps their native layout. */
-static void put_i32(const sink *s, int32_t v)
-{
-	put_fixed(s, &v);
-}
-
-static void put_i64(const sink *s, int64_t v)
-{
-	put_fixed(s, &v);
+	if (isnan(v))
+		v = NAN;
+	if (c->type == FT_FLOAT32) {
+		float f = (float)v;
+		pgtype_put_fixed(s, &f);
+	} else {
+		pgtype_put_fixed(s, &v);
+	}
 }
 
 /* ---- scalar parsers ---------------------------------------------------- */
@@ -296,7 +260,8 @@ static int text_is(const char *text, size_t len, const char *word)
 	return len == n && memcmp(text, word, n) == 0;
 }
 
-static int set_int(const sink *o, const floe_column *c, const char *text, size_t len, char *err)
+static int set_int(const pgtype_sink *o, const floe_column *c, const char *text, size_t len,
+                   char *err)
 {
 	int64_t lo = c->type == FT_INT16 ? INT16_MIN : c->type == FT_INT32 ? INT32_MIN : INT64_MIN;
 	int64_t hi = c->type == FT_INT16 ? INT16_MAX : c->type == FT_INT32 ? INT32_MAX : INT64_MAX;
@@ -321,15 +286,15 @@ static int set_int(const sink *o, const floe_column *c, const char *text, size_t
 	if (over || v < lo || v > hi)
 		return RANGE("%" PRId64 "..%" PRId64, lo, hi);
 	if (c->type == FT_INT64)
-		put_i64(o, v);
+		pgtype_put_i64(o, v);
 	else
-		put_i32(o, (int32_t)v);
+		pgtype_put_i32(o, (int32_t)v);
 	return 0;
 }
 
 /* float4out / float8out text: [-]digits[.digits][e(+|-)digits], or the
  * three words. src_oid: the PostgreSQL type the text came from, 0 unknown. */
-static int set_float(const sink *o, const floe_column *c, uint32_t src_oid, const char *text,
+static int set_float(const pgtype_sink *o, const floe_column *c, uint32_t src_oid, const char *text,
                      size_t len, char *err)
 {
 	static const char *const expect =
@@ -387,16 +352,12 @@ static int set_float(const sink *o, const floe_column *c, uint32_t src_oid, cons
 			return RANGE("the value overflows or underflows to %s",
 			             isinf(v) ? "infinity" : "zero");
 	}
-	if (c->type == FT_FLOAT32) {
-		float f = (float)v;
-		put_fixed(o, &f);
-	} else {
-		put_fixed(o, &v);
-	}
+	pgtype_put_float(o, c, v);
 	return 0;
 }
 
-static int set_decimal(const sink *o, const floe_column *c, const char *text, size_t len, char *err)
+static int set_decimal(const pgtype_sink *o, const floe_column *c, const char *text, size_t len,
+                       char *err)
 {
 	if (text_is(text, len, "NaN") || text_is(text, len, "Infinity") ||
 	    text_is(text, len, "-Infinity"))
@@ -406,7 +367,7 @@ static int set_decimal(const sink *o, const floe_column *c, const char *text, si
 	__int128 v;
 	if (value_parse_decimal(text, len, c->precision, c->scale, &v, verr))
 		return column_error(err, c, verr);
-	put_decimal(o, v);
+	pgtype_put_decimal(o, v);
 	return 0;
 }
 
@@ -418,7 +379,8 @@ static int hexval(unsigned char ch)
 	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
 }
 
-static int set_bytea(const sink *o, const floe_column *c, const char *text, size_t len, char *err)
+static int set_bytea(const pgtype_sink *o, const floe_column *c, const char *text, size_t len,
+                     char *err)
 {
 	if (len < 2 || text[0] != '\\' || text[1] != 'x' || len % 2)
 		return BAD("expected \\x and pairs of hex digits; the connection must set "
@@ -430,9 +392,9 @@ static int set_bytea(const sink *o, const floe_column *c, const char *text, size
 	/* Reserve the value's bytes in the batch (the source bytes are only a
 	 * placeholder of the right length) and decode into them: no copy. An
 	 * allocation failure appends a null value or no element. */
-	batch_col *bc = sink_col(o);
+	batch_col *bc = pgtype_sink_col(o);
 	size_t before = bc->valid.len;
-	put_bytes(o, text + 2, n);
+	pgtype_put_bytes(o, text + 2, n);
 	if (n == 0 || bc->valid.len == before || !bc->valid.data[bc->valid.len - 1])
 		return 0; /* empty, or the batch is oom and the row will be dropped */
 	uint8_t *out = bc->bytes.data + bc->bytes.len - n;
@@ -482,15 +444,16 @@ static int has_bc(const char *text, size_t *len)
 	return 0;
 }
 
-static int set_date(const sink *o, const floe_column *c, const char *text, size_t len, char *err)
+static int set_date(const pgtype_sink *o, const floe_column *c, const char *text, size_t len,
+                    char *err)
 {
 	static const char *const expect = "expected YYYY-MM-DD[ BC], infinity or -infinity";
 	if (text_is(text, len, "infinity")) {
-		put_i32(o, INT32_MAX);
+		pgtype_put_i32(o, INT32_MAX);
 		return 0;
 	}
 	if (text_is(text, len, "-infinity")) {
-		put_i32(o, INT32_MIN);
+		pgtype_put_i32(o, INT32_MIN);
 		return 0;
 	}
 	size_t n = len, i = 0;
@@ -502,17 +465,18 @@ static int set_date(const sink *o, const floe_column *c, const char *text, size_
 		return BAD("no such day in the proleptic Gregorian calendar");
 	if (days <= INT32_MIN || days >= INT32_MAX) /* the extremes mean infinity */
 		return RANGE("int32 days since 1970-01-01");
-	put_i32(o, (int32_t)days);
+	pgtype_put_i32(o, (int32_t)days);
 	return 0;
 }
 
-static int set_time(const sink *o, const floe_column *c, const char *text, size_t len, char *err)
+static int set_time(const pgtype_sink *o, const floe_column *c, const char *text, size_t len,
+                    char *err)
 {
 	char verr[ERR_LEN];
 	int64_t t;
 	if (value_parse_time(text, len, &t, verr))
 		return column_error(err, c, verr);
-	put_i64(o, t);
+	pgtype_put_i64(o, t);
 	return 0;
 }
 
@@ -545,7 +509,7 @@ static int parse_offset(const char *text, size_t n, size_t *i, int64_t *secs)
 	return 0;
 }
 
-static int set_timestamp(const sink *o, const floe_column *c, const char *text, size_t len,
+static int set_timestamp(const pgtype_sink *o, const floe_column *c, const char *text, size_t len,
                          char *err)
 {
 	int tz = c->type == FT_TIMESTAMPTZ;
@@ -554,11 +518,11 @@ static int set_timestamp(const sink *o, const floe_column *c, const char *text, 
 	         "infinity or -infinity"
 	       : "expected YYYY-MM-DD HH:MM:SS[.ffffff][ BC], infinity or -infinity";
 	if (text_is(text, len, "infinity")) {
-		put_i64(o, INT64_MAX);
+		pgtype_put_i64(o, INT64_MAX);
 		return 0;
 	}
 	if (text_is(text, len, "-infinity")) {
-		put_i64(o, INT64_MIN);
+		pgtype_put_i64(o, INT64_MIN);
 		return 0;
 	}
 	size_t n = len, i = 0;
@@ -582,31 +546,30 @@ static int set_timestamp(const sink *o, const floe_column *c, const char *text, 
 	if (us <= INT64_MIN || us >= INT64_MAX) /* the extremes mean infinity */
 		return RANGE("int64 microseconds since 1970-01-01 00:00:00 UTC, about 290308 BC to "
 		             "294247 AD");
-	put_i64(o, (int64_t)us);
+	pgtype_put_i64(o, (int64_t)us);
 	return 0;
 }
 
-static int set_uuid(const sink *o, const floe_column *c, const char *text, size_t len, char *err)
+static int set_uuid(const pgtype_sink *o, const floe_column *c, const char *text, size_t len,
+                    char *err)
 {
 	char verr[ERR_LEN];
 	uint8_t u[16];
 	if (value_parse_uuid(text, len, u, verr))
 		return column_error(err, c, verr);
-	put_fixed(o, u);
+	pgtype_put_fixed(o, u);
 	return 0;
 }
 
-/* One scalar value of floe type c->type (never a list) into o; src_oid as
- * for set_float. */
-static int set_scalar(const sink *o, const floe_column *c, uint32_t src_oid, const char *text,
-                      size_t len, char *err)
+int pgtype_set_scalar(const pgtype_sink *o, const floe_column *c, uint32_t src_oid,
+                      const char *text, size_t len, char *err)
 {
 	switch (c->type) {
 	case FT_BOOLEAN: {
 		if (len != 1 || (text[0] != 't' && text[0] != 'f'))
 			return BAD("expected t or f");
 		uint8_t v = text[0] == 't';
-		put_fixed(o, &v);
+		pgtype_put_fixed(o, &v);
 		return 0;
 	}
 	case FT_INT16:
@@ -619,7 +582,7 @@ static int set_scalar(const sink *o, const floe_column *c, uint32_t src_oid, con
 	case FT_DECIMAL:
 		return set_decimal(o, c, text, len, err);
 	case FT_STRING:
-		put_bytes(o, text, len);
+		pgtype_put_bytes(o, text, len);
 		return 0;
 	case FT_BINARY:
 		return set_bytea(o, c, text, len, err);
@@ -636,7 +599,7 @@ static int set_scalar(const sink *o, const floe_column *c, uint32_t src_oid, con
 		break;
 	}
 	char cq[VALUE_QUOTE_LEN], tn[48];
-	quote_column(c->name, cq);
+	pgtype_quote_column(c->name, cq);
 	coltype_name(c, tn, sizeof tn);
 	return errf(err, FLOE_EINVAL, "column %s: a %s column cannot take a PostgreSQL text value",
 	            cq, tn);
@@ -666,7 +629,7 @@ __attribute__((format(printf, 2, 3))) static int split_error(const split_ctx *s,
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof reason, fmt, ap);
 	va_end(ap);
-	quote_column(s->column, cq);
+	pgtype_quote_column(s->column, cq);
 	value_quote(s->text, s->len, tq);
 	return errf(s->err, FLOE_EINVAL, "column %s: %s is not a valid array (%s)", cq, tq, reason);
 }
@@ -676,7 +639,7 @@ __attribute__((format(printf, 2, 3))) static int split_error(const split_ctx *s,
 static int multi_dim_error(const split_ctx *s)
 {
 	char cq[VALUE_QUOTE_LEN], tq[VALUE_QUOTE_LEN];
-	quote_column(s->column, cq);
+	pgtype_quote_column(s->column, cq);
 	value_quote(s->text, s->len, tq);
 	return errf(s->err, FLOE_EINVAL,
 	            "column %s: multi-dimensional arrays are not supported (%s; a PostgreSQL "
@@ -831,7 +794,7 @@ fail:
 
 /* A list value in progress: pgtype_array_split's context. */
 typedef struct list_ctx {
-	sink o;           /* o.elem = 1 */
+	pgtype_sink o;    /* o.elem = 1 */
 	floe_column elem; /* the element as a column (coltype_element) */
 	uint32_t src_oid; /* the element's PostgreSQL type, 0 unknown */
 	char *err;
@@ -844,7 +807,7 @@ static int add_element(void *ctx, const char *text, size_t len, int is_null)
 		batch_list_elem_null(l->o.b, l->o.col);
 		return 0;
 	}
-	return set_scalar(&l->o, &l->elem, l->src_oid, text, len, l->err);
+	return pgtype_set_scalar(&l->o, &l->elem, l->src_oid, text, len, l->err);
 }
 
 /* Every delimiter is ',' (typdelim of every type map_scalar supports). A
@@ -869,6 +832,6 @@ int pgtype_set_text(batch *b, int col, const floe_column *c, const pgtype_desc *
 {
 	if (c->type == FT_LIST)
 		return set_list(b, col, c, d, text, len, err);
-	sink o = {b, col, 0};
-	return set_scalar(&o, c, d ? d->base_oid : 0, text, len, err);
+	pgtype_sink o = {b, col, 0};
+	return pgtype_set_scalar(&o, c, d ? d->base_oid : 0, text, len, err);
 }

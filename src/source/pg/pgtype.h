@@ -2,9 +2,11 @@
  * pgtype — PostgreSQL column types as floe column types, and PostgreSQL's
  * text output of a value as the bytes a floe batch stores.
  *
- * The values come from pgoutput (binary = false) and from COPY ... TO STDOUT
- * in text format after COPY's own backslash unescaping, which the caller
- * does. The connection sets DateStyle=ISO, TimeZone=UTC,
+ * The values come from pgoutput (binary = false) and, when a table's initial
+ * copy falls back to text COPY, from COPY ... TO STDOUT in text format after
+ * COPY's own backslash unescaping, which the caller does. Binary COPY values
+ * go through pgbinary.h, which puts the same values and refuses the same
+ * ones (sharing this file's parsers through pgtype_internal.h). The connection sets DateStyle=ISO, TimeZone=UTC,
  * IntervalStyle=postgres, extra_float_digits=3, bytea_output=hex,
  * client_encoding=UTF8; the parsers below accept exactly the forms the server
  * writes under those settings and nothing looser.
