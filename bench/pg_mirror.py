@@ -97,17 +97,27 @@ def peak_rss_mb(pid):
     return float("nan")
 
 
+def stopped_mirror_with_peer(pg, table, ddl, slot, pub):
+    """Creates the table, mirrors it and stops floe once it streams; then a
+    publication and a peer slot start where floe's slot stopped (the
+    publication first: a slot decodes with the catalog as of each change).
+    Returns the stopped Floe, whose data dir a new Floe resumes."""
+    psql(pg, ddl)
+    f = Floe()
+    f.start()
+    mirror(f, pg, table)
+    wait_confirmed(f, table, lsn(psql(pg, "SELECT pg_current_wal_lsn()")))
+    f.stop()
+    psql(pg, "CREATE PUBLICATION %s FOR TABLE %s" % (pub, table))
+    psql(pg, "SELECT pg_create_logical_replication_slot('%s', 'pgoutput')" % slot)
+    return f
+
+
 def bench_large_txn(pg):
     print("== pg_large_txn (one transaction: %d inserted rows of ~100 bytes, then %d of them "
           "updated)" % (LARGE_ROWS, LARGE_ROWS // 10))
-    psql(pg, "CREATE TABLE bulk (id bigint PRIMARY KEY, v int, pad text)")
-    f = Floe()
-    f.start()
-    mirror(f, pg, "bulk")
-    wait_confirmed(f, "bulk", lsn(psql(pg, "SELECT pg_current_wal_lsn()")))
-    f.stop()
-    psql(pg, "CREATE PUBLICATION bulkpub FOR TABLE bulk")
-    psql(pg, "SELECT pg_create_logical_replication_slot('peer2', 'pgoutput')")
+    f = stopped_mirror_with_peer(pg, "bulk", "CREATE TABLE bulk (id bigint PRIMARY KEY, v int, "
+                                 "pad text)", "peer2", "bulkpub")
     t0 = time.time()
     psql(pg, "BEGIN; INSERT INTO bulk SELECT g, g %% 1000, repeat(md5(g::text), 3) "
              "FROM generate_series(1, %d) g; UPDATE bulk SET v = -v WHERE id %% 10 = 0; COMMIT"
@@ -146,17 +156,8 @@ def bench_large_txn(pg):
 def bench_streaming(pg):
     print("== pg_stream (%d changed rows: 60%% in 100-row insert transactions, 20%% single-row "
           "inserts, 20%% single-row updates)" % STREAM_ROWS)
-    psql(pg, "CREATE TABLE acct (id bigint PRIMARY KEY, balance numeric(12,2), name text, "
-             "updated timestamptz)")
-    f = Floe()
-    f.start()
-    mirror(f, pg, "acct")
-    wait_confirmed(f, "acct", lsn(psql(pg, "SELECT pg_current_wal_lsn()")))
-    f.stop()
-    # The peer's slot starts where floe's stopped (its publication first: a
-    # slot decodes with the catalog as of each change).
-    psql(pg, "CREATE PUBLICATION peerpub FOR TABLE acct")
-    psql(pg, "SELECT pg_create_logical_replication_slot('peer', 'pgoutput')")
+    f = stopped_mirror_with_peer(pg, "acct", "CREATE TABLE acct (id bigint PRIMARY KEY, balance "
+                                 "numeric(12,2), name text, updated timestamptz)", "peer", "peerpub")
     batched, singles = STREAM_ROWS * 6 // 10, STREAM_ROWS * 2 // 10
     # 100-row transactions through a procedure (COMMIT inside the loop).
     psql(pg, """CREATE PROCEDURE load(n int, per int, first bigint) LANGUAGE plpgsql AS $$
