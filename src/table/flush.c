@@ -322,8 +322,8 @@ static int write_data_file(floe_table *t, const char *path, int with_row_ids, si
 		} else {
 			rc = pq_writer_write(pw, cols, rows, err);
 		}
-		for (size_t r = 0; rc == 0 && w->fidx_open && r < rows; r++)
-			rc = index_fidx_add_row(&w->fidx, l.b, r, err);
+		if (rc == 0 && w->fidx_open)
+			rc = index_fidx_add_rows(&w->fidx, l.b, err);
 		pos += rows;
 		live_rows_clear(&l);
 		if (rc)
@@ -536,23 +536,97 @@ static void install_deletes(floe_table *t, commit_plan *pl)
 	t->deletes_pending = 0;
 }
 
-/* Index locations of the flushed rows move from memory to the new file. */
+/* Keys gathered for one index_remap_many call (remap_flushed). */
+typedef struct remap_chunk {
+	buf keys;
+	size_t *offs;
+	uint64_t *expect, *locs;
+	size_t n, cap;
+} remap_chunk;
+
+/* Rows per index_remap_many call: its prefetching needs a run of keys; the
+ * chunk's ~40 bytes of scratch per row are reused for the whole flush. */
+#define REMAP_CHUNK_ROWS ((size_t)1 << 16)
+
+static int remap_chunk_run(floe_table *t, remap_chunk *c, char *err)
+{
+	int rc =
+	    c->n ? index_remap_many(t->ix, c->keys.data, c->offs, c->n, c->expect, c->locs, NULL)
+	         : 0;
+	c->n = 0;
+	buf_reset(&c->keys);
+	return rc ? errf(err, rc, "remapping the index: a key of the wrong shape") : 0;
+}
+
+/* Index locations of the flushed rows move from memory to the new file:
+ * the written rows' keys, in chunks of REMAP_CHUNK_ROWS across the memory
+ * batches, through index_remap_many (a full-row index remaps batch by
+ * batch). */
 static int remap_flushed(floe_table *t, uint32_t file_id, char *err)
 {
 	uint64_t next_pos = 0;
-	for (pending *p = t->mem; p; p = p->next) {
-		size_t n = p->rows->nrows;
-		uint64_t *pos = malloc((n ? n : 1) * sizeof *pos);
-		if (!pos)
-			return errf(err, FLOE_ENOMEM, "out of memory");
-		for (size_t r = 0; r < n; r++)
-			pos[r] = p->dead && p->dead[r] ? INDEX_POS_NONE : next_pos++;
-		int rc = index_remap_memory(t->ix, p->rows, p->first_ord, pos, file_id, NULL, err);
-		free(pos);
-		if (rc)
-			return rc;
+	uint64_t *pos = NULL;
+	remap_chunk c = {0};
+	int rc = 0;
+	if (t->kd.multi) {
+		for (pending *p = t->mem; p && rc == 0; p = p->next) {
+			size_t n = p->rows->nrows;
+			free(pos);
+			if (!(pos = malloc((n ? n : 1) * sizeof *pos))) {
+				rc = errf(err, FLOE_ENOMEM, "out of memory");
+				break;
+			}
+			for (size_t r = 0; r < n; r++)
+				pos[r] = p->dead && p->dead[r] ? INDEX_POS_NONE : next_pos++;
+			rc = index_remap_memory(t->ix, p->rows, p->first_ord, pos, file_id, NULL,
+			                        err);
+		}
+		goto out;
 	}
-	return 0;
+	size_t rows = 0;
+	for (pending *p = t->mem; p; p = p->next)
+		rows += p->rows->nrows;
+	c.cap = rows < REMAP_CHUNK_ROWS ? rows : REMAP_CHUNK_ROWS;
+	c.offs = malloc((c.cap + 1) * sizeof *c.offs);
+	c.expect = malloc((c.cap ? c.cap : 1) * sizeof *c.expect);
+	c.locs = malloc((c.cap ? c.cap : 1) * sizeof *c.locs);
+	if (!c.offs || !c.expect || !c.locs) {
+		rc = errf(err, FLOE_ENOMEM, "out of memory");
+		goto out;
+	}
+	c.offs[0] = 0;
+	for (pending *p = t->mem; p && rc == 0; p = p->next) {
+		/* Row by row ranges that fit the chunk; the live rows' keys in one
+		 * index_keys_append each. */
+		for (size_t r = 0, to; r < p->rows->nrows && rc == 0; r = to) {
+			if (c.n == c.cap && (rc = remap_chunk_run(t, &c, err)))
+				break;
+			to = r + (c.cap - c.n);
+			if (to > p->rows->nrows)
+				to = p->rows->nrows;
+			size_t nk, first = c.n;
+			if ((rc = index_keys_append(&t->kd, p->rows, r, to, p->dead, &c.keys,
+			                            c.offs + c.n + 1, &nk, err)))
+				break;
+			for (size_t k = r; k < to; k++) {
+				if (p->dead && p->dead[k])
+					continue;
+				c.expect[c.n] = index_loc_mem(p->first_ord + k);
+				c.locs[c.n++] = index_loc_file(file_id, next_pos++);
+			}
+			if (c.n - first != nk)
+				rc = errf(err, FLOE_ECORRUPT, "remap: key count mismatch");
+		}
+	}
+	if (rc == 0)
+		rc = remap_chunk_run(t, &c, err);
+out:
+	free(pos);
+	buf_release(&c.keys);
+	free(c.offs);
+	free(c.expect);
+	free(c.locs);
+	return rc;
 }
 
 /* A TRUNCATE was applied: the snapshot removes every data file live before

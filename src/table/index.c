@@ -537,6 +537,42 @@ int index_key_encode(const index_keydesc *kd, const batch *b, size_t row, buf *o
 	return 0;
 }
 
+int index_keys_append(const index_keydesc *kd, const batch *b, size_t from, size_t to,
+                      const uint8_t *skip, buf *out, size_t *ends, size_t *nkeys, char *err)
+{
+	*nkeys = 0;
+	int rc = keydesc_check_batch(kd, b, err);
+	if (rc)
+		return rc;
+	if (from > to || to > b->nrows)
+		return errf(err, FLOE_EINVAL, "rows %zu..%zu: the batch has %zu rows", from, to,
+		            b->nrows);
+	for (size_t row = from; row < to; row++) {
+		if (skip && skip[row])
+			continue;
+		size_t start = out->len;
+		for (int i = 0; i < kd->ncols && rc == 0; i++)
+			rc = encode_col(kd, i, b, row, out);
+		if (rc == 0 && out->len - start > INDEX_KEY_MAX)
+			rc = FLOE_ETOOBIG;
+		if (rc == FLOE_ETOOBIG) {
+			out->len = start;
+			return errf(err, rc, "row %zu: the %s is longer than %d bytes", row,
+			            kd->multi ? "encoded row" : "primary key", INDEX_KEY_MAX);
+		}
+		if (rc) {
+			out->len = start;
+			out->oom = 0; /* what was appended before stays usable */
+			return errf(err, rc, "row %zu: out of memory encoding the primary key",
+			            row);
+		}
+		if (ends)
+			ends[*nkeys] = out->len;
+		++*nkeys;
+	}
+	return 0;
+}
+
 /* FLOE_EINVAL unless len is a possible encoded key length for kd. */
 static int key_len_ok(const index_keydesc *kd, size_t len)
 {
@@ -1172,6 +1208,88 @@ int index_remap_key(index_map *ix, const uint8_t *key, size_t len, uint64_t expe
 	return 0;
 }
 
+/* ---- many keys at once -----------------------------------------------------
+ * One probe per key, in batch order, each home slot prefetched LOOKAHEAD
+ * keys before its probe (lookup_many_m's ring), so the cache misses of a
+ * large table overlap. (Visiting the keys sorted by home slot was tried: on
+ * the development VM the sort's scratch memory cost more in first-touch
+ * page faults than the ordered walk saved.) */
+
+/* The probes of keys[0..n) (offs as index_lookup_many), one at a time into
+ * ring slots: probe_at fills ring[i % LOOKAHEAD] for key i. */
+static ALWAYS_INLINE int probe_at(const index_map *ix, const uint8_t *keys, const size_t *offs,
+                                  size_t i, probe *ring)
+{
+	size_t w = ix->kd.width;
+	probe *p = &ring[i % LOOKAHEAD];
+	int rc = make_probe(ix, offs ? keys + offs[i] : keys + i * w,
+	                    offs ? offs[i + 1] - offs[i] : w, p);
+	if (rc == 0)
+		prefetch_home(ix, p->hash);
+	return rc;
+}
+
+/* FLOE_EINVAL unless every key has a good length and every location is one. */
+static int many_valid(const index_map *ix, const uint8_t *keys, const size_t *offs, size_t n,
+                      const uint64_t *locs)
+{
+	if (ix->kd.multi || (!offs && !ix->kd.width))
+		return FLOE_EINVAL;
+	size_t w = ix->kd.width;
+	for (size_t i = 0; i < n; i++)
+		if (locs[i] == INDEX_LOC_NONE ||
+		    key_len_ok(&ix->kd, offs ? offs[i + 1] - offs[i] : w))
+			return FLOE_EINVAL;
+	(void)keys;
+	return 0;
+}
+
+int index_put_many(index_map *ix, const uint8_t *keys, const size_t *offs, size_t n,
+                   const uint64_t *locs, uint64_t *olds)
+{
+	int rc = many_valid(ix, keys, offs, n, locs);
+	probe ring[LOOKAHEAD];
+	for (size_t i = 0; i < n + LOOKAHEAD && rc == 0; i++) {
+		if (i >= LOOKAHEAD) {
+			size_t k = i - LOOKAHEAD;
+			const probe *p = &ring[k % LOOKAHEAD];
+			size_t at = find_slot(ix, p);
+			if (at == NO_SLOT) {
+				olds[k] = INDEX_LOC_NONE;
+				rc = insert_new(ix, p, locs[k]);
+			} else {
+				olds[k] = ~slot_at(ix, at)[0];
+				set_loc(ix, slot_at(ix, at), locs[k]);
+			}
+		}
+		if (i < n && rc == 0)
+			rc = probe_at(ix, keys, offs, i, ring);
+	}
+	return rc;
+}
+
+int index_remap_many(index_map *ix, const uint8_t *keys, const size_t *offs, size_t n,
+                     const uint64_t *expect, const uint64_t *new_locs, size_t *remapped)
+{
+	if (remapped)
+		*remapped = 0;
+	int rc = many_valid(ix, keys, offs, n, new_locs);
+	probe ring[LOOKAHEAD];
+	for (size_t i = 0; i < n + LOOKAHEAD && rc == 0; i++) {
+		if (i >= LOOKAHEAD) {
+			size_t k = i - LOOKAHEAD, at = find_slot(ix, &ring[k % LOOKAHEAD]);
+			if (at != NO_SLOT && ~slot_at(ix, at)[0] == expect[k]) {
+				set_loc(ix, slot_at(ix, at), new_locs[k]);
+				if (remapped)
+					++*remapped;
+			}
+		}
+		if (i < n)
+			rc = probe_at(ix, keys, offs, i, ring);
+	}
+	return rc;
+}
+
 /* ---- multimap ------------------------------------------------------------
  * Copy n of key K is the arena entry K || n (COPY_LEN bytes, big-endian) in
  * a slot whose hash is derived from K's hash and n (copy_hash), so all the
@@ -1463,6 +1581,20 @@ int index_fidx_add_row(index_fidx *w, const batch *b, size_t row, char *err)
 		return rc;
 	rc = index_fidx_add(w, w->scratch.data, w->scratch.len);
 	return rc ? errf(err, rc, "row %zu: out of memory", row) : 0;
+}
+
+int index_fidx_add_rows(index_fidx *w, const batch *b, char *err)
+{
+	int rc = 0;
+	if (!w->kd.width) { /* each key after its length */
+		for (size_t r = 0; r < b->nrows && rc == 0; r++)
+			rc = index_fidx_add_row(w, b, r, err);
+		return rc;
+	}
+	size_t n; /* fixed width: the keys as they are, back to back */
+	rc = index_keys_append(&w->kd, b, 0, b->nrows, NULL, &w->out, NULL, &n, err);
+	w->count += n;
+	return rc;
 }
 
 int index_fidx_commit(index_fidx *w, const char *path, char *err)

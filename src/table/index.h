@@ -214,6 +214,14 @@ int index_keydesc_init_fullrow(index_keydesc *kd, const floe_schema *schema, cha
  * (message names the row); FLOE_ENOMEM (out is released then, so it is
  * usable again). */
 int index_key_encode(const index_keydesc *kd, const batch *b, size_t row, buf *out, char *err);
+/* The encoded keys of rows [from, to) of b, except the rows r with skip
+ * (may be NULL) and skip[r] != 0, appended to out back to back, checking
+ * b's shape once: what index_key_encode gives row by row, for a writer
+ * that encodes many rows. ends (may be NULL; room for to - from) gets each
+ * appended key's end offset in out; *nkeys = the keys appended. Errors as
+ * index_key_encode; the keys appended before the failing row stay. */
+int index_keys_append(const index_keydesc *kd, const batch *b, size_t from, size_t to,
+                      const uint8_t *skip, buf *out, size_t *ends, size_t *nkeys, char *err);
 
 /* ---- the index ---------------------------------------------------------- */
 
@@ -259,6 +267,23 @@ int index_remove(index_map *ix, const uint8_t *key, size_t len, uint64_t *old_ou
  * *done (may be NULL) = 1 if it did. */
 int index_remap_key(index_map *ix, const uint8_t *key, size_t len, uint64_t expect_loc,
                     uint64_t new_loc, int *done);
+
+/* Many puts or remaps at once: the effect of the calls one by one in batch
+ * order (a key repeated in the batch ends with its last location), faster
+ * on a large table because each key's home slot is prefetched a few keys
+ * ahead (as index_lookup_many does). Keys as for index_lookup_many (offs
+ * NULL: fixed-width keys back to back). On a unique-key index only:
+ * FLOE_EINVAL on a multi index, for a bad key length or a location
+ * INDEX_LOC_NONE (all checked first: nothing done then). */
+/* index_put for every key i: locs[i] in, olds[i] = the location it replaced
+ * (INDEX_LOC_NONE if none). FLOE_ENOMEM (growing the table): the keys
+ * before the failing one are put. */
+int index_put_many(index_map *ix, const uint8_t *keys, const size_t *offs, size_t n,
+                   const uint64_t *locs, uint64_t *olds);
+/* index_remap_key for every key i (expect[i] -> new_locs[i]); *remapped
+ * (may be NULL) = how many changed. Never fails for lack of memory. */
+int index_remap_many(index_map *ix, const uint8_t *keys, const size_t *offs, size_t n,
+                     const uint64_t *expect, const uint64_t *new_locs, size_t *remapped);
 
 /* ---- multimap (multi index: kd.multi, full-row keys) ---------------------
  * A multi index holds any number of copies of a key, each with its own
@@ -363,6 +388,8 @@ int index_fidx_add(index_fidx *w, const uint8_t *key, size_t len);
 /* Appends the key of row `row` of b as the next row position
  * (index_key_encode's errors). */
 int index_fidx_add_row(index_fidx *w, const batch *b, size_t row, char *err);
+/* index_fidx_add_row for every row of b, in order. */
+int index_fidx_add_rows(index_fidx *w, const batch *b, char *err);
 /* Finishes the file and writes it durably (fs_put_durable: written, fsynced,
  * renamed, directory fsynced). Releases w's memory whatever happens. */
 int index_fidx_commit(index_fidx *w, const char *path, char *err);

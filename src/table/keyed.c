@@ -824,38 +824,36 @@ static int apply_source_upsert(floe_table *t, request *req, buf *key, char *err)
 	}
 	req->taken = merged == NULL; /* else the caller frees the original */
 	merged = NULL;
-	/* Every key first, so each put can prefetch the slot of the key 8 rows
-	 * ahead: the cache misses of a large index overlap. */
+	/* Every key first (one index_keys_append), then one index_put_many,
+	 * which prefetches each key's slot a few keys ahead so the cache misses
+	 * of a large index overlap. */
 	buf keys = {0};
 	size_t *offs = malloc((b->nrows + 1) * sizeof *offs);
-	if (!offs)
-		return errf(err, FLOE_ENOMEM, "out of memory");
-	offs[0] = 0;
-	for (size_t r = 0; r < b->nrows; r++) {
-		if ((rc = check_key_present(t, b, r, err)) ||
-		    (rc = index_key_encode(&t->kd, b, r, key, err)))
-			goto out;
-		buf_append(&keys, key->data, key->len);
-		offs[r + 1] = keys.len;
-	}
-	if (!buf_ok(&keys)) {
+	uint64_t *locs = malloc((b->nrows ? b->nrows : 1) * sizeof *locs);
+	uint64_t *olds = malloc((b->nrows ? b->nrows : 1) * sizeof *olds);
+	if (!offs || !locs || !olds) {
 		rc = errf(err, FLOE_ENOMEM, "out of memory");
 		goto out;
 	}
-	for (size_t r = 0; r < b->nrows && r < 8; r++)
-		index_prefetch(t->ix, keys.data + offs[r], offs[r + 1] - offs[r]);
+	offs[0] = 0;
+	size_t nk;
 	for (size_t r = 0; r < b->nrows; r++) {
-		uint64_t old;
-		if (r + 8 < b->nrows)
-			index_prefetch(t->ix, keys.data + offs[r + 8], offs[r + 9] - offs[r + 8]);
-		if ((rc = index_put(t->ix, keys.data + offs[r], offs[r + 1] - offs[r],
-		                    index_loc_mem(p->first_ord + r), &old))) {
-			rc = errf(err, rc, "out of memory");
+		if ((rc = check_key_present(t, b, r, err)))
 			goto out;
-		}
-		if (old == INDEX_LOC_NONE)
+		locs[r] = index_loc_mem(p->first_ord + r);
+	}
+	if ((rc = index_keys_append(&t->kd, b, 0, b->nrows, NULL, &keys, offs + 1, &nk, err)))
+		goto out;
+	if ((rc = index_put_many(t->ix, keys.data, offs, b->nrows, locs, olds))) {
+		rc = errf(err, rc, "out of memory");
+		goto out;
+	}
+	/* The rows replaced die, in row order (a key repeated in the request
+	 * kills its earlier row, whose row id passes on). */
+	for (size_t r = 0; r < b->nrows; r++) {
+		if (olds[r] == INDEX_LOC_NONE)
 			continue;
-		int64_t rid = kill_row(t, old, err, &rc);
+		int64_t rid = kill_row(t, olds[r], err, &rc);
 		if (rc)
 			goto out;
 		if (rid < 0)
@@ -873,6 +871,8 @@ static int apply_source_upsert(floe_table *t, request *req, buf *key, char *err)
 out:
 	buf_release(&keys);
 	free(offs);
+	free(locs);
+	free(olds);
 	return rc;
 fail:
 	if (merged) {

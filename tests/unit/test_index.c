@@ -294,6 +294,54 @@ static void model_flush(model *m)
 	free(pos);
 }
 
+/* A batch of index_put_many (put = 1) or index_remap_many over random keys,
+ * some repeated, with offsets or (fixed-width keys, sometimes) without: the
+ * outcome must be the calls one by one in batch order. */
+static void model_many(model *m, int put)
+{
+	universe *u = m->u;
+	size_t n = (size_t)rnd_below(64) + 1;
+	size_t *js = malloc(n * sizeof *js), *offs = malloc((n + 1) * sizeof *offs);
+	uint64_t *locs = malloc(n * sizeof *locs), *expect = malloc(n * sizeof *expect);
+	uint64_t *olds = malloc(n * sizeof *olds);
+	buf keys = {0};
+	assert_true(js && offs && locs && expect && olds);
+	offs[0] = 0;
+	for (size_t i = 0; i < n; i++) {
+		js[i] = i > 0 && rnd_below(4) == 0 ? js[rnd_below(i)] : (size_t)rnd_below(u->k);
+		buf_append(&keys, UKEY(u, js[i]));
+		offs[i + 1] = keys.len;
+		locs[i] = index_loc_file((uint32_t)rnd_below(INDEX_FILE_ID_MAX + 1),
+		                         rnd() & INDEX_POS_MAX);
+		expect[i] = rnd_below(2) ? m->ref[js[i]] : index_loc_file(1, 1);
+	}
+	assert_true(buf_ok(&keys));
+	const size_t *o = u->kd.width && rnd_below(2) ? NULL : offs;
+	if (put) {
+		assert_int_equal(index_put_many(m->ix, keys.data, o, n, locs, olds), 0);
+		for (size_t i = 0; i < n; i++) {
+			assert_true(olds[i] == m->ref[js[i]]);
+			model_set(m, js[i], locs[i]);
+		}
+	} else {
+		size_t remapped, want = 0;
+		assert_int_equal(index_remap_many(m->ix, keys.data, o, n, expect, locs, &remapped),
+		                 0);
+		for (size_t i = 0; i < n; i++)
+			if (m->ref[js[i]] != INDEX_LOC_NONE && m->ref[js[i]] == expect[i]) {
+				model_set(m, js[i], locs[i]);
+				want++;
+			}
+		assert_int_equal(remapped, want);
+	}
+	buf_release(&keys);
+	free(js);
+	free(offs);
+	free(locs);
+	free(expect);
+	free(olds);
+}
+
 /* hash_bits < 64 forces collisions (index_test_hash_bits). */
 static void model_run(const floe_schema *s, const int *cols, int ncols, size_t k, size_t nops,
                       unsigned hash_bits)
@@ -330,9 +378,11 @@ static void model_run(const floe_schema *s, const int *cols, int ncols, size_t k
 			assert_int_equal(index_remove(m.ix, UKEY(&u, j), &old), 0);
 			assert_true(old == m.ref[j]);
 			model_set(&m, j, INDEX_LOC_NONE);
-		} else if (r < 995) {
+		} else if (r < 990) {
 			assert_int_equal(index_lookup(m.ix, UKEY(&u, j), &loc), 0);
 			assert_true(loc == m.ref[j]);
+		} else if (r < 995) {
+			model_many(&m, r < 993);
 		} else if (r < 998) { /* remap one key, sometimes with a stale expectation */
 			uint64_t expect = rnd_below(2) ? m.ref[j] : index_loc_file(1, 1);
 			uint64_t nl = index_loc_file(2, op);
@@ -399,6 +449,89 @@ static void test_model_collisions(void **state)
 	model_run(&s_int64, key_0, 1, 1000, 50000, 3);
 	model_run(&s_str, key_0, 1, 1000, 50000, 3);
 	model_run(&s_uuid, key_0, 1, 1000, 50000, 0);
+}
+
+/* Large batches into an empty index (it doubles many times inside one
+ * call), half of them repeated keys, against index_put one by one into a
+ * second index; then a remap of every key; then the refusals. */
+static void test_put_many_large(void **state)
+{
+	(void)state;
+	universe u;
+	universe_init(&u, &s_str, key_0, 1, 20000);
+	size_t n = 60000;
+	size_t *js = malloc(n * sizeof *js), *offs = malloc((n + 1) * sizeof *offs);
+	uint64_t *locs = malloc(n * sizeof *locs), *olds = malloc(n * sizeof *olds);
+	buf keys = {0};
+	assert_true(js && offs && locs && olds);
+	offs[0] = 0;
+	for (size_t i = 0; i < n; i++) {
+		js[i] = (size_t)rnd_below(u.k);
+		buf_append(&keys, UKEY(&u, js[i]));
+		offs[i + 1] = keys.len;
+		locs[i] = index_loc_mem(i);
+	}
+	index_map *a, *b;
+	assert_int_equal(index_new(&u.kd, &a), 0);
+	assert_int_equal(index_new(&u.kd, &b), 0);
+	assert_int_equal(index_put_many(a, keys.data, offs, n, locs, olds), 0);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t old;
+		assert_int_equal(
+		    index_put(b, keys.data + offs[i], offs[i + 1] - offs[i], locs[i], &old), 0);
+		assert_true(old == olds[i]);
+	}
+	assert_int_equal(index_count(a), index_count(b));
+	assert_int_equal(index_mem_count(a), index_mem_count(b));
+	/* every key's last location moves to a file: remapped once per key */
+	uint64_t *nl = malloc(n * sizeof *nl);
+	assert_non_null(nl);
+	for (size_t i = 0; i < n; i++)
+		nl[i] = index_loc_file(3, i);
+	size_t remapped;
+	assert_int_equal(index_remap_many(a, keys.data, offs, n, locs, nl, &remapped), 0);
+	assert_int_equal(remapped, index_count(b));
+	assert_int_equal(index_mem_count(a), 0);
+	for (size_t j = 0; j < u.k; j++) {
+		uint64_t la, lb;
+		assert_int_equal(index_lookup(a, UKEY(&u, j), &la), 0);
+		assert_int_equal(index_lookup(b, UKEY(&u, j), &lb), 0);
+		if (lb == INDEX_LOC_NONE)
+			assert_true(la == INDEX_LOC_NONE);
+		else
+			assert_true(la == index_loc_file(3, index_loc_mem_ordinal(lb)));
+	}
+	/* refusals change nothing: a NONE location, a bad length, no offsets
+	 * for variable-width keys, a multi index */
+	locs[5] = INDEX_LOC_NONE;
+	size_t before = index_count(a);
+	assert_int_equal(index_put_many(a, keys.data, offs, n, locs, olds), FLOE_EINVAL);
+	assert_int_equal(index_remap_many(a, keys.data, offs, n, nl, locs, NULL), FLOE_EINVAL);
+	assert_int_equal(index_put_many(a, keys.data, NULL, 1, nl, olds), FLOE_EINVAL);
+	size_t bad[2] = {0, INDEX_KEY_MAX + 1};
+	uint8_t *big = calloc(INDEX_KEY_MAX + 1, 1);
+	assert_int_equal(index_put_many(a, big, bad, 1, nl, olds), FLOE_EINVAL);
+	free(big);
+	assert_int_equal(index_count(a), before);
+	index_keydesc fk;
+	char err[ERR_LEN];
+	assert_int_equal(index_keydesc_init_fullrow(&fk, &s_str, err), 0);
+	index_map *multi;
+	assert_int_equal(index_new(&fk, &multi), 0);
+	assert_int_equal(index_put_many(multi, keys.data, offs, 1, nl, olds), FLOE_EINVAL);
+	assert_int_equal(index_remap_many(multi, keys.data, offs, 1, nl, nl, NULL), FLOE_EINVAL);
+	index_free(multi);
+	/* an empty batch is fine */
+	assert_int_equal(index_put_many(a, keys.data, offs, 0, nl, olds), 0);
+	index_free(a);
+	index_free(b);
+	buf_release(&keys);
+	free(js);
+	free(offs);
+	free(locs);
+	free(olds);
+	free(nl);
+	universe_clear(&u);
 }
 
 /* ---- encoding ----------------------------------------------------------- */
@@ -886,6 +1019,65 @@ static void round_trip(const floe_schema *s, const int *cols, int ncols)
 	}
 	index_free(ix);
 	universe_clear(&u);
+}
+
+/* The batch encoders agree with index_key_encode row by row: every key
+ * family, with rows skipped, over sub-ranges; and a key list built with
+ * index_fidx_add_rows has the same bytes as one built row by row. */
+static void keys_append_family(const floe_schema *s, const int *cols, int ncols)
+{
+	char err[ERR_LEN];
+	universe u;
+	universe_init(&u, s, cols, ncols, 2000);
+	uint8_t *skip = calloc(u.k, 1);
+	size_t *ends = malloc(u.k * sizeof *ends);
+	assert_true(skip && ends);
+	for (size_t j = 0; j < u.k; j++)
+		skip[j] = rnd_below(3) == 0;
+	size_t from = 7, to = u.k - 5, nk;
+	buf out = {0}, one = {0};
+	buf_append(&out, "xy", 2); /* appended after what is there */
+	assert_int_equal(index_keys_append(&u.kd, &u.rows, from, to, skip, &out, ends, &nk, err),
+	                 0);
+	size_t off = 2, k = 0;
+	for (size_t r = from; r < to; r++) {
+		if (skip[r])
+			continue;
+		assert_int_equal(index_key_encode(&u.kd, &u.rows, r, &one, err), 0);
+		assert_true(off + one.len == ends[k]);
+		assert_memory_equal(out.data + off, one.data, one.len);
+		off = ends[k++];
+	}
+	assert_int_equal(nk, k);
+	assert_int_equal(out.len, off);
+	assert_int_equal(index_keys_append(&u.kd, &u.rows, 5, u.k + 1, NULL, &out, NULL, &nk, err),
+	                 FLOE_EINVAL);
+	index_fidx a, b;
+	index_fidx_begin(&a, &u.kd);
+	index_fidx_begin(&b, &u.kd);
+	assert_int_equal(index_fidx_add_rows(&a, &u.rows, err), 0);
+	for (size_t r = 0; r < u.k; r++)
+		assert_int_equal(index_fidx_add_row(&b, &u.rows, r, err), 0);
+	assert_int_equal(a.count, b.count);
+	assert_int_equal(a.out.len, b.out.len);
+	assert_memory_equal(a.out.data, b.out.data, a.out.len);
+	index_fidx_abandon(&a);
+	index_fidx_abandon(&b);
+	buf_release(&out);
+	buf_release(&one);
+	free(skip);
+	free(ends);
+	universe_clear(&u);
+}
+
+static void test_keys_append(void **state)
+{
+	(void)state;
+	keys_append_family(&s_int64, key_0, 1);
+	keys_append_family(&s_str, key_0, 1);
+	keys_append_family(&s_comp, key_01, 2);
+	keys_append_family(&s_uuid, key_0, 1);
+	keys_append_family(&s_dec, key_0, 1);
 }
 
 static void test_fidx_round_trip(void **state)
@@ -2061,6 +2253,8 @@ int main(void)
 	    cmocka_unit_test(test_model_uuid),
 	    cmocka_unit_test(test_model_decimal),
 	    cmocka_unit_test(test_model_collisions),
+	    cmocka_unit_test(test_put_many_large),
+	    cmocka_unit_test(test_keys_append),
 	    cmocka_unit_test(test_growth_int64),
 	    cmocka_unit_test(test_arena_compaction),
 	    cmocka_unit_test(test_remap_memory),
