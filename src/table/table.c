@@ -208,6 +208,7 @@ static int table_alloc(const char *dir, const char *wal_dir, const table_config 
 	t->wal_dir = strdup(wal_dir);
 	t->cfg = *cfg;
 	pthread_mutex_init(&t->mu, NULL);
+	pthread_mutex_init(&t->spare_mu, NULL);
 	pthread_cond_init(&t->work, NULL);
 	pthread_cond_init(&t->done, NULL);
 	atomic_store(&t->snapshot_id, -1);
@@ -217,12 +218,11 @@ static int table_alloc(const char *dir, const char *wal_dir, const table_config 
 	return t->dir && t->wal_dir ? 0 : errf(err, FLOE_ENOMEM, "out of memory");
 }
 
-static void free_pending_list(pending *p)
+static void free_pending_list(floe_table *t, pending *p)
 {
 	while (p) {
 		pending *next = p->next;
-		batch_clear(p->rows);
-		free(p->rows);
+		table_release_rows(t, p->rows);
 		free(p->dead);
 		free(p->row_ids);
 		free(p);
@@ -247,8 +247,10 @@ static void table_free(floe_table *t)
 	if (!t)
 		return;
 	table_budget_sub(t, t->bytes_pending);
-	free_pending_list(t->mem);
-	free_pending_list(t->queue);
+	t->spare_limit = 0; /* nothing is kept any more */
+	free_pending_list(t, t->mem);
+	free_pending_list(t, t->queue);
+	table_drop_spares(t);
 	wal_close(t->wal);
 	free(t->wal_dir);
 	table_discard_staged(t); /* never committed: nothing may see them */
@@ -261,6 +263,7 @@ static void table_free(floe_table *t)
 	free(t->tablename);
 	free(t->dir);
 	pthread_mutex_destroy(&t->mu);
+	pthread_mutex_destroy(&t->spare_mu);
 	pthread_cond_destroy(&t->work);
 	pthread_cond_destroy(&t->done);
 	free(t);
@@ -881,7 +884,7 @@ static void take_queue(floe_table *t)
 
 void table_drop_mem(floe_table *t)
 {
-	free_pending_list(t->mem);
+	free_pending_list(t, t->mem);
 	t->nmem_arr = 0;
 	t->mem = t->mem_tail = NULL;
 	t->mem_rows = t->mem_bytes = 0;

@@ -185,6 +185,17 @@ int table_source_rollback(floe_table *t, char *err);
 /* The source expects about `rows` keys (an initial copy): a keyed table
  * sizes its index once instead of growing it step by step. */
 int table_source_reserve(floe_table *t, size_t rows, char *err);
+/* A source filling many batches (an initial copy) can have the table keep
+ * the batches it is done with (their rows committed), emptied with their
+ * memory, and take them back instead of allocating new ones: on the
+ * development VM the first touch of fresh memory costs as much CPU as
+ * decoding the rows into it. keep_bytes > 0 keeps up to that much batch
+ * capacity; 0 stops keeping and frees what is kept. A schema change frees
+ * them too. */
+void table_source_keep_spares(floe_table *t, size_t keep_bytes);
+/* A kept batch (empty, shaped like the table's current schema; the caller
+ * owns it), or NULL when none is kept. */
+batch *table_source_spare(floe_table *t);
 /* floe.lsn of the current snapshot (-1 when the table has none). */
 int64_t table_snapshot_lsn(floe_table *t);
 /* Bytes applied and not committed yet. */

@@ -92,6 +92,12 @@ struct floe_table {
 	pthread_cond_t work; /* writer waits for work */
 	pthread_cond_t done; /* submitters wait for commits and applied requests */
 	pending *queue, *queue_tail;
+	/* (spare_mu, a lock of its own: the writer releases batches with mu
+	 * held) emptied batches kept for a source to fill again
+	 * (table_source_keep_spares): at most spare_limit bytes of capacity */
+	pthread_mutex_t spare_mu;
+	batch **spares;
+	size_t nspares, spares_cap, spare_bytes, spare_limit;
 	request *requests, *requests_tail;
 	size_t bytes_pending;
 	int64_t last_lsn, committed_lsn;
@@ -174,6 +180,12 @@ int table_commit_mem(floe_table *t, int64_t upto_lsn, char *err);
 int table_stage_mem(floe_table *t, char *err);
 /* Forgets the staged files and removes them from disk (TRUNCATE, rollback). */
 void table_discard_staged(floe_table *t);
+
+/* spares.c: a batch the table is done with is kept for the source
+ * (table_source_keep_spares) or freed; table_drop_spares frees every kept
+ * one (at a schema change and at close). */
+void table_release_rows(floe_table *t, batch *b);
+void table_drop_spares(floe_table *t);
 
 /* evolve.c: applies a TABLE_OP_ALTER request (writer thread). */
 int evolve_apply(floe_table *t, const floe_schema *to, const batch *defaults, char *err);
