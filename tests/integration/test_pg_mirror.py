@@ -540,7 +540,9 @@ class InitialCopyTest(PgMirrorBase):
         w.start()
         self.addCleanup(w.stop)
         time.sleep(0.5)
-        out = mirror(f, pg, "big", "public.big")
+        # Three connections over ranges of the table's blocks (the default
+        # is one): the ranges must meet without a gap or an overlap.
+        out = mirror(f, pg, "big", "public.big", table_config={"copy_workers": 3})
         self.assertEqual(out["identity"], "primary-key")
         samples = []
         deadline = time.time() + (600 if STRESS else 120)

@@ -1001,6 +1001,69 @@ static void test_stream_bad(void **state)
 	buf_release(&s);
 }
 
+/* The split the initial copy uses: a reader thread frames the stream into
+ * whole tuples (pgbin_reader_frame), a decoder turns them into rows
+ * (pgbin_decode_tuples) a row limit at a time. Same rows as feed, for every
+ * way of cutting the stream; framing refuses what feed refuses; decoding
+ * refuses bytes that do not end on a tuple. */
+static void test_stream_frame_decode(void **state)
+{
+	(void)state;
+	buf s = {0};
+	good_stream(&s);
+	char err[ERR_LEN] = "";
+	for (size_t cut = 0; cut <= s.len; cut++) {
+		pgbin_reader r;
+		buf framed = {0};
+		pgbin_reader_init(&r, &stream_schema, stream_types, "public.t");
+		assert_int_equal(pgbin_reader_frame(&r, &framed, s.data, cut, err), 0);
+		assert_int_equal(pgbin_reader_frame(&r, &framed, s.data + cut, s.len - cut, err),
+		                 0);
+		assert_int_equal(pgbin_reader_finish(&r, err), 0);
+		/* one row at a time into three batches, then all into one */
+		batch x;
+		assert_int_equal(batch_init(&x, &stream_schema), 0);
+		size_t off = 0, used;
+		for (size_t lim = 1; lim <= 3; lim++) {
+			assert_int_equal(pgbin_decode_tuples(&r, &x, framed.data + off,
+			                                     framed.len - off, lim, &used, err),
+			                 0);
+			assert_int_equal(x.nrows, lim);
+			off += used;
+		}
+		assert_int_equal(off, framed.len);
+		check_rows(&x);
+		batch_reset(&x);
+		assert_int_equal(
+		    pgbin_decode_tuples(&r, &x, framed.data, framed.len, 100, &used, err), 0);
+		assert_int_equal(used, framed.len);
+		check_rows(&x);
+		/* a cut inside a tuple is refused */
+		batch_reset(&x);
+		assert_int_equal(
+		    pgbin_decode_tuples(&r, &x, framed.data, framed.len - 1, 100, &used, err),
+		    FLOE_ECORRUPT);
+		assert_contains(err, "public.t: binary COPY tuples cut off");
+		assert_int_equal(x.nrows, 2);
+		batch_clear(&x);
+		buf_release(&framed);
+		pgbin_reader_clear(&r);
+	}
+	/* framing checks the structure: a wrong field count */
+	buf_reset(&s);
+	header(&s, 0, 0);
+	be16(&s, 2);
+	pgbin_reader r;
+	buf framed = {0};
+	pgbin_reader_init(&r, &stream_schema, stream_types, "public.t");
+	assert_int_equal(pgbin_reader_frame(&r, &framed, s.data, s.len, err), FLOE_ECORRUPT);
+	assert_contains(err, "tuple has 2 fields, expected 3");
+	assert_int_equal(framed.len, 0);
+	pgbin_reader_clear(&r);
+	buf_release(&framed);
+	buf_release(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1015,6 +1078,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_stream_splits, stream_setup),
 	    cmocka_unit_test_setup(test_stream_truncated, stream_setup),
 	    cmocka_unit_test_setup(test_stream_bad, stream_setup),
+	    cmocka_unit_test_setup(test_stream_frame_decode, stream_setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

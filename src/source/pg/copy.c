@@ -3,15 +3,27 @@
  *
  * A temporary replication slot, created on its own walsender connection
  * with an exported snapshot, fixes the copy's point in time: its consistent
- * point C. Workers (table_config.copy_workers, default 4) each open an
+ * point C. Workers (table_config.copy_workers, default 1) each open an
  * ordinary connection, join that snapshot (SET TRANSACTION SNAPSHOT) and
- * run COPY (SELECT ... WHERE ctid in [a, b)) TO STDOUT over a share of the
- * table's blocks; the last share is open-ended so rows in blocks added
- * since the size was read are not missed. Rows go to the table in batches;
- * the table commits whenever a few flush sizes have built up (snapshots
- * marked floe.phase=copying, without floe.lsn), and once more at the end
- * with floe.lsn = C. Then the table streams: transactions committing from C
- * on apply to it.
+ * run COPY (SELECT ...) TO STDOUT: one worker over the whole table, several
+ * over shares of the table's blocks (WHERE ctid in [a, b); the last share
+ * is open-ended so rows in blocks added since the size was read are not
+ * missed). One is the default because a plain sequential scan is the
+ * cheapest for the server: in bench/pg_mirror.py's 10M-row copy on 2 cores
+ * (perf) PostgreSQL spent 6.1-7.8 s of CPU in one scan against 8.4 s in
+ * four scans of block ranges, which go through shared buffers without the
+ * sequential scan's small ring, and the whole copy took 11 s instead of 14.
+ *
+ * Each worker is two threads joined by a copypipe: the connection thread
+ * reads COPY data and cuts it into chunks of whole tuples (or lines); the
+ * decoder thread turns them into rows, COPY_BATCH_ROWS to a batch, and
+ * hands the batches to the table, so the server keeps sending while the
+ * decoder waits for the table. The table commits whenever
+ * COPY_COMMIT_BYTES have built up (snapshots marked floe.phase=copying,
+ * without floe.lsn), and once more at the end with floe.lsn = C; the
+ * batches a commit is done with come back to the decoder to be filled
+ * again (table_source_keep_spares). Then the table streams: transactions
+ * committing from C on apply to it.
  * A copy interrupted by a crash starts over (the table is truncated first).
  *
  * Format. The copy reads binary COPY (pgbinary.h: the server's send
@@ -33,6 +45,7 @@
 #include <sys/random.h>
 
 #include "base/log.h"
+#include "source/pg/copypipe.h"
 #include "source/pg/pgbinary.h"
 #include "source/pg/pgsql.h"
 #include "source/pg/pgtype.h"
@@ -40,6 +53,15 @@
 #include "source/pg/source_internal.h"
 
 #define COPY_BATCH_ROWS 16384
+/* The table commits once this much is applied and not committed; the
+ * batches it is done with then are kept for the copy to fill again, up to
+ * twice that (their capacity exceeds what they hold). */
+#define COPY_COMMIT_BYTES ((size_t)256 << 20)
+/* A chunk the connection thread hands to the decoder is cut once it holds
+ * this much; COPY_PIPE_DEPTH chunks (~8 MiB) let the server run ahead while
+ * the decoder waits for the table. */
+#define COPY_CHUNK_BYTES ((size_t)256 << 10)
+#define COPY_PIPE_DEPTH  32
 
 typedef struct copy_job {
 	pg_source *s;
@@ -50,8 +72,9 @@ typedef struct copy_job {
 	int binary;                      /* COPY ... (FORMAT binary) */
 	int64_t first_block, end_block;  /* end_block < 0: to the end */
 	pthread_mutex_t *commit_mu;
-	int rc;
-	char err[ERR_LEN];
+	copypipe *pipe; /* connection thread -> decoder thread */
+	int rc, decode_rc;
+	char err[ERR_LEN], decode_err[ERR_LEN];
 } copy_job;
 
 /* Undoes COPY's escapes of one field in place; returns its new length. */
@@ -160,9 +183,9 @@ static int submit(copy_job *j, batch **b, char *err)
 		return rc;
 	atomic_fetch_add(&t->copy_rows, (int_fast64_t)n);
 	/* Commit when a few files' worth built up (one committer at a time). */
-	if (table_bytes_pending(t->t) > ((size_t)256 << 20)) {
+	if (table_bytes_pending(t->t) > COPY_COMMIT_BYTES) {
 		pthread_mutex_lock(j->commit_mu);
-		if (table_bytes_pending(t->t) > ((size_t)256 << 20))
+		if (table_bytes_pending(t->t) > COPY_COMMIT_BYTES)
 			rc = table_source_commit(t->t, -1, "copying", err);
 		pthread_mutex_unlock(j->commit_mu);
 	}
@@ -196,12 +219,17 @@ void pgcopy_cancel(pgm_table *t)
 	}
 }
 
-/* An empty batch for the copy, with room for COPY_BATCH_ROWS rows made up
- * front (the fixed-width parts do not grow row by row). */
-static int new_batch(const floe_schema *schema, batch **out, char *err)
+/* An empty batch for the copy: one the table kept from an earlier commit
+ * (table_source_keep_spares: its memory is already touched), else a new
+ * one with room for COPY_BATCH_ROWS rows made up front. */
+static int new_batch(pgm_table *t, const floe_schema *schema, batch **out, char *err)
 {
-	batch *b = calloc(1, sizeof *b);
-	if (!b || batch_init(b, schema)) {
+	batch *b = table_source_spare(t->t);
+	if (b) {
+		*out = b;
+		return 0;
+	}
+	if (!(b = calloc(1, sizeof *b)) || batch_init(b, schema)) {
 		free(b);
 		return errf(err, FLOE_ENOMEM, "out of memory");
 	}
@@ -243,74 +271,186 @@ out:
 	return rc;
 }
 
-static void *copy_worker(void *arg)
+/* The whole lines of p[0..n) (text format, each ending in a newline) as
+ * rows of b, until b has row_limit rows; *used = the bytes taken. The lines
+ * are unescaped in place. */
+static int add_lines(const copy_job *j, const floe_schema *schema, batch *b, char *p, size_t n,
+                     size_t row_limit, size_t *used, char *err)
+{
+	size_t off = 0;
+	int rc = 0;
+	while (off < n && b->nrows < row_limit) {
+		char *nl = memchr(p + off, '\n', n - off);
+		size_t len = nl ? (size_t)(nl - (p + off)) : n - off;
+		if ((rc = add_line(j->t, schema, j->types, b, p + off, len, err)))
+			break;
+		off += len + 1;
+	}
+	*used = off < n ? off : n;
+	return rc;
+}
+
+/* Rows from a chunk's bytes p[0..n) into b, up to COPY_BATCH_ROWS;
+ * *used = the bytes taken. */
+static int decode_some(const copy_job *j, const pgbin_reader *rd, const floe_schema *schema,
+                       batch *b, uint8_t *p, size_t n, size_t *used, char *err)
+{
+	if (j->binary)
+		return pgbin_decode_tuples(rd, b, p, n, COPY_BATCH_ROWS, used, err);
+	return add_lines(j, schema, b, (char *)p, n, COPY_BATCH_ROWS, used, err);
+}
+
+/* The decoder thread of a worker: chunks from the pipe become batch rows,
+ * submitted to the table every COPY_BATCH_ROWS rows (exactly, so a kept
+ * batch never has to grow). On failure it stops the pipe, so the
+ * connection thread ends too. */
+static void *decode_main(void *arg)
 {
 	copy_job *j = arg;
-	pgm_table *t = j->t;
-	PGconn *c = NULL;
-	PGresult *r = NULL;
+	const floe_schema *schema = table_schema(j->t->t);
+	pgbin_reader rd; /* lends schema, types and name to pgbin_decode_tuples */
 	batch *b = NULL;
-	char *line = NULL;
-	const floe_schema *schema = table_schema(t->t);
+	buf *chunk;
+	int rc = 0, stopped = 0;
+	pgbin_reader_init(&rd, schema, j->types, j->t->src_table);
+	while (rc == 0 && (chunk = copypipe_take(j->pipe, &stopped))) {
+		for (size_t off = 0, used; rc == 0 && off < chunk->len; off += used) {
+			used = 0;
+			if ((b || (rc = new_batch(j->t, schema, &b, j->decode_err)) == 0) &&
+			    (rc = decode_some(j, &rd, schema, b, chunk->data + off,
+			                      chunk->len - off, &used, j->decode_err)) == 0 &&
+			    b->nrows >= COPY_BATCH_ROWS)
+				rc = submit(j, &b, j->decode_err);
+		}
+		copypipe_give_back(j->pipe, chunk);
+	}
+	if (rc == 0 && stopped)
+		rc = errf(j->decode_err, FLOE_EIO, "stopped");
+	if (rc == 0 && b && b->nrows)
+		rc = submit(j, &b, j->decode_err);
+	if (rc)
+		copypipe_stop(j->pipe);
+	if (b) {
+		batch_clear(b);
+		free(b);
+	}
+	pgbin_reader_clear(&rd);
+	j->decode_rc = rc;
+	return NULL;
+}
+
+/* One COPY message into the chunk being filled: a binary stream's complete
+ * tuples (framed by rd), or a text line with its newline. */
+static int add_message(copy_job *j, pgbin_reader *rd, buf *chunk, const char *msg, size_t n,
+                       char *err)
+{
+	if (j->binary)
+		return pgbin_reader_frame(rd, chunk, (const uint8_t *)msg, n, err);
+	if (n && msg[n - 1] == '\n')
+		n--;
+	buf_append(chunk, msg, n);
+	buf_put_u8(chunk, '\n');
+	return buf_ok(chunk) ? 0 : errf(err, FLOE_ENOMEM, "out of memory");
+}
+
+/* The connection thread of a worker: runs the COPY and feeds the pipe,
+ * whole tuples (or lines) per chunk, to its decoder thread. */
+static int read_copy(copy_job *j, PGconn *c, char *err)
+{
+	pgm_table *t = j->t;
 	pgbin_reader rd;
+	buf *chunk = NULL;
+	char *msg = NULL;
+	PGresult *r = NULL;
 	int rc;
-	pgbin_reader_init(&rd, schema, j->types, t->src_table);
-	if ((rc = pgsql_connect(j->s->uri, &c, j->err)))
-		goto out;
-	track_conn(j->s, t, c, NULL);
-	if ((rc = start_copy(j, c, j->err)))
+	pgbin_reader_init(&rd, table_schema(t->t), j->types, t->src_table);
+	if ((rc = start_copy(j, c, err)))
 		goto out;
 	for (;;) {
-		if (!b && (rc = new_batch(schema, &b, j->err)))
+		if (!chunk && !(chunk = copypipe_get_empty(j->pipe))) {
+			rc = errf(err, FLOE_EIO, "stopped"); /* the decoder failed */
 			goto out;
-		int n = PQgetCopyData(c, &line, 0);
+		}
+		int n = PQgetCopyData(c, &msg, 0);
 		if (n == -1)
 			break;
 		if (n < 0) {
-			rc = pgsql_fail(c, NULL, "COPY", j->err);
+			rc = pgsql_fail(c, NULL, "COPY", err);
 			goto out;
 		}
-		size_t len = (size_t)n;
-		if (j->binary) {
-			rc = pgbin_reader_feed(&rd, b, (const uint8_t *)line, len, j->err);
-		} else {
-			if (len && line[len - 1] == '\n')
-				len--;
-			rc = add_line(t, schema, j->types, b, line, len, j->err);
-		}
-		PQfreemem(line);
-		line = NULL;
+		rc = add_message(j, &rd, chunk, msg, (size_t)n, err);
+		PQfreemem(msg);
+		msg = NULL;
 		if (rc)
 			goto out;
-		if (b->nrows >= COPY_BATCH_ROWS && (rc = submit(j, &b, j->err)))
-			goto out;
+		if (chunk->len < COPY_CHUNK_BYTES)
+			continue;
+		copypipe_put(j->pipe, chunk);
+		chunk = NULL;
 		pthread_mutex_lock(&j->s->mu);
 		int stop = j->s->stop || t->phase == PGM_STOPPED;
 		pthread_mutex_unlock(&j->s->mu);
 		if (stop) {
-			rc = errf(j->err, FLOE_EIO, "stopped");
+			rc = errf(err, FLOE_EIO, "stopped");
 			goto out;
 		}
 	}
 	r = PQgetResult(c);
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		rc = pgsql_fail(c, r, "COPY", j->err);
+		rc = pgsql_fail(c, r, "COPY", err);
 		goto out;
 	}
-	if (j->binary && (rc = pgbin_reader_finish(&rd, j->err)))
+	if (j->binary && (rc = pgbin_reader_finish(&rd, err)))
 		goto out;
-	if (b && b->nrows && (rc = submit(j, &b, j->err)))
-		goto out;
+	copypipe_put(j->pipe, chunk);
+	chunk = NULL;
 out:
-	if (b) {
-		batch_clear(b);
-		free(b);
+	if (chunk) { /* every chunk goes back to the pipe; a failed copy's empty */
+		buf_reset(chunk);
+		copypipe_put(j->pipe, chunk);
 	}
-	PQfreemem(line);
+	PQfreemem(msg);
 	PQclear(r);
 	pgbin_reader_clear(&rd);
+	return rc;
+}
+
+/* A worker: one connection (this thread) and its decoder thread. */
+static void *copy_worker(void *arg)
+{
+	copy_job *j = arg;
+	PGconn *c = NULL;
+	pthread_t decoder;
+	int rc, started = 0;
+	if ((rc = copypipe_new(COPY_PIPE_DEPTH, &j->pipe))) {
+		rc = errf(j->err, rc, "out of memory");
+		goto out;
+	}
+	if (pthread_create(&decoder, NULL, decode_main, j) != 0) {
+		rc = errf(j->err, FLOE_ENOMEM, "cannot start a copy thread");
+		goto out;
+	}
+	started = 1;
+	if ((rc = pgsql_connect(j->s->uri, &c, j->err)))
+		goto out;
+	track_conn(j->s, j->t, c, NULL);
+	rc = read_copy(j, c, j->err);
+out:
+	if (started) {
+		if (rc)
+			copypipe_stop(j->pipe);
+		else
+			copypipe_close(j->pipe);
+		pthread_join(decoder, NULL);
+		/* The decoder's failure is the cause when both failed (it stops
+		 * the pipe, and then the connection thread stops too). */
+		if (j->decode_rc)
+			rc = errf(j->err, j->decode_rc, "%s", j->decode_err);
+	}
+	copypipe_free(j->pipe);
+	j->pipe = NULL;
 	if (c) {
-		track_conn(j->s, t, NULL, c);
+		track_conn(j->s, j->t, NULL, c);
 		PQfinish(c);
 	}
 	j->rc = rc;
@@ -376,7 +516,7 @@ static int run_copy(pg_source *s, pgm_table *t, char *err)
 	pthread_t *threads = NULL;
 	const pgtype_desc **types = NULL;
 	pthread_mutex_t commit_mu = PTHREAD_MUTEX_INITIALIZER;
-	int rc, nworkers = t->copy_workers > 0 ? t->copy_workers : 4, started = 0;
+	int rc, nworkers = t->copy_workers > 0 ? t->copy_workers : 1, started = 0;
 	submit_result res;
 	int taken;
 	uint64_t rnd = 0;
@@ -416,6 +556,7 @@ static int run_copy(pg_source *s, pgm_table *t, char *err)
 		goto out;
 	pgcat_table_free(&now);
 	const floe_schema *schema = table_schema(t->t);
+	table_source_keep_spares(t->t, 2 * COPY_COMMIT_BYTES);
 	if ((rc = select_list(sql, schema, &cols, err)))
 		goto out;
 	if (!(types = calloc((size_t)schema->ncols + 1, sizeof *types))) {
@@ -475,6 +616,7 @@ static int run_copy(pg_source *s, pgm_table *t, char *err)
 	         binary ? "binary" : "text", lsn);
 	rc = pgsrc_save_state(s, err);
 out:
+	table_source_keep_spares(t->t, 0);
 	free(jobs);
 	free(threads);
 	free(types);

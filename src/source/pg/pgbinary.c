@@ -730,8 +730,12 @@ static int add_tuple(const pgbin_reader *r, batch *b, const uint8_t *p, char *er
 	return batch_check(b) ? errf(err, FLOE_ENOMEM, "out of memory") : 0;
 }
 
-/* Decodes what is complete in p[0..n); *used = the bytes it took. */
-static int consume(pgbin_reader *r, batch *b, const uint8_t *p, size_t n, size_t *used, char *err)
+/* Walks the stream in p[0..n): the header, then each complete tuple, which
+ * becomes a row of b or, with out not NULL, is appended to out as it is;
+ * the trailer ends it. *used = the bytes taken (an incomplete header or
+ * tuple at the end is left). */
+static int consume(pgbin_reader *r, batch *b, buf *out, const uint8_t *p, size_t n, size_t *used,
+                   char *err)
 {
 	size_t off = 0, len;
 	int rc = 0, trailer;
@@ -752,32 +756,70 @@ static int consume(pgbin_reader *r, batch *b, const uint8_t *p, size_t n, size_t
 			break;
 		if (trailer)
 			r->state = 2;
+		else if (out)
+			buf_append(out, p + off, len);
 		else if ((rc = add_tuple(r, b, p + off, err)))
 			break;
 		off += len;
 	}
 	*used = off;
+	if (rc == 0 && out && !buf_ok(out))
+		rc = errf(err, FLOE_ENOMEM, "out of memory");
 	return rc;
 }
 
-int pgbin_reader_feed(pgbin_reader *r, batch *b, const uint8_t *p, size_t n, char *err)
+/* consume over what the reader carries from earlier chunks and p[0..n);
+ * what is left incomplete is carried to the next call. */
+static int feed(pgbin_reader *r, batch *b, buf *out, const uint8_t *p, size_t n, char *err)
 {
 	size_t used;
 	int rc;
-	if (r->carry.len == 0) { /* the usual case: whole tuples, decoded in place */
-		if ((rc = consume(r, b, p, n, &used, err)))
+	if (r->carry.len == 0) { /* the usual case: whole tuples, taken in place */
+		if ((rc = consume(r, b, out, p, n, &used, err)))
 			return rc;
 		buf_append(&r->carry, p + used, n - used);
 	} else {
 		buf_append(&r->carry, p, n);
 		if (!buf_ok(&r->carry))
 			return errf(err, FLOE_ENOMEM, "out of memory");
-		if ((rc = consume(r, b, r->carry.data, r->carry.len, &used, err)))
+		if ((rc = consume(r, b, out, r->carry.data, r->carry.len, &used, err)))
 			return rc;
 		memmove(r->carry.data, r->carry.data + used, r->carry.len - used);
 		r->carry.len -= used;
 	}
 	return buf_ok(&r->carry) ? 0 : errf(err, FLOE_ENOMEM, "out of memory");
+}
+
+int pgbin_reader_feed(pgbin_reader *r, batch *b, const uint8_t *p, size_t n, char *err)
+{
+	return feed(r, b, NULL, p, n, err);
+}
+
+int pgbin_reader_frame(pgbin_reader *r, buf *out, const uint8_t *p, size_t n, char *err)
+{
+	return feed(r, NULL, out, p, n, err);
+}
+
+int pgbin_decode_tuples(const pgbin_reader *r, batch *b, const uint8_t *p, size_t n,
+                        size_t row_limit, size_t *used, char *err)
+{
+	size_t off = 0, len;
+	int rc = 0, trailer;
+	while (off < n && b->nrows < row_limit) {
+		if ((rc = tuple_extent(r, p + off, n - off, &len, &trailer, err)))
+			break;
+		if (!len || trailer) {
+			rc = errf(err, FLOE_ECORRUPT,
+			          "%s: binary COPY tuples cut off or mixed with the trailer",
+			          r->what);
+			break;
+		}
+		if ((rc = add_tuple(r, b, p + off, err)))
+			break;
+		off += len;
+	}
+	*used = off;
+	return rc;
 }
 
 int pgbin_reader_finish(const pgbin_reader *r, char *err)

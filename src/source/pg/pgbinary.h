@@ -69,6 +69,19 @@ void pgbin_reader_init(pgbin_reader *r, const floe_schema *schema, const pgtype_
  * FLOE_EINVAL for a value the column cannot take; FLOE_ENOMEM. Rows
  * committed before the failure stay in b. */
 int pgbin_reader_feed(pgbin_reader *r, batch *b, const uint8_t *p, size_t n, char *err);
+/* The framing half of pgbin_reader_feed, for a reader thread that hands
+ * the decoding to others: the complete tuples of p[0..n) (header and
+ * trailer taken off) are appended to out as they are, whole tuples only;
+ * the same errors for the stream's structure and field lengths. */
+int pgbin_reader_frame(pgbin_reader *r, buf *out, const uint8_t *p, size_t n, char *err);
+/* The decoding half: p[0..n) holds whole tuples (from pgbin_reader_frame),
+ * each becomes a row of b as pgbin_reader_feed would make it, until b has
+ * row_limit rows; *used = the bytes decoded (the rest is for the next
+ * batch). r only lends its schema, types and name (any reader initialised
+ * like the framing one; its state is not used). FLOE_ECORRUPT when p does
+ * not end on a tuple boundary. */
+int pgbin_decode_tuples(const pgbin_reader *r, batch *b, const uint8_t *p, size_t n,
+                        size_t row_limit, size_t *used, char *err);
 /* The stream ended: 0 when the trailer was its last bytes, else
  * FLOE_ECORRUPT (truncated). */
 int pgbin_reader_finish(const pgbin_reader *r, char *err);
