@@ -25,8 +25,8 @@ same run, on a private PostgreSQL 15 cluster (tests/integration/pgcluster.py).
 The streaming peers run with the options floe uses: proto_version 2,
 streaming on.
 Environment: STREAM_ROWS (default 1000000), LAG_SECONDS (10), COPY_ROWS,
-LARGE_ROWS; PG_BENCH picks parts (default stream,lag,copy,large; stream
-runs whenever lag or copy does).
+LARGE_ROWS; PG_BENCH picks parts (default stream,lag,copy,large), e.g.
+PG_BENCH=copy runs the copy benchmark alone.
 """
 import json
 import os
@@ -259,7 +259,7 @@ def main():
     with PgCluster(extra_conf=["max_wal_size=4GB", "shared_buffers=512MB",
                                "synchronous_commit=off"]) as pg:
         if PARTS & {"stream", "lag", "copy"}:
-            f = bench_streaming(pg)
+            f = bench_streaming(pg) if "stream" in PARTS else Floe().start()
             try:
                 if "lag" in PARTS:
                     bench_lag(f, pg)
