@@ -91,11 +91,19 @@
  *      dictionary's PLAIN bytes (dict_vals) never exceed opts.dict_max_bytes.
  *   5. pq_stats hold exact values; only pq_bounds_of() turns them into the
  *      (possibly truncated) values written to the file.
+ *   6. A column's pages are encoded in the work area c->wk (scratch, zstd
+ *      context, delta buffer). With opts.threads 2 each of the two threads
+ *      writing columns has its own (work[0] the caller's, work[1] the
+ *      helper's) and a column is written by one thread at a time, so two
+ *      columns' pages are encoded at once; a column's bytes depend only on
+ *      its own state, never on the thread. The sink, the row-group flush
+ *      and the footer run on the caller's thread, between jobs.
  * One writer per thread; errors are negative FLOE_* codes with a message.
  */
 #include "format/parquet.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -181,8 +189,19 @@ typedef struct pq_rg_meta {
 	int64_t compressed;
 } pq_rg_meta;
 
+/* What encoding a column's pages borrows: one per thread that writes
+ * columns (invariant 6), so two columns can be encoded at once. */
+typedef struct pq_work {
+	ZSTD_CCtx *zctx;
+	buf scratch;  /* uncompressed page body */
+	buf zbuf;     /* compressed page body */
+	int64_t *tmp; /* delta encoder input, tmp_cap */
+	size_t tmp_cap;
+} pq_work;
+
 typedef struct pq_col {
 	pq_column_spec spec; /* name owned */
+	pq_work *wk;         /* the work area of the thread writing the column now */
 	size_t width;        /* input slot bytes; 0 for BYTE_ARRAY */
 	int signed_flba;     /* decimal FLBA: first byte compares signed */
 	int other_enc;       /* encoding of non-dictionary data pages */
@@ -247,11 +266,8 @@ struct pq_writer {
 	char *created_by;
 	size_t fixed_row_bytes; /* PLAIN bytes per row of the fixed-width columns */
 
-	ZSTD_CCtx *zctx;
-	buf scratch;  /* uncompressed page body */
-	buf zbuf;     /* compressed page body */
-	int64_t *tmp; /* delta encoder input, tmp_cap */
-	size_t tmp_cap;
+	pq_work work[2];          /* [0] the caller's, [1] the helper's */
+	struct pq_helper *helper; /* opts.threads == 2 and more than one column */
 
 	int64_t rg_rows;
 	int64_t num_rows;
@@ -901,13 +917,13 @@ static void pq_delta_encode(buf *out, const int64_t *v, size_t n, int is32)
 
 /* ---- compression and pages --------------------------------------------- */
 
-static int pq_compress(pq_writer *w, const uint8_t *src, size_t n, const uint8_t **out,
-                       size_t *outlen, char *err)
+static int pq_compress(const pq_writer *w, pq_work *wk, const uint8_t *src, size_t n,
+                       const uint8_t **out, size_t *outlen, char *err)
 {
 	static const uint8_t empty[1];
 	if (!src)
 		src = empty;
-	buf_reset(&w->zbuf);
+	buf_reset(&wk->zbuf);
 	switch (w->opts.codec) {
 	case PQ_CODEC_UNCOMPRESSED:
 		*out = src;
@@ -915,28 +931,42 @@ static int pq_compress(pq_writer *w, const uint8_t *src, size_t n, const uint8_t
 		return 0;
 	case PQ_CODEC_ZSTD: {
 		size_t cap = ZSTD_compressBound(n);
-		if (buf_reserve(&w->zbuf, cap))
+		if (buf_reserve(&wk->zbuf, cap))
 			return errf(err, FLOE_ENOMEM, "parquet: out of memory compressing a page");
-		size_t r = ZSTD_compress2(w->zctx, w->zbuf.data, cap, src, n);
+		size_t r = ZSTD_compress2(wk->zctx, wk->zbuf.data, cap, src, n);
 		if (ZSTD_isError(r))
 			return errf(err, FLOE_EIO, "parquet: zstd: %s", ZSTD_getErrorName(r));
-		*out = w->zbuf.data;
+		*out = wk->zbuf.data;
 		*outlen = r;
 		return 0;
 	}
 	case PQ_CODEC_SNAPPY: {
 		size_t cap = snappy_max_compressed_length(n);
-		if (buf_reserve(&w->zbuf, cap))
+		if (buf_reserve(&wk->zbuf, cap))
 			return errf(err, FLOE_ENOMEM, "parquet: out of memory compressing a page");
 		size_t len = cap;
-		if (snappy_compress((const char *)src, n, (char *)w->zbuf.data, &len) != SNAPPY_OK)
+		if (snappy_compress((const char *)src, n, (char *)wk->zbuf.data, &len) != SNAPPY_OK)
 			return errf(err, FLOE_EIO, "parquet: snappy failed on a %zu-byte page", n);
-		*out = w->zbuf.data;
+		*out = wk->zbuf.data;
 		*outlen = len;
 		return 0;
 	}
 	}
 	return errf(err, FLOE_EINVAL, "parquet: unknown codec %d", (int)w->opts.codec);
+}
+
+/* The work area's delta scratch with room for n values, or NULL. */
+static int64_t *pq_work_tmp(pq_work *wk, size_t n)
+{
+	if (n > wk->tmp_cap) {
+		size_t cap = n < PQ_PAGE_MAX_ROWS ? PQ_PAGE_MAX_ROWS : n;
+		int64_t *tmp = realloc(wk->tmp, cap * sizeof(*tmp));
+		if (!tmp)
+			return NULL;
+		wk->tmp = tmp;
+		wk->tmp_cap = cap;
+	}
+	return wk->tmp;
 }
 
 /* Compresses body and appends header + body to dst. For a data page, b is
@@ -946,7 +976,7 @@ static int pq_page_emit(pq_writer *w, pq_col *c, buf *dst, const uint8_t *body, 
 {
 	const uint8_t *z = NULL;
 	size_t zn = 0;
-	int rc = pq_compress(w, body, n, &z, &zn, err);
+	int rc = pq_compress(w, c->wk, body, n, &z, &zn, err);
 	if (rc)
 		return rc;
 	if (n > (size_t)INT32_MAX || zn > (size_t)INT32_MAX)
@@ -1338,7 +1368,7 @@ static int pq_page_flush(pq_writer *w, pq_col *c, char *err)
 		if (c->dict_vals.len + enc >= c->page_raw && (rc = pq_dict_abandon(c, err)))
 			return rc;
 	}
-	buf *body = &w->scratch;
+	buf *body = &c->wk->scratch;
 	buf_reset(body);
 	if (c->spec.list)
 		pq_put_levels(body, c->reps, c->page_levels, 1);
@@ -1354,30 +1384,36 @@ static int pq_page_flush(pq_writer *w, pq_col *c, char *err)
 		pq_rle_encode(body, c->idx, 1, c->idx_n, bw);
 	} else if (c->other_enc == PQ_ENC_DELTA_BINARY_PACKED) {
 		enc = c->other_enc;
+		int64_t *tmp = pq_work_tmp(c->wk, nvals);
+		if (!tmp)
+			return errf(err, FLOE_ENOMEM, "parquet: out of memory encoding a page");
 		int is32 = c->spec.physical == PQ_INT32;
 		for (size_t i = 0; i < nvals; i++) {
 			if (is32) {
 				int32_t x;
 				memcpy(&x, c->vals.data + 4 * i, 4);
-				w->tmp[i] = x;
+				tmp[i] = x;
 			} else {
-				memcpy(&w->tmp[i], c->vals.data + 8 * i, 8);
+				memcpy(&tmp[i], c->vals.data + 8 * i, 8);
 			}
 		}
-		pq_delta_encode(body, w->tmp, nvals, is32);
+		pq_delta_encode(body, tmp, nvals, is32);
 	} else if (c->other_enc == PQ_ENC_DELTA_LENGTH_BYTE_ARRAY) {
 		enc = c->other_enc;
+		int64_t *tmp = pq_work_tmp(c->wk, nvals);
+		if (!tmp)
+			return errf(err, FLOE_ENOMEM, "parquet: out of memory encoding a page");
 		size_t pos = 0;
 		for (size_t i = 0; i < nvals; i++) {
-			w->tmp[i] = get_le32(c->vals.data + pos);
-			pos += 4 + (size_t)w->tmp[i];
+			tmp[i] = get_le32(c->vals.data + pos);
+			pos += 4 + (size_t)tmp[i];
 		}
-		pq_delta_encode(body, w->tmp, nvals, 1);
+		pq_delta_encode(body, tmp, nvals, 1);
 		if (buf_reserve(body, c->vals.len - 4 * nvals) == 0) {
 			pos = 0;
 			for (size_t i = 0; i < nvals; i++) {
-				buf_append(body, c->vals.data + pos + 4, (size_t)w->tmp[i]);
-				pos += 4 + (size_t)w->tmp[i];
+				buf_append(body, c->vals.data + pos + 4, (size_t)tmp[i]);
+				pos += 4 + (size_t)tmp[i];
 			}
 		}
 	} else {
@@ -1540,8 +1576,9 @@ static size_t pq_list_room(const pq_writer *w, const pq_col *c, const pq_column_
 }
 
 /* Makes room for `need` level entries in c's page buffers (levels and
- * dictionary indices) and the delta encoder's input. */
-static int pq_page_grow(pq_writer *w, pq_col *c, size_t need, char *err)
+ * dictionary indices; the delta encoder's input grows where it is used,
+ * pq_work_tmp). */
+static int pq_page_grow(pq_col *c, size_t need, char *err)
 {
 	if (need <= c->lv_cap)
 		return 0;
@@ -1559,14 +1596,6 @@ static int pq_page_grow(pq_writer *w, pq_col *c, size_t need, char *err)
 		return errf(err, FLOE_ENOMEM, "parquet: out of memory for a page of %zu values",
 		            need);
 	c->lv_cap = cap;
-	if (w->tmp && cap > w->tmp_cap) {
-		int64_t *tmp = realloc(w->tmp, cap * sizeof(*tmp));
-		if (!tmp)
-			return errf(err, FLOE_ENOMEM,
-			            "parquet: out of memory for a page of %zu values", need);
-		w->tmp = tmp;
-		w->tmp_cap = cap;
-	}
 	return 0;
 }
 
@@ -1615,7 +1644,7 @@ static int pq_list_write(pq_writer *w, pq_col *c, const pq_column_data *d, size_
 				return rc;
 			continue;
 		}
-		if ((rc = pq_page_grow(w, c, c->page_levels + levels, err)))
+		if ((rc = pq_page_grow(c, c->page_levels + levels, err)))
 			return rc;
 		size_t e0 = (size_t)lo[r], ne = (size_t)(lo[r + n] - lo[r]), done = 0, rows = n;
 		if (ne && (rc = pq_put_values(w, c, &ev, e0, ne, &done, err)))
@@ -2137,6 +2166,7 @@ void pq_options_default(pq_options *opts)
 	opts->dict_max_bytes = (size_t)1 << 20;
 	opts->created_by = "floe";
 	opts->delta_encodings = 0;
+	opts->threads = 1;
 }
 
 /* Largest decimal precision an n-byte two's complement integer holds:
@@ -2221,6 +2251,8 @@ static int pq_check_options(const pq_options *o, char *err)
 	if (o->page_bytes > PQ_PAGE_BYTES_MAX)
 		return errf(err, FLOE_EINVAL, "parquet: page_bytes %zu is above %zu", o->page_bytes,
 		            PQ_PAGE_BYTES_MAX);
+	if (o->threads < 0 || o->threads > 2)
+		return errf(err, FLOE_EINVAL, "parquet: threads %d is not 1 or 2", o->threads);
 	if (o->dict_max_bytes > UINT32_MAX / 2)
 		return errf(err, FLOE_EINVAL, "parquet: dict_max_bytes %zu is too large",
 		            o->dict_max_bytes);
@@ -2247,6 +2279,157 @@ static void pq_col_release(pq_col *c)
 	free(c->pi);
 }
 
+/* ---- two threads writing columns (invariant 6) ------------------------ */
+
+/* The helper thread of a writer with opts.threads == 2: it writes the
+ * columns marked `mine` of each job while the caller writes the others. */
+typedef struct pq_helper {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv; /* a job or quit for the helper; the job done for the caller */
+	int job, quit;
+	const pq_column_data *data;
+	size_t r, end;
+	uint8_t *mine; /* per column: 1 = the helper writes it */
+	int rc;
+	char err[ERR_LEN];
+} pq_helper;
+
+/* Rows [r, end) of column c. */
+static int pq_write_column(pq_writer *w, pq_col *c, const pq_column_data *d, size_t r, size_t end,
+                           char *err)
+{
+	return (c->spec.list ? pq_list_write : pq_col_write)(w, c, d, r, end, err);
+}
+
+static void *pq_helper_main(void *arg)
+{
+	pq_writer *w = arg;
+	pq_helper *h = w->helper;
+	pthread_mutex_lock(&h->mu);
+	for (;;) {
+		while (!h->job && !h->quit)
+			pthread_cond_wait(&h->cv, &h->mu);
+		if (h->quit)
+			break;
+		pthread_mutex_unlock(&h->mu);
+		int rc = 0;
+		for (int i = 0; i < w->ncols && rc == 0; i++)
+			if (h->mine[i])
+				rc = pq_write_column(w, &w->cols[i], &h->data[i], h->r, h->end,
+				                     h->err);
+		pthread_mutex_lock(&h->mu);
+		h->rc = rc;
+		h->job = 0;
+		pthread_cond_broadcast(&h->cv);
+	}
+	pthread_mutex_unlock(&h->mu);
+	return NULL;
+}
+
+static int pq_helper_start(pq_writer *w, char *err)
+{
+	pq_helper *h = calloc(1, sizeof(*h));
+	if (!h || !(h->mine = calloc((size_t)w->ncols, 1))) {
+		free(h);
+		return errf(err, FLOE_ENOMEM, "parquet: out of memory opening a writer");
+	}
+	pthread_mutex_init(&h->mu, NULL);
+	pthread_cond_init(&h->cv, NULL);
+	w->helper = h;
+	if (pthread_create(&h->thread, NULL, pq_helper_main, w) != 0) {
+		w->helper = NULL;
+		pthread_mutex_destroy(&h->mu);
+		pthread_cond_destroy(&h->cv);
+		free(h->mine);
+		free(h);
+		return errf(err, FLOE_ENOMEM, "parquet: cannot start a writer thread");
+	}
+	return 0;
+}
+
+static void pq_helper_stop(pq_writer *w)
+{
+	pq_helper *h = w->helper;
+	if (!h)
+		return;
+	pthread_mutex_lock(&h->mu);
+	h->quit = 1;
+	pthread_cond_broadcast(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+	pthread_join(h->thread, NULL);
+	pthread_mutex_destroy(&h->mu);
+	pthread_cond_destroy(&h->cv);
+	free(h->mine);
+	free(h);
+	w->helper = NULL;
+}
+
+/* About how much work rows [r, end) of column c are: their PLAIN bytes. */
+static size_t pq_col_weight(const pq_col *c, const pq_column_data *d, size_t r, size_t end)
+{
+	size_t n = end - r;
+	if (c->spec.list)
+		n = (size_t)(d->list_offsets[end] - d->list_offsets[r]);
+	if (c->spec.physical == PQ_BYTE_ARRAY) {
+		size_t e0 = c->spec.list ? (size_t)d->list_offsets[r] : r;
+		return (size_t)(d->offsets[e0 + n] - d->offsets[e0]) + 4 * n;
+	}
+	return n * (c->width ? c->width : 1);
+}
+
+/* Rows [r, end) of every column: with a helper, the heaviest columns first,
+ * each to the thread with less work so far (the column's wk follows it);
+ * the bytes each column produces do not depend on which thread writes it. */
+static int pq_write_columns(pq_writer *w, const pq_column_data *data, size_t r, size_t end,
+                            char *err)
+{
+	pq_helper *h = w->helper;
+	int rc = 0;
+	if (!h) {
+		for (int i = 0; i < w->ncols && rc == 0; i++)
+			rc = pq_write_column(w, &w->cols[i], &data[i], r, end, err);
+		return rc;
+	}
+	size_t load[2] = {0, 0};
+	memset(h->mine, 0xff, (size_t)w->ncols); /* 0xff: not placed yet */
+	for (int placed = 0; placed < w->ncols; placed++) {
+		int best = -1;
+		size_t bw = 0;
+		for (int i = 0; i < w->ncols; i++) {
+			size_t wt = pq_col_weight(&w->cols[i], &data[i], r, end);
+			if (h->mine[i] == 0xff && (best < 0 || wt > bw)) {
+				best = i;
+				bw = wt;
+			}
+		}
+		int side = load[1] < load[0];
+		h->mine[best] = (uint8_t)side;
+		w->cols[best].wk = &w->work[side];
+		load[side] += bw;
+	}
+	pthread_mutex_lock(&h->mu);
+	h->data = data;
+	h->r = r;
+	h->end = end;
+	h->rc = 0;
+	h->job = 1;
+	pthread_cond_broadcast(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+	for (int i = 0; i < w->ncols && rc == 0; i++)
+		if (!h->mine[i])
+			rc = pq_write_column(w, &w->cols[i], &data[i], r, end, err);
+	pthread_mutex_lock(&h->mu);
+	while (h->job)
+		pthread_cond_wait(&h->cv, &h->mu);
+	pthread_mutex_unlock(&h->mu);
+	if (rc == 0 && h->rc)
+		rc = errf(err, h->rc, "%s", h->err);
+	for (int i = 0; i < w->ncols; i++) /* row group flushes run on this thread */
+		w->cols[i].wk = &w->work[0];
+	return rc;
+}
+
 void pq_writer_abort(pq_writer *w)
 {
 	if (!w)
@@ -2260,10 +2443,13 @@ void pq_writer_abort(pq_writer *w)
 	}
 	free(w->kv);
 	free(w->created_by);
-	ZSTD_freeCCtx(w->zctx);
-	buf_release(&w->scratch);
-	buf_release(&w->zbuf);
-	free(w->tmp);
+	pq_helper_stop(w);
+	for (int k = 0; k < 2; k++) {
+		ZSTD_freeCCtx(w->work[k].zctx);
+		buf_release(&w->work[k].scratch);
+		buf_release(&w->work[k].zbuf);
+		free(w->work[k].tmp);
+	}
 	free(w->rgs);
 	free(w->chunks);
 	buf_release(&w->meta_bytes);
@@ -2386,20 +2572,23 @@ int pq_writer_open(const pq_column_spec *cols, int ncols, const pq_kv *kv, int n
 		if (!w->kv[i].key || (kv[i].value && !w->kv[i].value))
 			goto oom;
 	}
-	w->tmp_cap = PQ_PAGE_MAX_ROWS;
-	if (o.delta_encodings && !(w->tmp = malloc(PQ_PAGE_MAX_ROWS * sizeof(*w->tmp))))
-		goto oom;
-	if (o.codec == PQ_CODEC_ZSTD) {
-		w->zctx = ZSTD_createCCtx();
-		if (!w->zctx)
+	int nwork = o.threads == 2 && ncols > 1 ? 2 : 1;
+	for (int k = 0; k < nwork && o.codec == PQ_CODEC_ZSTD; k++) {
+		w->work[k].zctx = ZSTD_createCCtx();
+		if (!w->work[k].zctx)
 			goto oom;
-		size_t r = ZSTD_CCtx_setParameter(w->zctx, ZSTD_c_compressionLevel, o.zstd_level);
+		size_t r =
+		    ZSTD_CCtx_setParameter(w->work[k].zctx, ZSTD_c_compressionLevel, o.zstd_level);
 		if (ZSTD_isError(r)) {
 			rc = errf(err, FLOE_EINVAL, "parquet: zstd level %d: %s", o.zstd_level,
 			          ZSTD_getErrorName(r));
 			goto fail;
 		}
 	}
+	for (int i = 0; i < ncols; i++)
+		w->cols[i].wk = &w->work[0];
+	if (nwork == 2 && (rc = pq_helper_start(w, err)))
+		goto fail;
 	if ((rc = pq_emit(w, PQ_MAGIC, 4, err)))
 		goto fail;
 	*out = w;
@@ -2505,10 +2694,8 @@ int pq_writer_write(pq_writer *w, const pq_column_data *data, size_t nrows, char
 		goto fail;
 	for (size_t r = 0; r < nrows;) {
 		size_t n = pq_slice_rows(w, data, r, nrows);
-		for (int i = 0; i < w->ncols; i++)
-			if ((rc = (w->cols[i].spec.list ? pq_list_write : pq_col_write)(
-			         w, &w->cols[i], &data[i], r, r + n, err)))
-				goto fail;
+		if ((rc = pq_write_columns(w, data, r, r + n, err)))
+			goto fail;
 		w->rg_rows += (int64_t)n;
 		r += n;
 		if (pq_rg_bytes(w) >= w->opts.row_group_bytes && (rc = pq_rowgroup_flush(w, err)))

@@ -28,8 +28,10 @@
  *      column_orders = TypeDefinedOrder for every column.
  *   5. The writer never reads back what it wrote; nothing is written to the
  *      sink after pq_writer_close (or after an error).
- * Not thread-safe: one writer per thread. Errors come back as a negative
- * FLOE_* code with a message in err (ERR_LEN bytes).
+ * Not thread-safe: one writer per thread (with opts.threads 2 the writer
+ * runs a helper thread of its own, inside pq_writer_write only). Errors
+ * come back as a negative FLOE_* code with a message in err (ERR_LEN
+ * bytes).
  */
 #ifndef FLOE_PARQUET_H
 #define FLOE_PARQUET_H
@@ -130,6 +132,9 @@ typedef struct pq_options {
 	int delta_encodings;    /* 1: DELTA_* instead of PLAIN after dictionary fallback;
 	                           default 0 (older Iceberg Java vectorized readers reject
 	                           them; see parquet.c) */
+	int threads;            /* 1 (default) or 2: a second thread encodes and compresses
+	                           about half of the columns of each pq_writer_write; the
+	                           file's bytes are the same either way */
 } pq_options;
 
 /* Fills opts with the defaults above. */

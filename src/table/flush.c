@@ -284,6 +284,9 @@ static int write_data_file(floe_table *t, const char *path, int with_row_ids, si
 	opts.zstd_level = t->cfg.zstd_level;
 	opts.row_group_bytes = t->cfg.row_group_bytes;
 	opts.created_by = "floe version 0.1";
+	/* A second thread encodes half of the columns: a commit is the one
+	 * thing the writer does alone, with the other core idle (same bytes). */
+	opts.threads = 2;
 	pq_kv kv = {"iceberg.schema", t->iceberg_schema_json};
 	if ((rc = pq_writer_open(specs, ncols, &kv, 1, &opts, fd_sink_write, &sink, &pw, err)))
 		goto fail;

@@ -853,6 +853,131 @@ static void test_codecs_roundtrip(void **state)
 		buf_release(&raw[k]);
 }
 
+/* opts.threads 2 writes the same bytes as 1: six columns of different
+ * kinds (a list, strings with nulls, a decimal FLBA, booleans), several
+ * writes and row groups, every codec, with and without delta encodings.
+ * threads outside 1..2 is refused. */
+static void test_two_threads_same_bytes(void **state)
+{
+	(void)state;
+	enum { N = 30000 };
+	pq_column_spec cols[6] = {
+	    {.name = "id", .field_id = 1, .physical = PQ_INT64, .required = 1},
+	    {.name = "s", .field_id = 2, .physical = PQ_BYTE_ARRAY, .logical = PQ_LOGICAL_STRING},
+	    {.name = "f", .field_id = 3, .physical = PQ_DOUBLE},
+	    {.name = "l", .field_id = 4, .physical = PQ_INT32, .list = 1, .element_field_id = 7},
+	    {.name = "d",
+	     .field_id = 5,
+	     .physical = PQ_FIXED_LEN_BYTE_ARRAY,
+	     .logical = PQ_LOGICAL_DECIMAL,
+	     .type_length = 16,
+	     .precision = 38,
+	     .scale = 2},
+	    {.name = "b", .field_id = 6, .physical = PQ_BOOLEAN},
+	};
+	int64_t *id = malloc(N * sizeof *id);
+	double *f = malloc(N * sizeof *f);
+	uint8_t *valid = malloc(N), *bv = malloc(N), *dec = calloc(N, 16);
+	uint64_t *soff = malloc((N + 1) * sizeof *soff), *loff = malloc((N + 1) * sizeof *loff);
+	int32_t *elems = malloc(3 * N * sizeof *elems);
+	uint8_t *evalid = malloc(3 * N);
+	buf sb = {0};
+	assert_true(id && f && valid && bv && dec && soff && loff && elems && evalid);
+	soff[0] = loff[0] = 0;
+	uint64_t ne = 0;
+	for (int i = 0; i < N; i++) {
+		id[i] = (int64_t)i * 7919 % 100003;
+		f[i] = i % 17 ? i * 0.25 : NAN;
+		valid[i] = i % 11 != 0;
+		bv[i] = (uint8_t)(i % 3 == 0);
+		dec[16 * i + 15] = (uint8_t)i;
+		dec[16 * i + 14] = (uint8_t)(i >> 8);
+		if (valid[i])
+			buf_printf(&sb, "value %d %s", i % 977, i % 5 ? "x" : "longer text");
+		soff[i + 1] = sb.len;
+		for (int k = 0; valid[i] && k < i % 4; k++, ne++) {
+			elems[ne] = i * k;
+			evalid[ne] = (i + k) % 7 != 0;
+		}
+		loff[i + 1] = ne;
+	}
+	pq_column_data data[6] = {
+	    {.values = id},
+	    {.valid = valid, .offsets = soff, .bytes = sb.data},
+	    {.valid = valid, .values = f},
+	    {.valid = valid, .list_offsets = loff, .elem_valid = evalid, .values = elems},
+	    {.valid = valid, .values = dec},
+	    {.values = bv},
+	};
+	pq_codec codecs[3] = {PQ_CODEC_UNCOMPRESSED, PQ_CODEC_ZSTD, PQ_CODEC_SNAPPY};
+	char err[ERR_LEN];
+	for (int k = 0; k < 3; k++)
+		for (int delta = 0; delta < 2; delta++) {
+			buf out[2] = {{0}};
+			for (int th = 1; th <= 2; th++) {
+				pq_options o;
+				pq_options_default(&o);
+				o.codec = codecs[k];
+				o.delta_encodings = delta;
+				o.row_group_bytes = 150000;
+				o.dict_max_bytes = 20000;
+				o.threads = th;
+				mem_sink ms = {0};
+				pq_writer *w;
+				pq_file_result res;
+				assert_int_equal(
+				    pq_writer_open(cols, 6, NULL, 0, &o, mem_write, &ms, &w, err),
+				    0);
+				/* three writes: the column data slices of rows [a, b) */
+				size_t cut[4] = {0, 7000, 7001, N};
+				for (int c = 0; c < 3; c++) {
+					pq_column_data part[6];
+					size_t a = cut[c];
+					memcpy(part, data, sizeof part);
+					part[0].values = id + a;
+					part[1].valid = valid + a;
+					part[1].offsets = soff + a;
+					part[2].valid = valid + a;
+					part[2].values = f + a;
+					part[3].valid = valid + a;
+					part[3].list_offsets = loff + a;
+					part[4].valid = valid + a;
+					part[4].values = dec + 16 * a;
+					part[5].values = bv + a;
+					int wrc = pq_writer_write(w, part, cut[c + 1] - a, err);
+					if (wrc)
+						fail_msg("write: %s", err);
+				}
+				assert_int_equal(pq_writer_close(w, &res, err), 0);
+				assert_true(res.nrow_groups > 2);
+				pq_file_result_free(&res);
+				out[th - 1] = ms.out;
+			}
+			assert_int_equal(out[0].len, out[1].len);
+			assert_memory_equal(out[0].data, out[1].data, out[0].len);
+			buf_release(&out[0]);
+			buf_release(&out[1]);
+		}
+	pq_options o;
+	pq_options_default(&o);
+	o.threads = 3;
+	mem_sink ms = {0};
+	pq_writer *w;
+	assert_int_equal(pq_writer_open(cols, 6, NULL, 0, &o, mem_write, &ms, &w, err),
+	                 FLOE_EINVAL);
+	assert_non_null(strstr(err, "threads 3"));
+	buf_release(&sb);
+	free(id);
+	free(f);
+	free(valid);
+	free(bv);
+	free(dec);
+	free(soff);
+	free(loff);
+	free(elems);
+	free(evalid);
+}
+
 static void test_row_groups_and_batches(void **state)
 {
 	(void)state;
@@ -1494,6 +1619,7 @@ int main(void)
 	    cmocka_unit_test(test_statistics_every_type),
 	    cmocka_unit_test(test_long_string_bounds),
 	    cmocka_unit_test(test_codecs_roundtrip),
+	    cmocka_unit_test(test_two_threads_same_bytes),
 	    cmocka_unit_test(test_row_groups_and_batches),
 	    cmocka_unit_test(test_page_index),
 	    cmocka_unit_test(test_bad_specs),
