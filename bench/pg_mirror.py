@@ -25,6 +25,7 @@ same run, on a private PostgreSQL 15 cluster (tests/integration/pgcluster.py).
 The streaming peers run with the options floe uses: proto_version 2,
 streaming on.
 Environment: STREAM_ROWS (default 1000000), LAG_SECONDS (10), COPY_ROWS,
+COPY_WORKERS (table_config.copy_workers; unset: floe's default),
 LARGE_ROWS; PG_BENCH picks parts (default stream,lag,copy,large), e.g.
 PG_BENCH=copy runs the copy benchmark alone.
 """
@@ -42,6 +43,7 @@ from pgcluster import PgCluster, PG_BIN  # noqa: E402
 STREAM_ROWS = int(os.environ.get("STREAM_ROWS", "1000000"))
 LAG_SECONDS = int(os.environ.get("LAG_SECONDS", "10"))
 COPY_ROWS = int(os.environ.get("COPY_ROWS", "10000000"))
+COPY_WORKERS = int(os.environ.get("COPY_WORKERS", "0"))  # 0: floe's default
 LARGE_ROWS = int(os.environ.get("LARGE_ROWS", "3000000"))
 PARTS = set(os.environ.get("PG_BENCH", "stream,lag,copy,large").split(","))
 
@@ -243,7 +245,8 @@ def bench_copy(f, pg):
     psql(pg, "COPY (SELECT * FROM big) TO '/dev/null'")
     peer_s = time.time() - t0
     t0 = time.time()
-    mirror(f, pg, "big")
+    cfg = {"copy_workers": COPY_WORKERS} if COPY_WORKERS else None
+    mirror(f, pg, "big", table_config=cfg)
     floe_s = wait_confirmed(f, "big", 0, timeout=1800)
     data, _ = live_data_and_dvs(f.table_dir("big", "bench"))
     sizes = [os.path.getsize(local_path(u)) for u in data]

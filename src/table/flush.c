@@ -697,7 +697,7 @@ static void remove_unreferenced(floe_table *t, const char *uri)
 	for (size_t i = 0; t->sidecar_dir && i < 2; i++)
 		if (keyed_sidecar_path(t, uri, suffixes[i], side, sizeof side, err) == 0)
 			unlink(side);
-	unlink(strncmp(uri, "file://", 7) == 0 ? uri + 7 : uri);
+	unlink(table_local_path(uri));
 }
 
 int table_stage_mem(floe_table *t, char *err)
@@ -710,6 +710,7 @@ int table_stage_mem(floe_table *t, char *err)
 	if (!grown)
 		return errf(err, FLOE_ENOMEM, "out of memory");
 	t->staged = grown;
+	long long started_ns = mono_ns();
 	if ((rc = write_mem_file(t, &pl, &w, &df, &have, err)) || !have)
 		goto out;
 	ice_crash_point("table_after_stage");
@@ -733,8 +734,8 @@ int table_stage_mem(floe_table *t, char *err)
 	memset(&df, 0, sizeof df);
 	t->nstaged++;
 	atomic_fetch_add(&t->bytes_written, (uint64_t)w.res.file_size);
-	log_debug("table %s: staged %" PRId64 " rows mid-transaction (%zu staged files)", t->name,
-	          w.res.num_rows, t->nstaged);
+	log_debug("table %s: staged %" PRId64 " rows mid-transaction (%zu staged files) in %lld ms",
+	          t->name, w.res.num_rows, t->nstaged, (mono_ns() - started_ns) / 1000000);
 out:
 	plan_free(&pl, rc != 0);
 	written_clear(&w);
@@ -826,8 +827,10 @@ int table_commit_mem(floe_table *t, int64_t upto_lsn, char *err)
 	ice_manifest_entry *old = NULL; /* live files a TRUNCATE removes */
 	size_t nold = 0;
 	int64_t first_row_id = ice_table_next_row_id(t->ice);
+	long long started_ns = mono_ns();
 	if ((rc = write_mem_file(t, &pl, &w, &df, &have_data, err)))
 		goto fail;
+	long long written_ns = mono_ns();
 	if (t->ix && (rc = plan_deletes(t, &pl, err)))
 		goto fail;
 	if (t->truncate_pending && (rc = plan_truncate(t, &pl, &old, &nold, err)))
@@ -890,8 +893,10 @@ int table_commit_mem(floe_table *t, int64_t upto_lsn, char *err)
 	atomic_fetch_add(&t->bytes_written, (uint64_t)w.res.file_size);
 	atomic_fetch_add(&t->commits, 1);
 	table_publish_snapshot_state(t);
-	log_debug("table %s: committed snapshot %" PRId64 " (%zu data files, %zu DVs)", t->name,
-	          snap, nadded, pl.ndeletes);
+	log_debug("table %s: committed snapshot %" PRId64 " (%zu data files, %zu DVs) in %lld ms, "
+	          "%lld ms of it writing the data file",
+	          t->name, snap, nadded, pl.ndeletes, (mono_ns() - started_ns) / 1000000,
+	          (written_ns - started_ns) / 1000000);
 	plan_free(&pl, 0);
 	ice_manifest_entries_free(old, nold);
 	written_clear(&w);

@@ -143,8 +143,7 @@ int keyed_rollback(floe_table *t, char *err)
 	return keyed_open(t, err);
 }
 
-/* The file path of a file:// URI as the manifests hold it. */
-static const char *local_path(const char *uri)
+const char *table_local_path(const char *uri)
 {
 	return strncmp(uri, "file://", 7) == 0 ? uri + 7 : uri;
 }
@@ -184,7 +183,7 @@ static int load_dv(const ice_data_file *e, dv **out, char *err)
 	uint8_t *data = NULL;
 	size_t len = 0;
 	puffin_file *pf = NULL;
-	const char *path = local_path(e->file_path);
+	const char *path = table_local_path(e->file_path);
 	int rc = fs_read_all(path, &data, &len, err);
 	if (rc == 0)
 		rc = puffin_open(data, len, &pf, err);
@@ -725,7 +724,7 @@ static int fetch_row(floe_table *t, uint64_t loc, batch *old, char *err)
 	if (id >= t->nfiles)
 		return errf(err, FLOE_ECORRUPT, "index points at a missing data file");
 	const char *uri = t->files[id].uri;
-	const char *path = local_path(uri);
+	const char *path = table_local_path(uri);
 	if (!t->fetch_reader || t->fetch_file != id) {
 		pq_reader_close(t->fetch_reader);
 		t->fetch_reader = NULL;

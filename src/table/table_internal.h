@@ -191,6 +191,8 @@ void table_drop_spares(floe_table *t);
 int evolve_apply(floe_table *t, const floe_schema *to, const batch *defaults, char *err);
 
 /* keyed.c */
+/* The file path of a file:// URI as the manifests hold it. */
+const char *table_local_path(const char *uri);
 /* Reads the identity from the table properties and, for a keyed table,
  * rebuilds the index from the live files' key lists and deletion vectors. */
 int keyed_open(floe_table *t, char *err);

@@ -540,9 +540,7 @@ class InitialCopyTest(PgMirrorBase):
         w.start()
         self.addCleanup(w.stop)
         time.sleep(0.5)
-        # Three connections over ranges of the table's blocks (the default
-        # is one): the ranges must meet without a gap or an overlap.
-        out = mirror(f, pg, "big", "public.big", table_config={"copy_workers": 3})
+        out = mirror(f, pg, "big", "public.big")
         self.assertEqual(out["identity"], "primary-key")
         samples = []
         deadline = time.time() + (600 if STRESS else 120)

@@ -3,16 +3,15 @@
  *
  * A temporary replication slot, created on its own walsender connection
  * with an exported snapshot, fixes the copy's point in time: its consistent
- * point C. Workers (table_config.copy_workers, default 1) each open an
+ * point C. Workers (table_config.copy_workers, default 4) each open an
  * ordinary connection, join that snapshot (SET TRANSACTION SNAPSHOT) and
  * run COPY (SELECT ...) TO STDOUT: one worker over the whole table, several
  * over shares of the table's blocks (WHERE ctid in [a, b); the last share
  * is open-ended so rows in blocks added since the size was read are not
- * missed). One is the default because a plain sequential scan is the
- * cheapest for the server: in bench/pg_mirror.py's 10M-row copy on 2 cores
- * (perf) PostgreSQL spent 6.1-7.8 s of CPU in one scan against 8.4 s in
- * four scans of block ranges, which go through shared buffers without the
- * sequential scan's small ring, and the whole copy took 11 s instead of 14.
+ * missed). One worker is a plain sequential scan, the cheapest for the
+ * server (it reads through a small ring of buffers, where block-range scans
+ * go through all of shared_buffers); several keep more of the server's
+ * cores busy. copy_workers 1 suits a busy server.
  *
  * Each worker is two threads joined by a copypipe: the connection thread
  * reads COPY data and cuts it into chunks of whole tuples (or lines); the

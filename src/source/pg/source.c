@@ -272,7 +272,7 @@ static int parse_table_config(const json_t *cfg, int *skip, int *workers, char *
 	const char *k;
 	const json_t *v;
 	*skip = 0;
-	*workers = 1;
+	*workers = 4;
 	if (!cfg || json_is_null(cfg))
 		return 0;
 	if (!json_is_object(cfg))
