@@ -247,20 +247,6 @@ static size_t col_mem_bytes(const batch_col *c)
 	return c->elem ? n + col_mem_bytes(c->elem) : n;
 }
 
-static size_t col_cap_bytes(const batch_col *c)
-{
-	size_t n = c->valid.cap + c->values.cap + c->offsets.cap + c->bytes.cap;
-	return c->elem ? n + col_cap_bytes(c->elem) : n;
-}
-
-size_t batch_cap_bytes(const batch *b)
-{
-	size_t n = 0;
-	for (int i = 0; i < b->ncols; i++)
-		n += col_cap_bytes(&b->cols[i]);
-	return n;
-}
-
 size_t batch_mem_bytes(const batch *b)
 {
 	size_t n = 0;

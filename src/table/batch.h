@@ -61,9 +61,6 @@ int batch_init(batch *b, const floe_schema *schema);
 void batch_clear(batch *b); /* frees memory; b may be re-inited */
 void batch_reset(batch *b); /* drops all rows, keeps capacity */
 size_t batch_mem_bytes(const batch *b);
-/* Bytes allocated for the batch's values, offsets and valid bytes
- * (capacity, where batch_mem_bytes counts what is used). */
-size_t batch_cap_bytes(const batch *b);
 /* Room for `rows` more rows in the fixed-width parts (BC_BYTES data and list
  * elements grow as values arrive). 0 or FLOE_ENOMEM (the batch is unchanged
  * then). */

@@ -374,9 +374,7 @@ int evolve_apply(floe_table *t, const floe_schema *to_in, const batch *defaults,
 		goto fail;
 	if ((rc = ice_table_set_schema(t->ice, &is, props, err)))
 		goto fail;
-	/* Committed: install. Nothing below can fail. Kept batches have the
-	 * old shape (spares.c invariant 2). */
-	table_drop_spares(t);
+	/* Committed: install. Nothing below can fail. */
 	i = 0;
 	t->mem_bytes = 0;
 	for (pending *p = t->mem; p; p = p->next, i++) {

@@ -26,6 +26,12 @@
  * commit adds them, in the order written, before its own file (row ids are
  * assigned in that order); a staged file every row of which is gone by then
  * is not added but removed from disk. A crash leaves them as orphans.
+ *
+ * Loads (table_source_load, a source's initial copy): the caller's thread
+ * writes its rows as a data file and key list (table_load_write: the same
+ * writing as a commit's, so any number of loads encode in parallel), and the
+ * writer then only stages it and adds its keys to the index from the key
+ * list (table_load_stage). Everything else here is writer thread only.
  * Writer thread only.
  */
 #include <errno.h>
@@ -203,12 +209,13 @@ static int live_rows_make(floe_table *t, const pending *p, live_rows *l, char *e
 	return 0;
 }
 
-/* Counts the live rows in memory and whether any keeps an explicit row id. */
-static size_t mem_live_rows(const floe_table *t, int *any_row_ids)
+/* Counts the live rows of a pending list and whether any keeps an explicit
+ * row id. */
+static size_t live_rows_in(const pending *list, int *any_row_ids)
 {
 	size_t n = 0;
 	*any_row_ids = 0;
-	for (const pending *p = t->mem; p; p = p->next) {
+	for (const pending *p = list; p; p = p->next) {
 		n += p->rows->nrows - p->ndead;
 		for (size_t r = 0; p->row_ids && r < p->rows->nrows && !*any_row_ids; r++)
 			*any_row_ids = p->row_ids[r] >= 0 && !(p->dead && p->dead[r]);
@@ -233,10 +240,12 @@ static void written_clear(written *w)
 	memset(w, 0, sizeof *w);
 }
 
-/* Writes the live rows of t->mem as one Parquet file at `path` (fsynced).
- * Keyed tables also collect each row's key in w->fidx. */
-static int write_data_file(floe_table *t, const char *path, int with_row_ids, size_t nlive,
-                           written *w, char *err)
+/* Writes the live rows of a pending list (t->mem, or a load's batches) as
+ * one Parquet file at `path` (fsynced), encoded on `threads` threads. Keyed
+ * tables also collect each row's key in w->fidx. Reads only what is fixed
+ * while the schema is (any thread, see table_load_write). */
+static int write_data_file(floe_table *t, const pending *list, const char *path, int with_row_ids,
+                           size_t nlive, int threads, written *w, char *err)
 {
 	pq_column_spec *specs = NULL;
 	pq_column_data *cols = NULL;
@@ -284,14 +293,12 @@ static int write_data_file(floe_table *t, const char *path, int with_row_ids, si
 	opts.zstd_level = t->cfg.zstd_level;
 	opts.row_group_bytes = t->cfg.row_group_bytes;
 	opts.created_by = "floe version 0.1";
-	/* A second thread encodes half of the columns: a commit is the one
-	 * thing the writer does alone, with the other core idle (same bytes). */
-	opts.threads = 2;
+	opts.threads = threads;
 	pq_kv kv = {"iceberg.schema", t->iceberg_schema_json};
 	if ((rc = pq_writer_open(specs, ncols, &kv, 1, &opts, fd_sink_write, &sink, &pw, err)))
 		goto fail;
 	static const uint8_t no_valid[1] = {0};
-	for (pending *p = t->mem; p; p = p->next) {
+	for (const pending *p = list; p; p = p->next) {
 		if ((rc = live_rows_make(t, p, &l, err)))
 			goto fail;
 		size_t rows = l.b->nrows;
@@ -442,7 +449,7 @@ static int write_dv_file(floe_table *t, const file_state *f, const dv *d, commit
 	int rc;
 	table_random_uuid(uuid);
 	if ((rc = fs_pathf(path, sizeof path, err, "%s/data/%05" PRIu64 "-%s-dv.puffin", t->dir,
-	                   ++t->file_seq, uuid)))
+	                   atomic_fetch_add(&t->file_seq, 1) + 1, uuid)))
 		return rc;
 	if ((rc = puffin_writer_open(puffin_buf_sink, &bytes, "floe 0.1", &pw, err)) ||
 	    (rc = puffin_writer_add_dv(pw, f->uri, d, &bp, err)))
@@ -650,30 +657,28 @@ static int plan_truncate(floe_table *t, commit_plan *pl, ice_manifest_entry **ol
 	return 0;
 }
 
-/* Writes the live rows of t->mem as a new data file with its key list and
- * row-id list, recording each file it creates in pl (the caller removes them
- * on failure). *have = 0 when no row in memory is live. */
-static int write_mem_file(floe_table *t, commit_plan *pl, written *w, ice_data_file *df, int *have,
-                          char *err)
+/* Writes the live rows of a pending list as a new data file with its key
+ * list and row-id list, recording each file it creates in pl (the caller
+ * removes them on failure). *have = 0 when no row is live. */
+static int write_list_file(floe_table *t, const pending *list, int threads, commit_plan *pl,
+                           written *w, char path[FILE_PATH_CAP], int *have, char *err)
 {
-	char path[4096], data_dir[4096], uuid[37], side[4096];
+	char data_dir[4096], uuid[37], side[4096];
 	int with_row_ids = 0, rc;
-	size_t nlive = mem_live_rows(t, &with_row_ids);
+	size_t nlive = live_rows_in(list, &with_row_ids);
 	*have = 0;
 	if (nlive == 0)
 		return 0;
 	table_random_uuid(uuid);
 	if ((rc = fs_pathf(data_dir, sizeof data_dir, err, "%s/data", t->dir)) ||
-	    (rc = fs_pathf(path, sizeof path, err, "%s/%05" PRIu64 "-%s.parquet", data_dir,
-	                   ++t->file_seq, uuid)) ||
-	    (rc = write_data_file(t, path, with_row_ids, nlive, w, err)) ||
+	    (rc = fs_pathf(path, FILE_PATH_CAP, err, "%s/%05" PRIu64 "-%s.parquet", data_dir,
+	                   atomic_fetch_add(&t->file_seq, 1) + 1, uuid)) ||
+	    (rc = write_data_file(t, list, path, with_row_ids, nlive, threads, w, err)) ||
 	    (rc = plan_created(pl, path, err)) || (rc = fs_fsync_dir(data_dir, err)))
 		return rc;
 	ice_crash_point("table_after_data_file");
-	if ((rc = data_file_from_result(t, path, &w->res, df, err)))
-		return rc;
 	if (w->fidx_open) {
-		if ((rc = keyed_sidecar_path(t, df->file_path, ".fidx", side, sizeof side, err)) ||
+		if ((rc = keyed_sidecar_path(t, path, ".fidx", side, sizeof side, err)) ||
 		    (rc = plan_created(pl, side, err)))
 			return rc;
 		w->fidx_open = 0;
@@ -681,12 +686,22 @@ static int write_mem_file(floe_table *t, commit_plan *pl, written *w, ice_data_f
 			return rc;
 	}
 	if (w->file_row_ids &&
-	    ((rc = keyed_sidecar_path(t, df->file_path, ".rid", side, sizeof side, err)) ||
+	    ((rc = keyed_sidecar_path(t, path, ".rid", side, sizeof side, err)) ||
 	     (rc = plan_created(pl, side, err)) ||
 	     (rc = write_row_ids(side, w->file_row_ids, nlive, err))))
 		return rc;
 	*have = 1;
 	return 0;
+}
+
+/* The writer's own files: a commit or a staging is the one thing the writer
+ * does alone, so a second thread encodes half of the columns (same bytes). */
+static int write_mem_file(floe_table *t, commit_plan *pl, written *w, ice_data_file *df, int *have,
+                          char *err)
+{
+	char path[FILE_PATH_CAP];
+	int rc = write_list_file(t, t->mem, 2, pl, w, path, have, err);
+	return rc == 0 && *have ? data_file_from_result(t, path, &w->res, df, err) : rc;
 }
 
 /* Removes a data file that is in no snapshot, with its sidecars. */
@@ -741,6 +756,84 @@ out:
 	written_clear(&w);
 	ice_data_file_clear(&df);
 	return rc;
+}
+
+int table_load_write(floe_table *t, batch *const *rows, size_t n, table_load *out, char *err)
+{
+	commit_plan pl = {0};
+	written w = {0};
+	int have = 0, rc = 0;
+	memset(out, 0, sizeof *out);
+	pending *list = calloc(n ? n : 1, sizeof *list);
+	if (!list)
+		return errf(err, FLOE_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		list[i].rows = rows[i];
+		list[i].next = i + 1 < n ? &list[i + 1] : NULL;
+	}
+	/* One encoding thread: the loads of a copy run side by side. */
+	rc = write_list_file(t, n ? list : NULL, 1, &pl, &w, out->path, &have, err);
+	if (rc == 0 && have) {
+		out->res = w.res; /* the writer describes the file from it */
+		memset(&w.res, 0, sizeof w.res);
+	} else {
+		out->path[0] = 0;
+	}
+	plan_free(&pl, rc != 0);
+	written_clear(&w);
+	free(list);
+	return rc;
+}
+
+int table_load_stage(floe_table *t, table_load *l, char *err)
+{
+	ice_data_file df = {0};
+	staged_file *grown = realloc(t->staged, (t->nstaged + 1) * sizeof *grown);
+	if (!grown)
+		return errf(err, FLOE_ENOMEM, "out of memory");
+	t->staged = grown;
+	staged_file *sf = &t->staged[t->nstaged];
+	memset(sf, 0, sizeof *sf);
+	int rc = data_file_from_result(t, l->path, &l->res, &df, err);
+	if (rc)
+		return rc;
+	if (t->ix) {
+		char side[4096];
+		uint64_t listed = 0;
+		if ((rc = keyed_add_file(t, df.file_path, df.record_count, -1, NULL, &sf->file_id,
+		                         err)))
+			goto fail;
+		t->files[sf->file_id].staged = 1;
+		/* All or nothing: a key already there (the load broke its
+		 * promise) leaves the index as it was. */
+		if ((rc = keyed_sidecar_path(t, l->path, ".fidx", side, sizeof side, err)) ||
+		    (rc = index_load_file(t->ix, side, sf->file_id, NULL, NULL, &listed, err)) ||
+		    (listed != (uint64_t)df.record_count &&
+		     (rc =
+		          errf(err, FLOE_ECORRUPT, "%s lists %" PRIu64 " keys for %" PRId64 " rows",
+		               side, listed, df.record_count)))) {
+			t->files[sf->file_id].live = 0;
+			goto fail;
+		}
+	}
+	sf->df = df;
+	t->nstaged++;
+	l->path[0] = 0; /* the staged list owns the file now */
+	atomic_fetch_add(&t->bytes_written, (uint64_t)df.file_size_in_bytes);
+	log_debug("table %s: staged a loaded file of %" PRId64 " rows (%zu staged files)", t->name,
+	          df.record_count, t->nstaged);
+	return 0;
+fail:
+	ice_data_file_clear(&df);
+	return rc;
+}
+
+void table_load_discard(floe_table *t, table_load *l)
+{
+	if (l->path[0])
+		remove_unreferenced(t, l->path);
+	l->path[0] = 0;
+	pq_file_result_free(&l->res);
 }
 
 void table_discard_staged(floe_table *t)

@@ -901,6 +901,15 @@ static void source_apply(floe_table *t, request *req)
 		t->applied_lsn = (int64_t)req->lsn;
 		return;
 	}
+	if (req->op == TABLE_OP_LOAD) {
+		/* A refused load (a key already there) changes nothing. */
+		if ((req->rc = table_load_stage(t, req->load, req->err)) == 0) {
+			atomic_fetch_add(&t->rows_ingested, (uint64_t)req->load->res.num_rows);
+			atomic_fetch_add(&t->batches, 1);
+		}
+		t->applied_lsn = (int64_t)req->lsn;
+		return;
+	}
 	if (req->op == TABLE_OP_ROLLBACK) {
 		/* A failed rebuild leaves no usable index: poisoned. */
 		if ((req->rc = keyed_rollback(t, req->err)))

@@ -208,7 +208,6 @@ static int table_alloc(const char *dir, const char *wal_dir, const table_config 
 	t->wal_dir = strdup(wal_dir);
 	t->cfg = *cfg;
 	pthread_mutex_init(&t->mu, NULL);
-	pthread_mutex_init(&t->spare_mu, NULL);
 	pthread_cond_init(&t->work, NULL);
 	pthread_cond_init(&t->done, NULL);
 	atomic_store(&t->snapshot_id, -1);
@@ -218,11 +217,12 @@ static int table_alloc(const char *dir, const char *wal_dir, const table_config 
 	return t->dir && t->wal_dir ? 0 : errf(err, FLOE_ENOMEM, "out of memory");
 }
 
-static void free_pending_list(floe_table *t, pending *p)
+static void free_pending_list(pending *p)
 {
 	while (p) {
 		pending *next = p->next;
-		table_release_rows(t, p->rows);
+		batch_clear(p->rows);
+		free(p->rows);
 		free(p->dead);
 		free(p->row_ids);
 		free(p);
@@ -247,10 +247,8 @@ static void table_free(floe_table *t)
 	if (!t)
 		return;
 	table_budget_sub(t, t->bytes_pending);
-	t->spare_limit = 0; /* nothing is kept any more */
-	free_pending_list(t, t->mem);
-	free_pending_list(t, t->queue);
-	table_drop_spares(t);
+	free_pending_list(t->mem);
+	free_pending_list(t->queue);
 	wal_close(t->wal);
 	free(t->wal_dir);
 	table_discard_staged(t); /* never committed: nothing may see them */
@@ -263,7 +261,6 @@ static void table_free(floe_table *t)
 	free(t->tablename);
 	free(t->dir);
 	pthread_mutex_destroy(&t->mu);
-	pthread_mutex_destroy(&t->spare_mu);
 	pthread_cond_destroy(&t->work);
 	pthread_cond_destroy(&t->done);
 	free(t);
@@ -814,6 +811,20 @@ int table_source_apply(floe_table *t, int op, batch *rows, const uint8_t *unchan
 	return rc;
 }
 
+int table_source_load(floe_table *t, batch *const *rows, size_t n, char *err)
+{
+	if (!t->cfg.source_driven)
+		return errf(err, FLOE_EINVAL, "table %s is not fed by a source", t->name);
+	table_load l;
+	int rc = table_load_write(t, rows, n, &l, err);
+	if (rc == 0 && l.path[0]) {
+		request req = {.op = TABLE_OP_LOAD, .load = &l};
+		rc = submit_keyed(t, &req, err);
+	}
+	table_load_discard(t, &l); /* nothing left when it was staged */
+	return rc;
+}
+
 int table_source_commit(floe_table *t, int64_t source_lsn, const char *phase, char *err)
 {
 	pthread_mutex_lock(&t->mu);
@@ -884,7 +895,7 @@ static void take_queue(floe_table *t)
 
 void table_drop_mem(floe_table *t)
 {
-	free_pending_list(t, t->mem);
+	free_pending_list(t->mem);
 	t->nmem_arr = 0;
 	t->mem = t->mem_tail = NULL;
 	t->mem_rows = t->mem_bytes = 0;

@@ -185,17 +185,16 @@ int table_source_rollback(floe_table *t, char *err);
 /* The source expects about `rows` keys (an initial copy): a keyed table
  * sizes its index once instead of growing it step by step. */
 int table_source_reserve(floe_table *t, size_t rows, char *err);
-/* A source filling many batches (an initial copy) can have the table keep
- * the batches it is done with (their rows committed), emptied with their
- * memory, and take them back instead of allocating new ones: on the
- * development VM the first touch of fresh memory costs as much CPU as
- * decoding the rows into it. keep_bytes > 0 keeps up to that much batch
- * capacity; 0 stops keeping and frees what is kept. A schema change frees
- * them too. */
-void table_source_keep_spares(floe_table *t, size_t keep_bytes);
-/* A kept batch (empty, shaped like the table's current schema; the caller
- * owns it), or NULL when none is kept. */
-batch *table_source_spare(floe_table *t);
+/* Bulk load (a source's initial copy): writes rows[0..n) as a data file
+ * and its key list on the calling thread, so several loaders encode in
+ * parallel, then has the writer stage it (rule 3: the next commit adds it)
+ * and index its keys from the key list. The rows stay the caller's and are
+ * only read. The caller promises that no key of these rows is in the table
+ * or in other changes until that commit (a copy of a primary-key table into
+ * a table it truncated); a key found twice fails the load with FLOE_EEXIST
+ * and the table unchanged. The schema must not change meanwhile (a source
+ * applies no change to a table it is copying). */
+int table_source_load(floe_table *t, batch *const *rows, size_t n, char *err);
 /* floe.lsn of the current snapshot (-1 when the table has none). */
 int64_t table_snapshot_lsn(floe_table *t);
 /* Bytes applied and not committed yet. */

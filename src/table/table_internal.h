@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "format/dv.h"
+#include "format/parquet.h"
 #include "iceberg/table.h"
 #include "table/index.h"
 #include "table/table.h"
@@ -66,6 +67,7 @@ typedef struct request {
 	const batch *lookup;      /* where unchanged values come from (TABLE_OP_ALTER: defaults) */
 	const floe_schema *new_schema; /* TABLE_OP_ALTER */
 	size_t reserve_rows;           /* TABLE_OP_RESERVE */
+	struct table_load *load;       /* TABLE_OP_LOAD */
 	int done, rc, taken;
 	uint64_t lsn;
 	size_t deleted;
@@ -77,7 +79,7 @@ typedef struct request {
 enum { IDENT_APPEND = 0, IDENT_PRIMARY_KEY = 1, IDENT_FULL_ROW = 2 };
 
 /* Requests that only the writer makes sense of (not in the WAL). */
-enum { TABLE_OP_ALTER = 100, TABLE_OP_RESERVE = 101, TABLE_OP_ROLLBACK = 102 };
+enum { TABLE_OP_ALTER = 100, TABLE_OP_RESERVE = 101, TABLE_OP_ROLLBACK = 102, TABLE_OP_LOAD = 103 };
 
 struct floe_table {
 	char *name, *database, *tablename, *dir;
@@ -92,12 +94,6 @@ struct floe_table {
 	pthread_cond_t work; /* writer waits for work */
 	pthread_cond_t done; /* submitters wait for commits and applied requests */
 	pending *queue, *queue_tail;
-	/* (spare_mu, a lock of its own: the writer releases batches with mu
-	 * held) emptied batches kept for a source to fill again
-	 * (table_source_keep_spares): at most spare_limit bytes of capacity */
-	pthread_mutex_t spare_mu;
-	batch **spares;
-	size_t nspares, spares_cap, spare_bytes, spare_limit;
 	request *requests, *requests_tail;
 	size_t bytes_pending;
 	int64_t last_lsn, committed_lsn;
@@ -117,7 +113,7 @@ struct floe_table {
 	long long mem_since_ns; /* when the oldest uncommitted batch arrived */
 	long long retry_at_ns;  /* read-only mode: next commit attempt */
 	int retry_delay_ms;
-	uint64_t file_seq;
+	_Atomic uint64_t file_seq; /* data and DV file names; table_load_write takes them too */
 	uint64_t replayed;
 
 	/* keyed tables (writer-only) */
@@ -181,11 +177,23 @@ int table_stage_mem(floe_table *t, char *err);
 /* Forgets the staged files and removes them from disk (TRUNCATE, rollback). */
 void table_discard_staged(floe_table *t);
 
-/* spares.c: a batch the table is done with is kept for the source
- * (table_source_keep_spares) or freed; table_drop_spares frees every kept
- * one (at a schema change and at close). */
-void table_release_rows(floe_table *t, batch *b);
-void table_drop_spares(floe_table *t);
+/* flush.c, loads (table_source_load): a data file and its key list written
+ * by the loading thread, staged by the writer. */
+#define FILE_PATH_CAP 4096
+typedef struct table_load {
+	char path[FILE_PATH_CAP]; /* the data file; "" once staged, or when no rows */
+	pq_file_result res;       /* what the Parquet writer reported */
+} table_load;
+/* Any thread: writes the rows as a data file (and key list). Reads only
+ * the schema, key and configuration, which do not change while a source
+ * loads; the Iceberg handle stays the writer's. */
+int table_load_write(floe_table *t, batch *const *rows, size_t n, table_load *out, char *err);
+/* Writer thread: the file joins the staged files and its keys the index
+ * (FLOE_EEXIST, with nothing changed, when a key is already there); it then
+ * owns the file. */
+int table_load_stage(floe_table *t, table_load *l, char *err);
+/* Removes a load's files that were not staged. */
+void table_load_discard(floe_table *t, table_load *l);
 
 /* evolve.c: applies a TABLE_OP_ALTER request (writer thread). */
 int evolve_apply(floe_table *t, const floe_schema *to, const batch *defaults, char *err);

@@ -540,7 +540,10 @@ class InitialCopyTest(PgMirrorBase):
         w.start()
         self.addCleanup(w.stop)
         time.sleep(0.5)
-        out = mirror(f, pg, "big", "public.big")
+        # Three connections over ranges of the table's blocks (the default
+        # depends on the CPUs): the ranges must meet without a gap or an
+        # overlap, and their files must load side by side.
+        out = mirror(f, pg, "big", "public.big", table_config={"copy_workers": 3})
         self.assertEqual(out["identity"], "primary-key")
         samples = []
         deadline = time.time() + (600 if STRESS else 120)
@@ -558,6 +561,7 @@ class InitialCopyTest(PgMirrorBase):
         copying = [s for s in samples if s["phase"] == "copying"]
         for s in copying:
             c = s["copy"]
+            self.assertEqual(c["workers"], 3, s)
             self.assertGreaterEqual(c["percent"], 0, s)
             self.assertLessEqual(c["percent"], 100, s)
             self.assertGreaterEqual(c["rows"], 0, s)

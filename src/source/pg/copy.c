@@ -3,26 +3,31 @@
  *
  * A temporary replication slot, created on its own walsender connection
  * with an exported snapshot, fixes the copy's point in time: its consistent
- * point C. Workers (table_config.copy_workers, default 4) each open an
- * ordinary connection, join that snapshot (SET TRANSACTION SNAPSHOT) and
- * run COPY (SELECT ...) TO STDOUT: one worker over the whole table, several
- * over shares of the table's blocks (WHERE ctid in [a, b); the last share
- * is open-ended so rows in blocks added since the size was read are not
- * missed). One worker is a plain sequential scan, the cheapest for the
- * server (it reads through a small ring of buffers, where block-range scans
- * go through all of shared_buffers); several keep more of the server's
- * cores busy. copy_workers 1 suits a busy server.
+ * point C. Workers (table_config.copy_workers, default 4 or one per two
+ * CPUs, source.c) each open an ordinary connection, join that snapshot (SET
+ * TRANSACTION SNAPSHOT) and run COPY (SELECT ...) TO STDOUT: one worker
+ * over the whole table, several over shares of the table's blocks (WHERE
+ * ctid in [a, b); the last share is open-ended so rows in blocks added
+ * since the size was read are not missed). One worker is a plain
+ * sequential scan, the cheapest for the server (it reads through a small
+ * ring of buffers, where block-range scans go through all of
+ * shared_buffers; in bench/pg_mirror.py on 2 cores one scan cost
+ * PostgreSQL about half the CPU of four); several keep more cores of both
+ * sides busy.
  *
- * Each worker is two threads joined by a copypipe: the connection thread
- * reads COPY data and cuts it into chunks of whole tuples (or lines); the
- * decoder thread turns them into rows, COPY_BATCH_ROWS to a batch, and
- * hands the batches to the table, so the server keeps sending while the
- * decoder waits for the table. The table commits whenever
- * COPY_COMMIT_BYTES have built up (snapshots marked floe.phase=copying,
- * without floe.lsn), and once more at the end with floe.lsn = C; the
- * batches a commit is done with come back to the decoder to be filled
- * again (table_source_keep_spares). Then the table streams: transactions
- * committing from C on apply to it.
+ * Each worker is three threads: the connection thread reads COPY data and
+ * cuts it into chunks of whole tuples (or lines) for the decoder thread
+ * (copypipe.h), which turns them into rows, COPY_BATCH_ROWS to a batch;
+ * every COPY_LOAD_BYTES of batches go to the worker's loader thread, which
+ * writes them as a Parquet file and key list while the decoder fills a
+ * second set (copyload.h, table_source_load). So the server keeps sending
+ * while files are written, workers encode side by side, and the table's
+ * writer only stages each file and indexes its keys. The promise
+ * table_source_load asks for holds: the table was truncated first, and a
+ * primary key is unique in the snapshot (full-row and keyless tables need
+ * no such promise). One commit at the end, with floe.lsn = C, adds every
+ * staged file, so readers see the whole copy at once. Then the table
+ * streams: transactions committing from C on apply to it.
  * A copy interrupted by a crash starts over (the table is truncated first).
  *
  * Format. The copy reads binary COPY (pgbinary.h: the server's send
@@ -44,6 +49,7 @@
 #include <sys/random.h>
 
 #include "base/log.h"
+#include "source/pg/copyload.h"
 #include "source/pg/copypipe.h"
 #include "source/pg/pgbinary.h"
 #include "source/pg/pgsql.h"
@@ -52,13 +58,13 @@
 #include "source/pg/source_internal.h"
 
 #define COPY_BATCH_ROWS 16384
-/* The table commits once this much is applied and not committed; the
- * batches it is done with then are kept for the copy to fill again, up to
- * twice that (their capacity exceeds what they hold). */
-#define COPY_COMMIT_BYTES ((size_t)256 << 20)
+/* Rows a worker holds before loading them as one data file (batch memory;
+ * about a tenth of it in Parquet): the copy's memory is copy_workers times
+ * this. */
+#define COPY_LOAD_BYTES ((size_t)64 << 20)
 /* A chunk the connection thread hands to the decoder is cut once it holds
  * this much; COPY_PIPE_DEPTH chunks (~8 MiB) let the server run ahead while
- * the decoder waits for the table. */
+ * the decoder writes a file. */
 #define COPY_CHUNK_BYTES ((size_t)256 << 10)
 #define COPY_PIPE_DEPTH  32
 
@@ -70,8 +76,7 @@ typedef struct copy_job {
 	const pgtype_desc *const *types; /* per schema column (shared, read-only) */
 	int binary;                      /* COPY ... (FORMAT binary) */
 	int64_t first_block, end_block;  /* end_block < 0: to the end */
-	pthread_mutex_t *commit_mu;
-	copypipe *pipe; /* connection thread -> decoder thread */
+	copypipe *pipe;                  /* connection thread -> decoder thread */
 	int rc, decode_rc;
 	char err[ERR_LEN], decode_err[ERR_LEN];
 } copy_job;
@@ -168,29 +173,6 @@ static int add_line(pgm_table *t, const floe_schema *schema, const pgtype_desc *
 	return batch_check(b) ? errf(err, FLOE_ENOMEM, "out of memory") : 0;
 }
 
-static int submit(copy_job *j, batch **b, char *err)
-{
-	pgm_table *t = j->t;
-	submit_result res;
-	int taken = 0;
-	int op = t->cat.nkey > 0 ? TABLE_OP_UPSERT : TABLE_OP_INSERT;
-	size_t n = (*b)->nrows;
-	int rc = table_source_apply(t->t, op, *b, NULL, NULL, &res, &taken, err);
-	if (taken)
-		*b = NULL;
-	if (rc)
-		return rc;
-	atomic_fetch_add(&t->copy_rows, (int_fast64_t)n);
-	/* Commit when a few files' worth built up (one committer at a time). */
-	if (table_bytes_pending(t->t) > COPY_COMMIT_BYTES) {
-		pthread_mutex_lock(j->commit_mu);
-		if (table_bytes_pending(t->t) > COPY_COMMIT_BYTES)
-			rc = table_source_commit(t->t, -1, "copying", err);
-		pthread_mutex_unlock(j->commit_mu);
-	}
-	return rc;
-}
-
 /* A connection of t's copy becomes cancellable (c) or stops being (NULL
  * with was = the connection). */
 static void track_conn(pg_source *s, pgm_table *t, PGconn *c, PGconn *was)
@@ -216,25 +198,6 @@ void pgcopy_cancel(pgm_table *t)
 			PQfreeCancel(cancel);
 		}
 	}
-}
-
-/* An empty batch for the copy: one the table kept from an earlier commit
- * (table_source_keep_spares: its memory is already touched), else a new
- * one with room for COPY_BATCH_ROWS rows made up front. */
-static int new_batch(pgm_table *t, const floe_schema *schema, batch **out, char *err)
-{
-	batch *b = table_source_spare(t->t);
-	if (b) {
-		*out = b;
-		return 0;
-	}
-	if (!(b = calloc(1, sizeof *b)) || batch_init(b, schema)) {
-		free(b);
-		return errf(err, FLOE_ENOMEM, "out of memory");
-	}
-	(void)batch_reserve(b, COPY_BATCH_ROWS); /* only a head start: rows grow anyway */
-	*out = b;
-	return 0;
 }
 
 /* Joins the copy's snapshot on c and starts the worker's COPY. */
@@ -300,39 +263,42 @@ static int decode_some(const copy_job *j, const pgbin_reader *rd, const floe_sch
 }
 
 /* The decoder thread of a worker: chunks from the pipe become batch rows,
- * submitted to the table every COPY_BATCH_ROWS rows (exactly, so a kept
- * batch never has to grow). On failure it stops the pipe, so the
- * connection thread ends too. */
+ * COPY_BATCH_ROWS to a batch (exactly, so a kept batch never has to grow),
+ * loaded into the table by the worker's copyload. On failure it stops the
+ * pipe, so the connection thread ends too. */
 static void *decode_main(void *arg)
 {
 	copy_job *j = arg;
 	const floe_schema *schema = table_schema(j->t->t);
 	pgbin_reader rd; /* lends schema, types and name to pgbin_decode_tuples */
+	copyload *load = NULL;
 	batch *b = NULL;
 	buf *chunk;
 	int rc = 0, stopped = 0;
 	pgbin_reader_init(&rd, schema, j->types, j->t->src_table);
+	rc = copyload_new(j->t->t, schema, COPY_BATCH_ROWS, COPY_LOAD_BYTES, &load, j->decode_err);
 	while (rc == 0 && (chunk = copypipe_take(j->pipe, &stopped))) {
 		for (size_t off = 0, used; rc == 0 && off < chunk->len; off += used) {
 			used = 0;
-			if ((b || (rc = new_batch(j->t, schema, &b, j->decode_err)) == 0) &&
+			if ((rc = copyload_batch(load, &b, j->decode_err)) == 0 &&
 			    (rc = decode_some(j, &rd, schema, b, chunk->data + off,
 			                      chunk->len - off, &used, j->decode_err)) == 0 &&
-			    b->nrows >= COPY_BATCH_ROWS)
-				rc = submit(j, &b, j->decode_err);
+			    b->nrows >= COPY_BATCH_ROWS) {
+				atomic_fetch_add(&j->t->copy_rows, (int_fast64_t)b->nrows);
+				rc = copyload_filled(load, j->decode_err);
+			}
 		}
 		copypipe_give_back(j->pipe, chunk);
 	}
 	if (rc == 0 && stopped)
 		rc = errf(j->decode_err, FLOE_EIO, "stopped");
-	if (rc == 0 && b && b->nrows)
-		rc = submit(j, &b, j->decode_err);
+	if (rc == 0 && (rc = copyload_batch(load, &b, j->decode_err)) == 0) {
+		atomic_fetch_add(&j->t->copy_rows, (int_fast64_t)b->nrows); /* partly filled */
+		rc = copyload_finish(load, j->decode_err);
+	}
 	if (rc)
 		copypipe_stop(j->pipe);
-	if (b) {
-		batch_clear(b);
-		free(b);
-	}
+	copyload_free(load);
 	pgbin_reader_clear(&rd);
 	j->decode_rc = rc;
 	return NULL;
@@ -514,7 +480,6 @@ static int run_copy(pg_source *s, pgm_table *t, char *err)
 	copy_job *jobs = NULL;
 	pthread_t *threads = NULL;
 	const pgtype_desc **types = NULL;
-	pthread_mutex_t commit_mu = PTHREAD_MUTEX_INITIALIZER;
 	int rc, nworkers = t->copy_workers > 0 ? t->copy_workers : 1, started = 0;
 	submit_result res;
 	int taken;
@@ -555,7 +520,6 @@ static int run_copy(pg_source *s, pgm_table *t, char *err)
 		goto out;
 	pgcat_table_free(&now);
 	const floe_schema *schema = table_schema(t->t);
-	table_source_keep_spares(t->t, 2 * COPY_COMMIT_BYTES);
 	if ((rc = select_list(sql, schema, &cols, err)))
 		goto out;
 	if (!(types = calloc((size_t)schema->ncols + 1, sizeof *types))) {
@@ -581,8 +545,7 @@ static int run_copy(pg_source *s, pgm_table *t, char *err)
 		               .types = types,
 		               .binary = binary,
 		               .first_block = nworkers == 1 ? 0 : blocks * i / nworkers,
-		               .end_block = i + 1 == nworkers ? -1 : blocks * (i + 1) / nworkers,
-		               .commit_mu = &commit_mu};
+		               .end_block = i + 1 == nworkers ? -1 : blocks * (i + 1) / nworkers};
 		if (pthread_create(&threads[i], NULL, copy_worker, &jobs[i]) != 0) {
 			rc = errf(err, FLOE_ENOMEM, "cannot start a copy thread");
 			break;
@@ -615,7 +578,6 @@ static int run_copy(pg_source *s, pgm_table *t, char *err)
 	         binary ? "binary" : "text", lsn);
 	rc = pgsrc_save_state(s, err);
 out:
-	table_source_keep_spares(t->t, 0);
 	free(jobs);
 	free(threads);
 	free(types);
@@ -639,8 +601,13 @@ static void *copy_main(void *arg)
 		pthread_mutex_lock(&s->mu);
 		int stopping = s->stop || t->phase == PGM_STOPPED;
 		pthread_mutex_unlock(&s->mu);
-		if (!stopping)
+		if (!stopping) {
+			/* The files loaded so far are staged: never part of a snapshot. */
+			char rerr[ERR_LEN];
+			if (table_source_rollback(t->t, rerr))
+				log_warn("source %s: %s: %s", s->slot, t->name, rerr);
 			pgm_set_error(s, t, err);
+		}
 	}
 	return NULL;
 }

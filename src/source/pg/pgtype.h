@@ -6,10 +6,11 @@
  * copy falls back to text COPY, from COPY ... TO STDOUT in text format after
  * COPY's own backslash unescaping, which the caller does. Binary COPY values
  * go through pgbinary.h, which puts the same values and refuses the same
- * ones (sharing this file's parsers through pgtype_internal.h). The connection sets DateStyle=ISO, TimeZone=UTC,
- * IntervalStyle=postgres, extra_float_digits=3, bytea_output=hex,
- * client_encoding=UTF8; the parsers below accept exactly the forms the server
- * writes under those settings and nothing looser.
+ * ones (sharing this file's parsers through pgtype_internal.h). The
+ * connection sets DateStyle=ISO, TimeZone=UTC, IntervalStyle=postgres,
+ * extra_float_digits=3, bytea_output=hex, client_encoding=UTF8; the
+ * parsers below accept exactly the forms the server writes under those
+ * settings and nothing looser.
  *
  * Type mapping (pgtype_map), by the base type after resolving domains:
  *

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -267,12 +268,23 @@ static int new_table(const char *name, const char *src_table, int skip_unsupport
 	return 0;
 }
 
+/* copy_workers when table_config does not say: 4, but one per two CPUs
+ * floe may run on, since a worker keeps about two busy (its connection,
+ * decoder and loader threads); on a smaller machine more connections only
+ * add the server's cost of scanning block ranges (copy.c). */
+static int default_copy_workers(void)
+{
+	cpu_set_t cpus;
+	int n = sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus) : 1;
+	return n >= 8 ? 4 : n >= 4 ? n / 2 : 1;
+}
+
 static int parse_table_config(const json_t *cfg, int *skip, int *workers, char *err)
 {
 	const char *k;
 	const json_t *v;
 	*skip = 0;
-	*workers = 4;
+	*workers = default_copy_workers();
 	if (!cfg || json_is_null(cfg))
 		return 0;
 	if (!json_is_object(cfg))
@@ -551,21 +563,25 @@ json_t *pgsrc_describe(pgsrc_manager *m, const char *name)
 	pgrepl_lsn_format(s->received_lsn, received);
 	pgrepl_lsn_format(t->applied_lsn, applied);
 	int64_t copied = atomic_load(&t->copy_rows), est = atomic_load(&t->copy_estimate);
+	/* While copying, at most 99: the estimate (reltuples) may fall short,
+	 * and the figure must never go backwards. */
+	double percent = est > 0 ? 100.0 * (double)copied / (double)est : 0.0;
+	if (t->phase != PGM_COPYING)
+		percent = 100.0;
+	else if (percent > 99.0)
+		percent = 99.0;
 	uint64_t end =
 	    s->slot_status.current_lsn > s->server_lsn ? s->slot_status.current_lsn : s->server_lsn;
-	o = json_pack(
-	    "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:{s:I,s:I,s:f},s:I,s:I,s:s,s:I,s:b}", "kind",
-	    "postgres", "src_table", t->src_table, "slot", s->slot, "publication", s->pub, "phase",
-	    phase_name(t->phase), "confirmed_lsn", confirmed, "received_lsn", received,
-	    "applied_lsn", applied, "copy", "rows", (json_int_t)copied, "rows_estimated",
-	    (json_int_t)est, "percent",
-	    t->phase == PGM_COPYING
-	        ? (est > 0 ? (copied >= est ? 99.0 : 100.0 * (double)copied / (double)est) : 0.0)
-	        : 100.0,
-	    "lag_bytes", (json_int_t)(end > s->confirmed_lsn ? end - s->confirmed_lsn : 0),
-	    "lag_ms", (json_int_t)s->last_lag_ms, "slot_wal_status", s->slot_status.wal_status,
-	    "slot_retained_bytes", (json_int_t)s->slot_status.retained_bytes, "connected",
-	    s->connected);
+	o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:{s:I,s:I,s:f,s:i},s:I,s:I,s:s,s:I,s:b}",
+	              "kind", "postgres", "src_table", t->src_table, "slot", s->slot, "publication",
+	              s->pub, "phase", phase_name(t->phase), "confirmed_lsn", confirmed,
+	              "received_lsn", received, "applied_lsn", applied, "copy", "rows",
+	              (json_int_t)copied, "rows_estimated", (json_int_t)est, "percent", percent,
+	              "workers", t->copy_workers, "lag_bytes",
+	              (json_int_t)(end > s->confirmed_lsn ? end - s->confirmed_lsn : 0), "lag_ms",
+	              (json_int_t)s->last_lag_ms, "slot_wal_status", s->slot_status.wal_status,
+	              "slot_retained_bytes", (json_int_t)s->slot_status.retained_bytes, "connected",
+	              s->connected);
 	if (o) {
 		json_object_set_new(o, "streamed_transactions",
 		                    json_integer((json_int_t)s->streamed_txns));

@@ -78,8 +78,8 @@ typedef struct pgm_table {
 	size_t items_rows; /* changes in items */
 	batch *seg;        /* the open item's rows (items_tail) */
 	int dirty;         /* applied since the last commit */
-	int partial; /* part of the open transaction is applied (a streamed one
-	                applied in pieces): roll back unless it reaches Commit */
+	int partial;       /* part of the open transaction is applied (a streamed one
+	                      applied in pieces): roll back unless it reaches Commit */
 } pgm_table;
 
 struct pg_source {
