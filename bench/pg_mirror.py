@@ -14,8 +14,8 @@ same run, on a private PostgreSQL 15 cluster (tests/integration/pgcluster.py).
    row's freshness = timestamp-ms of the first Iceberg snapshot holding it
    minus its insert time: p50 / p99.
 3. copy: a COPY_ROWS-row table (default 10M) mirrored from scratch: floe's
-   copy rows/s vs COPY (SELECT ...) TO '/dev/null' on the same table
-   (goal >= 0.5), and the files it wrote.
+   copy rows/s vs the fastest of three COPY (SELECT ...) TO '/dev/null' of
+   the same table (goal >= 0.5), and the files it wrote.
 4. large transaction: one transaction inserting LARGE_ROWS rows (default
    3M, about 100 bytes each) and updating a tenth of them, written while
    floe is stopped. floe (protocol 2, streaming on: the transaction is
@@ -241,9 +241,14 @@ def bench_copy(f, pg):
              "'2024-01-01'::timestamptz + i * interval '1 second', i * 0.5 FROM "
              "generate_series(1, %d) i" % COPY_ROWS)
     psql(pg, "VACUUM ANALYZE big")
-    t0 = time.time()
-    psql(pg, "COPY (SELECT * FROM big) TO '/dev/null'")
-    peer_s = time.time() - t0
+    # The peer three times, the fastest counting: on this VM the same COPY
+    # takes from 4.6 to 7.5 s from one run to the next.
+    peer_runs = []
+    for _ in range(3):
+        t0 = time.time()
+        psql(pg, "COPY (SELECT * FROM big) TO '/dev/null'")
+        peer_runs.append(time.time() - t0)
+    peer_s = min(peer_runs)
     t0 = time.time()
     cfg = {"copy_workers": COPY_WORKERS} if COPY_WORKERS else None
     mirror(f, pg, "big", table_config=cfg)
@@ -251,10 +256,12 @@ def bench_copy(f, pg):
     data, _ = live_data_and_dvs(f.table_dir("big", "bench"))
     sizes = [os.path.getsize(local_path(u)) for u in data]
     st, b, _ = f.request("GET", "/tables/big")
-    print("  COPY (SELECT ...) TO '/dev/null': %.2f s = %.0f rows/s" % (peer_s, COPY_ROWS / peer_s))
-    print("  floe copy into Iceberg: %.2f s = %.0f rows/s; %d rows; %d data files, %.1f MB (%.1f MB each on average)"
-          % (floe_s, COPY_ROWS / floe_s, b["row_count"], len(sizes), sum(sizes) / 1e6,
-             sum(sizes) / 1e6 / max(1, len(sizes))))
+    print("  COPY (SELECT ...) TO '/dev/null': %.2f s = %.0f rows/s (fastest of %s s)"
+          % (peer_s, COPY_ROWS / peer_s, ", ".join("%.2f" % r for r in peer_runs)))
+    print("  floe copy into Iceberg (%d workers): %.2f s = %.0f rows/s; %d rows; %d data files, "
+          "%.1f MB (%.1f MB each on average)"
+          % (b["source"]["copy"]["workers"], floe_s, COPY_ROWS / floe_s, b["row_count"], len(sizes),
+             sum(sizes) / 1e6, sum(sizes) / 1e6 / max(1, len(sizes))))
     print("== pg_copy: floe/COPY rows/s = %.2f (goal >= 0.5)" % (peer_s / floe_s))
 
 
