@@ -32,7 +32,6 @@
  * writing as a commit's, so any number of loads encode in parallel), and the
  * writer then only stages it and adds its keys to the index from the key
  * list (table_load_stage). Everything else here is writer thread only.
- * Writer thread only.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -715,22 +714,32 @@ static void remove_unreferenced(floe_table *t, const char *uri)
 	unlink(table_local_path(uri));
 }
 
+/* Room for one more staged file: the zeroed slot t->staged[t->nstaged],
+ * which counts once the caller increments nstaged; NULL when out of
+ * memory. */
+static staged_file *next_staged(floe_table *t)
+{
+	staged_file *grown = realloc(t->staged, (t->nstaged + 1) * sizeof *grown);
+	if (!grown)
+		return NULL;
+	t->staged = grown;
+	memset(&grown[t->nstaged], 0, sizeof *grown);
+	return &grown[t->nstaged];
+}
+
 int table_stage_mem(floe_table *t, char *err)
 {
 	commit_plan pl = {0};
 	written w = {0};
 	ice_data_file df = {0};
 	int have = 0, rc;
-	staged_file *grown = realloc(t->staged, (t->nstaged + 1) * sizeof *grown);
-	if (!grown)
+	staged_file *sf = next_staged(t);
+	if (!sf)
 		return errf(err, FLOE_ENOMEM, "out of memory");
-	t->staged = grown;
 	long long started_ns = mono_ns();
 	if ((rc = write_mem_file(t, &pl, &w, &df, &have, err)) || !have)
 		goto out;
 	ice_crash_point("table_after_stage");
-	staged_file *sf = &t->staged[t->nstaged];
-	memset(sf, 0, sizeof *sf);
 	if (t->ix) {
 		/* No row id yet: rows updated before the commit count as new. */
 		if ((rc = keyed_add_file(t, df.file_path, w.res.num_rows, -1, w.file_row_ids,
@@ -788,12 +797,9 @@ int table_load_write(floe_table *t, batch *const *rows, size_t n, table_load *ou
 int table_load_stage(floe_table *t, table_load *l, char *err)
 {
 	ice_data_file df = {0};
-	staged_file *grown = realloc(t->staged, (t->nstaged + 1) * sizeof *grown);
-	if (!grown)
+	staged_file *sf = next_staged(t);
+	if (!sf)
 		return errf(err, FLOE_ENOMEM, "out of memory");
-	t->staged = grown;
-	staged_file *sf = &t->staged[t->nstaged];
-	memset(sf, 0, sizeof *sf);
 	int rc = data_file_from_result(t, l->path, &l->res, &df, err);
 	if (rc)
 		return rc;

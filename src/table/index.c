@@ -1151,13 +1151,6 @@ int index_lookup_many(const index_map *ix, const uint8_t *keys, const size_t *of
 	return BY_MODE(ix, lookup_many_m, ix, keys, offs, n, locs);
 }
 
-void index_prefetch(const index_map *ix, const uint8_t *key, size_t len)
-{
-	probe p;
-	if (make_probe(ix, key, len, &p) == 0)
-		prefetch_home(ix, p.hash);
-}
-
 int index_put(index_map *ix, const uint8_t *key, size_t len, uint64_t loc, uint64_t *old_out)
 {
 	if (old_out)

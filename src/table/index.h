@@ -255,11 +255,6 @@ int index_lookup_many(const index_map *ix, const uint8_t *keys, const size_t *of
  * *old_out (may be NULL) = the previous location or INDEX_LOC_NONE.
  * FLOE_EINVAL if loc == INDEX_LOC_NONE; FLOE_ENOMEM (index unchanged). */
 int index_put(index_map *ix, const uint8_t *key, size_t len, uint64_t loc, uint64_t *old_out);
-/* Starts loading the cache line where key's probe begins: a caller about to
- * put or look up many keys one by one prefetches a few keys ahead, so the
- * misses overlap (what index_lookup_many does inside). A bad key is ignored
- * here; the put reports it. */
-void index_prefetch(const index_map *ix, const uint8_t *key, size_t len);
 /* Removes the key; *old_out (may be NULL) = its location or INDEX_LOC_NONE
  * when it was absent (not an error). Never fails for lack of memory. */
 int index_remove(index_map *ix, const uint8_t *key, size_t len, uint64_t *old_out);

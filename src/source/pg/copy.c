@@ -59,8 +59,8 @@
 
 #define COPY_BATCH_ROWS 16384
 /* Rows a worker holds before loading them as one data file (batch memory;
- * about a tenth of it in Parquet): the copy's memory is copy_workers times
- * this. */
+ * about a tenth of it in Parquet). A worker has two such sets (copyload.h),
+ * so the copy's batch memory is 2 x copy_workers times this. */
 #define COPY_LOAD_BYTES ((size_t)64 << 20)
 /* A chunk the connection thread hands to the decoder is cut once it holds
  * this much; COPY_PIPE_DEPTH chunks (~8 MiB) let the server run ahead while
@@ -380,7 +380,8 @@ out:
 	return rc;
 }
 
-/* A worker: one connection (this thread) and its decoder thread. */
+/* A worker: one connection (this thread), its decoder thread, and the
+ * decoder's loader thread (copyload.h). */
 static void *copy_worker(void *arg)
 {
 	copy_job *j = arg;
